@@ -1,0 +1,99 @@
+/*
+ * libwg — wireguard-go behind a plain C ABI. This hand-written header is the
+ * contract; libwg/header_test.go fails when cgo's exports disagree with it.
+ *
+ * Handles are int32 >= 0. Functions returning int32 give 0 (or a handle,
+ * count or fd) on success and one of the negative WG_ERR_* codes on failure.
+ * After a failure, wgTakeLastError() on the same thread returns the detail.
+ * Every function is safe to call from any thread.
+ */
+#ifndef LIBWG_H
+#define LIBWG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define WG_ERR_GENERAL           (-1) /* general failure */
+#define WG_ERR_INTERMITTENT      (-2) /* intermittent failure: a retry may help */
+#define WG_ERR_INVALID_ARGUMENT  (-3) /* bad argument, settings text or fd */
+#define WG_ERR_UNKNOWN_TUNNEL    (-4) /* no tunnel has this handle (never opened or turned off) */
+#define WG_ERR_UNKNOWN_PEER      (-5) /* the tunnel has no peer with this public key */
+#define WG_ERR_DAITA             (-6) /* enabling DAITA failed, or DAITA is not compiled in */
+#define WG_ERR_BUFFER_TOO_SMALL  (-7) /* the next packet does not fit the caller's buffer */
+#define WG_ERR_NOT_SUPPORTED     (-8) /* the tunnel's kind does not offer this operation */
+
+#define WG_LOG_ERROR   1u
+#define WG_LOG_VERBOSE 2u
+
+/* Called from Go threads; msg is freed when the callback returns. */
+typedef void (*wg_log_sink)(uint32_t level, const char *msg, uint64_t ctx);
+
+/*
+ * Turn a tunnel on over an existing Linux TUN device. tun_fd must be opened
+ * with IFF_TUN | IFF_NO_PI (no packet-information header); a TAP device or a
+ * TUN without IFF_NO_PI is rejected with WG_ERR_INVALID_ARGUMENT. Ownership
+ * of tun_fd moves to libwg whatever the result: it is closed on failure and
+ * at wgTurnOff. The interface MTU is set to mtu (576..65535). settings is
+ * UAPI "set" text. log_sink may be NULL; log_ctx is passed back to it.
+ * Returns a handle >= 0.
+ */
+int32_t wgTurnOn(int32_t mtu, const char *settings, int32_t tun_fd,
+                 wg_log_sink log_sink, uint64_t log_ctx);
+
+/* Close the tunnel and free its handle; WG_ERR_UNKNOWN_TUNNEL if none. */
+int32_t wgTurnOff(int32_t handle);
+
+/* UAPI "get" text, malloc'd: free it with wgFreePtr. NULL on error. */
+char *wgGetConfig(int32_t handle);
+
+/* Apply UAPI "set" text. */
+int32_t wgSetConfig(int32_t handle, const char *settings);
+
+/* Free a string returned by libwg. */
+void wgFreePtr(void *ptr);
+
+/*
+ * The message of this thread's last failed call, malloc'd (wgFreePtr), or
+ * NULL if there is none; its code is stored in *code unless code is NULL.
+ * Taking it clears it.
+ */
+char *wgTakeLastError(int32_t *code);
+
+/*
+ * Enable DAITA for one peer: peer_pubkey is 32 bytes, machines are maybenot
+ * machine strings separated by LF.
+ */
+int32_t wgActivateDaita(int32_t handle, const uint8_t *peer_pubkey,
+                        const char *machines, double max_padding_frac,
+                        double max_blocking_frac, uint32_t events_capacity,
+                        uint32_t actions_capacity);
+
+/*
+ * The tunnel's IPv4 / IPv6 UDP socket fd, e.g. to exempt it from routing.
+ * It stays owned by libwg (do not close it) and changes if the listen port
+ * or fwmark changes.
+ */
+int32_t wgGetSocketV4(int32_t handle);
+int32_t wgGetSocketV6(int32_t handle);
+
+/*
+ * Stop calling every log sink; returns after callbacks in flight finish.
+ * For host shutdown. Irreversible.
+ */
+void wgDisableLogging(void);
+
+/* "key=value" lines: wgcore, go, wireguard_go, daita. Free with wgFreePtr. */
+char *wgVersion(void);
+
+/* X25519 public key (32 bytes) of a 32-byte private key. */
+int32_t wgDerivePublicKey(const uint8_t *private_key, uint8_t *public_key);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIBWG_H */

@@ -1,0 +1,127 @@
+package main
+
+/*
+#include "log_sink.h"
+*/
+import "C"
+
+import (
+	"errors"
+
+	"golang.zx2c4.com/wireguard/conn"
+	"golang.zx2c4.com/wireguard/device"
+	"golang.zx2c4.com/wireguard/ipc"
+	"golang.zx2c4.com/wireguard/tun"
+)
+
+// tunnel is one running WireGuard device and what it was built from.
+type tunnel struct {
+	dev  *device.Device
+	bind conn.Bind
+	log  logSink
+}
+
+var tunnels handleTable[*tunnel]
+
+const (
+	minMTU = 576
+	maxMTU = 65535
+)
+
+// startTunnel builds a device over tunDev and bind, applies settings and
+// brings it up; on failure everything it was given is closed.
+func startTunnel(tunDev tun.Device, bind conn.Bind, settings string, log logSink) (int32, int32) {
+	t := &tunnel{dev: device.NewDevice(tunDev, bind, log.deviceLogger()), bind: bind, log: log}
+	if err := t.dev.IpcSet(settings); err != nil {
+		t.dev.Close()
+		return -1, fail(ipcErrorCode(err), "applying settings: %v", err)
+	}
+	if err := t.dev.Up(); err != nil {
+		t.dev.Close()
+		return -1, fail(errGeneral, "bringing the device up: %v", err)
+	}
+	handle, ok := tunnels.insert(t)
+	if !ok {
+		t.dev.Close()
+		return -1, fail(errGeneral, "no free tunnel handle")
+	}
+	return handle, 0
+}
+
+func lookupTunnel(handle C.int32_t) (*tunnel, int32) {
+	t, ok := tunnels.get(int32(handle))
+	if !ok {
+		return nil, fail(errUnknownTunnel, "unknown tunnel handle %d", int32(handle))
+	}
+	return t, 0
+}
+
+func validMTU(mtu C.int32_t) bool {
+	return mtu >= minMTU && mtu <= maxMTU
+}
+
+//export wgTurnOn
+func wgTurnOn(mtu C.int32_t, settings *C.char, tunFD C.int32_t, logSinkFn C.wg_log_sink, logCtx C.uint64_t) C.int32_t {
+	log := logSink{fn: logSinkFn, ctx: logCtx}
+	if !validMTU(mtu) || settings == nil || tunFD < 0 {
+		closeFD(int(tunFD))
+		return C.int32_t(fail(errInvalidArgument, "need %d <= mtu <= %d, settings and a TUN fd", minMTU, maxMTU))
+	}
+	tunDev, err := tunFromFD(int(tunFD), int(mtu))
+	if err != nil {
+		closeFD(int(tunFD))
+		log.emit(logLevelError, "wgTurnOn: %v", err)
+		return C.int32_t(fail(errInvalidArgument, "%v", err))
+	}
+	handle, code := startTunnel(tunDev, &udpBind{}, C.GoString(settings), log)
+	if code != 0 {
+		return C.int32_t(code)
+	}
+	return C.int32_t(handle)
+}
+
+//export wgTurnOff
+func wgTurnOff(handle C.int32_t) C.int32_t {
+	t, ok := tunnels.remove(int32(handle))
+	if !ok {
+		return C.int32_t(fail(errUnknownTunnel, "unknown tunnel handle %d", int32(handle)))
+	}
+	t.dev.Close()
+	return 0
+}
+
+func socketFD(handle C.int32_t, v6 bool) C.int32_t {
+	t, code := lookupTunnel(handle)
+	if code != 0 {
+		return C.int32_t(code)
+	}
+	b, ok := t.bind.(*udpBind)
+	if !ok {
+		return C.int32_t(fail(errNotSupported, "tunnel %d has no UDP socket", int32(handle)))
+	}
+	fd, err := b.socketFD(v6)
+	if err != nil {
+		return C.int32_t(fail(errGeneral, "%v", err))
+	}
+	return C.int32_t(fd)
+}
+
+//export wgGetSocketV4
+func wgGetSocketV4(handle C.int32_t) C.int32_t { return socketFD(handle, false) }
+
+//export wgGetSocketV6
+func wgGetSocketV6(handle C.int32_t) C.int32_t { return socketFD(handle, true) }
+
+//export wgDisableLogging
+func wgDisableLogging() { disableLogSinks() }
+
+func ipcErrorCode(err error) int32 {
+	var ipcErr *device.IPCError
+	if errors.As(err, &ipcErr) {
+		switch ipcErr.ErrorCode() {
+		case ipc.IpcErrorInvalid, ipc.IpcErrorProtocol:
+			return errInvalidArgument
+		}
+	}
+	return errGeneral
+}

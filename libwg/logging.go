@@ -1,0 +1,64 @@
+package main
+
+/*
+#include <stdlib.h>
+#include "log_sink.h"
+
+static void call_log_sink(wg_log_sink sink, uint32_t level, const char *msg, uint64_t ctx) {
+	sink(level, msg, ctx);
+}
+*/
+import "C"
+
+import (
+	"fmt"
+	"sync"
+	"unsafe"
+
+	"golang.zx2c4.com/wireguard/device"
+)
+
+// Log levels passed to a log sink.
+const (
+	logLevelError   = 1
+	logLevelVerbose = 2
+)
+
+// sinkGate lets wgDisableLogging wait out callbacks in flight and stop new
+// ones, so nothing calls into a host that is shutting down.
+var sinkGate = struct {
+	sync.RWMutex
+	disabled bool
+}{}
+
+// logSink forwards log lines to a C callback; a nil callback discards them.
+type logSink struct {
+	fn  C.wg_log_sink
+	ctx C.uint64_t
+}
+
+func (s logSink) emit(level uint32, format string, args ...any) {
+	if s.fn == nil {
+		return
+	}
+	msg := C.CString(fmt.Sprintf(format, args...))
+	defer C.free(unsafe.Pointer(msg))
+	sinkGate.RLock()
+	defer sinkGate.RUnlock()
+	if !sinkGate.disabled {
+		C.call_log_sink(s.fn, C.uint32_t(level), msg, s.ctx)
+	}
+}
+
+func (s logSink) deviceLogger() *device.Logger {
+	return &device.Logger{
+		Verbosef: func(format string, args ...any) { s.emit(logLevelVerbose, format, args...) },
+		Errorf:   func(format string, args ...any) { s.emit(logLevelError, format, args...) },
+	}
+}
+
+func disableLogSinks() {
+	sinkGate.Lock()
+	sinkGate.disabled = true
+	sinkGate.Unlock()
+}

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+	"golang.zx2c4.com/wireguard/conn"
+)
+
+// udpBind is a conn.Bind over one IPv4 and one IPv6 UDP socket that, unlike
+// wireguard-go's StdNetBind on Linux, can report its sockets' fds (for
+// routing exemptions, see wgGetSocketV4/V6).
+type udpBind struct {
+	mu   sync.Mutex
+	v4   *net.UDPConn
+	v6   *net.UDPConn
+	mark uint32
+}
+
+var _ conn.Bind = (*udpBind)(nil)
+
+func (b *udpBind) Open(port uint16) ([]conn.ReceiveFunc, uint16, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.v4 != nil || b.v6 != nil {
+		return nil, 0, conn.ErrBindAlreadyOpen
+	}
+	for tries := 0; ; tries++ {
+		v4, v6, err := listenBoth(int(port))
+		if err != nil && port == 0 && errors.Is(err, syscall.EADDRINUSE) && tries < 100 {
+			continue
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		b.v4, b.v6 = v4, v6
+		break
+	}
+	var fns []conn.ReceiveFunc
+	for _, c := range []*net.UDPConn{b.v4, b.v6} {
+		if c != nil {
+			fns = append(fns, receiveFrom(c))
+			if b.mark != 0 {
+				setMark(c, b.mark)
+			}
+		}
+	}
+	return fns, uint16(localPort(firstOf(b.v4, b.v6))), nil
+}
+
+// listenBoth opens the IPv4 socket on port, then the IPv6 one on the port
+// the first got; a family the host lacks is skipped.
+func listenBoth(port int) (v4, v6 *net.UDPConn, err error) {
+	v4, err = net.ListenUDP("udp4", &net.UDPAddr{Port: port})
+	if err != nil && !errors.Is(err, syscall.EAFNOSUPPORT) {
+		return nil, nil, err
+	}
+	if v4 != nil {
+		port = localPort(v4)
+	}
+	v6, err = net.ListenUDP("udp6", &net.UDPAddr{Port: port})
+	if err != nil && !errors.Is(err, syscall.EAFNOSUPPORT) {
+		if v4 != nil {
+			v4.Close()
+		}
+		return nil, nil, err
+	}
+	if v4 == nil && v6 == nil {
+		return nil, nil, syscall.EAFNOSUPPORT
+	}
+	return v4, v6, nil
+}
+
+func firstOf(a, b *net.UDPConn) *net.UDPConn {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+func localPort(c *net.UDPConn) int {
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+func receiveFrom(c *net.UDPConn) conn.ReceiveFunc {
+	return func(b []byte) (int, conn.Endpoint, error) {
+		n, from, err := c.ReadFromUDPAddrPort(b)
+		return n, conn.StdNetEndpoint(from), err
+	}
+}
+
+func (b *udpBind) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var errs []error
+	for _, c := range []*net.UDPConn{b.v4, b.v6} {
+		if c != nil {
+			errs = append(errs, c.Close())
+		}
+	}
+	b.v4, b.v6 = nil, nil
+	return errors.Join(errs...)
+}
+
+func (b *udpBind) SetMark(mark uint32) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.mark = mark
+	for _, c := range []*net.UDPConn{b.v4, b.v6} {
+		if c != nil {
+			if err := setMark(c, mark); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func setMark(c *net.UDPConn, mark uint32) error {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var opErr error
+	err = raw.Control(func(fd uintptr) {
+		opErr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_MARK, int(mark))
+	})
+	return errors.Join(err, opErr)
+}
+
+func (b *udpBind) Send(buf []byte, ep conn.Endpoint) error {
+	dst, ok := ep.(conn.StdNetEndpoint)
+	if !ok {
+		return conn.ErrWrongEndpointType
+	}
+	to := netip.AddrPortFrom(netip.AddrPort(dst).Addr().Unmap(), netip.AddrPort(dst).Port())
+	b.mu.Lock()
+	c := b.v4
+	if to.Addr().Is6() {
+		c = b.v6
+	}
+	b.mu.Unlock()
+	if c == nil {
+		return syscall.EAFNOSUPPORT
+	}
+	_, err := c.WriteToUDPAddrPort(buf, to)
+	return err
+}
+
+func (b *udpBind) ParseEndpoint(s string) (conn.Endpoint, error) {
+	ap, err := netip.ParseAddrPort(s)
+	return conn.StdNetEndpoint(ap), err
+}
+
+// socketFD returns the fd of the IPv4 or IPv6 socket; it stays owned by
+// the bind.
+func (b *udpBind) socketFD(v6 bool) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c := b.v4
+	if v6 {
+		c = b.v6
+	}
+	if c == nil {
+		return -1, errors.New("socket not open")
+	}
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	fd := -1
+	err = raw.Control(func(f uintptr) { fd = int(f) })
+	return fd, err
+}

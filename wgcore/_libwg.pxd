@@ -1,0 +1,35 @@
+# Declarations of libwg/libwg.h, the C ABI of the Go library; keep in step.
+from libc.stdint cimport int32_t, uint8_t, uint32_t, uint64_t
+
+
+cdef extern from "libwg.h" nogil:
+    int32_t WG_ERR_GENERAL
+    int32_t WG_ERR_INTERMITTENT
+    int32_t WG_ERR_INVALID_ARGUMENT
+    int32_t WG_ERR_UNKNOWN_TUNNEL
+    int32_t WG_ERR_UNKNOWN_PEER
+    int32_t WG_ERR_DAITA
+    int32_t WG_ERR_BUFFER_TOO_SMALL
+    int32_t WG_ERR_NOT_SUPPORTED
+
+    uint32_t WG_LOG_ERROR
+    uint32_t WG_LOG_VERBOSE
+
+    ctypedef void (*wg_log_sink)(uint32_t level, const char *msg, uint64_t ctx) noexcept
+
+    int32_t wgTurnOn(int32_t mtu, const char *settings, int32_t tun_fd,
+                     wg_log_sink log_sink, uint64_t log_ctx)
+    int32_t wgTurnOff(int32_t handle)
+    char *wgGetConfig(int32_t handle)
+    int32_t wgSetConfig(int32_t handle, const char *settings)
+    void wgFreePtr(void *ptr)
+    char *wgTakeLastError(int32_t *code)
+    int32_t wgActivateDaita(int32_t handle, const uint8_t *peer_pubkey,
+                            const char *machines, double max_padding_frac,
+                            double max_blocking_frac, uint32_t events_capacity,
+                            uint32_t actions_capacity)
+    int32_t wgGetSocketV4(int32_t handle)
+    int32_t wgGetSocketV6(int32_t handle)
+    void wgDisableLogging()
+    char *wgVersion()
+    int32_t wgDerivePublicKey(const uint8_t *private_key, uint8_t *public_key)

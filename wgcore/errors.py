@@ -1,0 +1,85 @@
+"""Exceptions raised by wgcore; every libwg error code has its own class."""
+
+from __future__ import annotations
+
+
+class WireGuardError(Exception):
+    """Base class of every wgcore error; ``code`` is libwg's (negative) code."""
+
+    code: int = -1
+
+
+class TransientError(WireGuardError):
+    """An intermittent failure: retrying may succeed."""
+
+    code = -2
+
+
+class InvalidArgumentError(WireGuardError, ValueError):
+    """A bad argument, configuration text or file descriptor."""
+
+    code = -3
+
+
+class UnknownTunnelError(WireGuardError):
+    """libwg has no tunnel with this handle."""
+
+    code = -4
+
+
+class TunnelClosedError(UnknownTunnelError):
+    """The tunnel was closed; nothing can be done with it any more."""
+
+
+class UnknownPeerError(WireGuardError, LookupError):
+    """The tunnel has no peer with this public key."""
+
+    code = -5
+
+
+class DaitaError(WireGuardError):
+    """Enabling DAITA on a peer failed."""
+
+    code = -6
+
+
+class DaitaNotCompiledError(DaitaError):
+    """This libwg was built without DAITA."""
+
+
+class BufferTooSmallError(WireGuardError, ValueError):
+    """The next packet does not fit the buffer given."""
+
+    code = -7
+
+
+class NotSupportedError(WireGuardError):
+    """This kind of tunnel does not offer the operation."""
+
+    code = -8
+
+
+class ForkedProcessError(WireGuardError, RuntimeError):
+    """libwg's Go runtime does not survive fork(); use it in the parent only."""
+
+
+_BY_CODE: dict[int, type[WireGuardError]] = {
+    cls.code: cls
+    for cls in (
+        TransientError,
+        InvalidArgumentError,
+        UnknownTunnelError,
+        UnknownPeerError,
+        DaitaError,
+        BufferTooSmallError,
+        NotSupportedError,
+    )
+}
+
+
+def error_for_code(code: int, message: str) -> WireGuardError:
+    """The exception for libwg error ``code``, carrying ``message``."""
+    cls = _BY_CODE.get(code, WireGuardError)
+    error = cls(message)
+    error.code = code
+    return error
