@@ -37,7 +37,8 @@ typedef void (*wg_log_sink)(uint32_t level, const char *msg, uint64_t ctx);
  * with IFF_TUN | IFF_NO_PI (no packet-information header); a TAP device or a
  * TUN without IFF_NO_PI is rejected with WG_ERR_INVALID_ARGUMENT. Ownership
  * of tun_fd moves to libwg whatever the result: it is closed on failure and
- * at wgTurnOff. The interface MTU is set to mtu (576..65535). settings is
+ * at wgTurnOff. The interface MTU is set to mtu (576..65535) when the
+ * calling thread is in the interface's network namespace. settings is
  * UAPI "set" text. log_sink may be NULL; log_ctx is passed back to it.
  * Returns a handle >= 0.
  */
@@ -46,6 +47,9 @@ int32_t wgTurnOn(int32_t mtu, const char *settings, int32_t tun_fd,
 
 /* Close the tunnel and free its handle; WG_ERR_UNKNOWN_TUNNEL if none. */
 int32_t wgTurnOff(int32_t handle);
+
+/* How many tunnels are on (handles in use). */
+int32_t wgTunnelCount(void);
 
 /* UAPI "get" text, malloc'd: free it with wgFreePtr. NULL on error. */
 char *wgGetConfig(int32_t handle);
@@ -65,7 +69,8 @@ char *wgTakeLastError(int32_t *code);
 
 /*
  * Enable DAITA for one peer: peer_pubkey is 32 bytes, machines are maybenot
- * machine strings separated by LF.
+ * machine strings separated by LF. WG_ERR_UNKNOWN_PEER if the tunnel has no
+ * such peer; WG_ERR_DAITA if enabling fails or DAITA is not compiled in.
  */
 int32_t wgActivateDaita(int32_t handle, const uint8_t *peer_pubkey,
                         const char *machines, double max_padding_frac,

@@ -7,6 +7,7 @@ import "C"
 
 import (
 	"errors"
+	"syscall"
 
 	"golang.zx2c4.com/wireguard/conn"
 	"golang.zx2c4.com/wireguard/device"
@@ -38,7 +39,11 @@ func startTunnel(tunDev tun.Device, bind conn.Bind, settings string, log logSink
 	}
 	if err := t.dev.Up(); err != nil {
 		t.dev.Close()
-		return -1, fail(errGeneral, "bringing the device up: %v", err)
+		code := int32(errGeneral)
+		if errors.Is(err, syscall.EADDRINUSE) {
+			code = errIntermittent
+		}
+		return -1, fail(code, "bringing the device up: %v", err)
 	}
 	handle, ok := tunnels.insert(t)
 	if !ok {
@@ -121,7 +126,12 @@ func ipcErrorCode(err error) int32 {
 		switch ipcErr.ErrorCode() {
 		case ipc.IpcErrorInvalid, ipc.IpcErrorProtocol:
 			return errInvalidArgument
+		case ipc.IpcErrorPortInUse:
+			return errIntermittent
 		}
 	}
 	return errGeneral
 }
+
+//export wgTunnelCount
+func wgTunnelCount() C.int32_t { return C.int32_t(tunnels.len()) }

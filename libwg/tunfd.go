@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -13,7 +14,8 @@ import (
 
 // tunFromFD wraps fd, which must be a Linux TUN device opened with
 // IFF_TUN|IFF_NO_PI (packets without the packet-information header), and
-// sets the interface's MTU. On success the returned device owns fd.
+// sets the interface's MTU (unless the interface lives in another network
+// namespace than the calling thread). On success the device owns fd.
 func tunFromFD(fd int, mtu int) (tun.Device, error) {
 	ifr, err := unix.NewIfreq("")
 	if err != nil {
@@ -29,7 +31,7 @@ func tunFromFD(fd int, mtu int) (tun.Device, error) {
 	if flags&unix.IFF_NO_PI == 0 || !sysfsSaysNoPI(ifr.Name()) {
 		return nil, fmt.Errorf("TUN fd %d was opened without IFF_NO_PI; libwg needs IFF_TUN|IFF_NO_PI", fd)
 	}
-	if err := setInterfaceMTU(ifr.Name(), mtu); err != nil {
+	if err := setInterfaceMTU(ifr.Name(), mtu); err != nil && !errors.Is(err, unix.ENODEV) {
 		return nil, err
 	}
 	dev, _, err := tun.CreateUnmonitoredTUNFromFD(fd)
@@ -64,7 +66,7 @@ func setInterfaceMTU(name string, mtu int) error {
 	}
 	ifr.SetUint32(uint32(mtu))
 	if err := unix.IoctlIfreq(sock, unix.SIOCSIFMTU, ifr); err != nil {
-		return fmt.Errorf("setting MTU %d on %s: %v", mtu, name, err)
+		return fmt.Errorf("setting MTU %d on %s: %w", mtu, name, err)
 	}
 	return nil
 }

@@ -1,6 +1,6 @@
 """wgcore: userspace WireGuard (wireguard-go, embedded as libwg) for Python."""
 
-from wgcore._native import DAITA_COMPILED_IN, Tunnel, derive_public_key, version
+from wgcore._native import DAITA_COMPILED_IN, Tunnel, derive_public_key, tunnel_count, version
 from wgcore.errors import (
     BufferTooSmallError,
     DaitaError,
@@ -32,5 +32,6 @@ __all__ = [
     "UnknownTunnelError",
     "WireGuardError",
     "derive_public_key",
+    "tunnel_count",
     "version",
 ]

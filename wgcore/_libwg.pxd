@@ -20,6 +20,7 @@ cdef extern from "libwg.h" nogil:
     int32_t wgTurnOn(int32_t mtu, const char *settings, int32_t tun_fd,
                      wg_log_sink log_sink, uint64_t log_ctx)
     int32_t wgTurnOff(int32_t handle)
+    int32_t wgTunnelCount()
     char *wgGetConfig(int32_t handle)
     int32_t wgSetConfig(int32_t handle, const char *settings)
     void wgFreePtr(void *ptr)

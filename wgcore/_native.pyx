@@ -260,9 +260,6 @@ cdef class Tunnel:
                                ("actions_capacity", actions_capacity)):
             if not (0 < capacity < 2**32):
                 raise errors.InvalidArgumentError(f"{name} must be positive, got {capacity}")
-        if not DAITA_COMPILED_IN:
-            raise errors.DaitaNotCompiledError(
-                "DAITA is not compiled into this libwg (it needs Mullvad's wireguard-go fork)")
         cdef const uint8_t *c_key = key
         cdef const char *c_machines = text
         cdef int32_t handle = self._handle
@@ -271,6 +268,10 @@ cdef class Tunnel:
         with nogil:
             rc = lw.wgActivateDaita(handle, c_key, c_machines, max_padding_frac,
                                     max_blocking_frac, events, actions)
+        if rc == lw.WG_ERR_DAITA and not DAITA_COMPILED_IN:
+            raise errors.DaitaNotCompiledError(
+                f"activating DAITA: {take_error_message(&rc)}; this libwg links "
+                f"{_VERSION.get('wireguard_go')}, which has no DAITA")
         if rc < 0:
             convert_error(rc, "activating DAITA")
 
@@ -334,6 +335,12 @@ DAITA_COMPILED_IN = _VERSION.get("daita") == "true"
 def version():
     """What this libwg was built from: wgcore, go, wireguard_go, daita."""
     return dict(_VERSION)
+
+
+def tunnel_count():
+    """How many tunnels are on in this process."""
+    check_process()
+    return lw.wgTunnelCount()
 
 
 def derive_public_key(private_key):

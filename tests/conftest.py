@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+
+import pytest
+
+import wgcore
+
+from . import netns
+
+_ids = itertools.count()
+
+
+def new_key_pair() -> tuple[bytes, bytes]:
+    """A fresh WireGuard (private, public) key pair."""
+    private = bytearray(os.urandom(32))
+    private[0] &= 248
+    private[31] = (private[31] & 127) | 64
+    return bytes(private), wgcore.derive_public_key(bytes(private))
+
+
+@pytest.fixture
+def root() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root for network namespaces and TUN devices (CI runs as root)")
+
+
+@pytest.fixture
+def namespaces(root: None) -> Iterator[tuple[str, str]]:
+    """Two namespaces joined by veth: 198.18.0.1/30 and 198.18.0.2/30."""
+    base = f"wgct{os.getpid()}x{next(_ids)}"
+    with netns.namespace(base + "a") as a, netns.namespace(base + "b") as b:
+        netns.veth(a, "198.18.0.1/30", b, "198.18.0.2/30")
+        yield a, b
