@@ -45,6 +45,51 @@ typedef void (*wg_log_sink)(uint32_t level, const char *msg, uint64_t ctx);
 int32_t wgTurnOn(int32_t mtu, const char *settings, int32_t tun_fd,
                  wg_log_sink log_sink, uint64_t log_ctx);
 
+/*
+ * In-memory tunnels: no kernel TUN, no root. The host writes the IP packets
+ * the tunnel should send and reads the ones it received (WG_KIND_PACKETS).
+ * With WG_TRANSPORT_HOST the encrypted side is host-carried too: the host
+ * reads the datagrams the tunnel sends and writes the ones it received
+ * (WG_KIND_DATAGRAMS), one point-to-point link with no addresses. With
+ * WG_TRANSPORT_UDP the tunnel uses UDP sockets like wgTurnOn.
+ */
+#define WG_TRANSPORT_UDP  0
+#define WG_TRANSPORT_HOST 1
+#define WG_KIND_PACKETS   0
+#define WG_KIND_DATAGRAMS 1
+
+/* Turn an in-memory tunnel on; returns a handle >= 0. */
+int32_t wgTurnOnInMemory(int32_t mtu, const char *settings, int32_t transport,
+                         wg_log_sink log_sink, uint64_t log_ctx);
+
+/*
+ * Queue count packets (packets[i] is lens[i] bytes) of the given kind, in
+ * order, while the queue has room; wait up to timeout_ms (-1: forever,
+ * 0: not at all) for room for the first. Returns how many were queued (0
+ * when the queue stayed full: back-pressure). libwg copies the bytes and
+ * keeps no pointer after returning. WG_KIND_PACKETS must be whole IPv4 or
+ * IPv6 packets no larger than the MTU whose header length matches; a bad
+ * one rejects the whole batch with WG_ERR_INVALID_ARGUMENT.
+ */
+int32_t wgWrite(int32_t handle, int32_t kind, const uint8_t *const *packets,
+                const uint32_t *lens, uint32_t count, int32_t timeout_ms);
+
+/*
+ * Copy up to max_count waiting packets of the given kind back to back into
+ * buf, storing each length in lens; wait up to timeout_ms for the first.
+ * Returns the count (0 on timeout); WG_ERR_BUFFER_TOO_SMALL if the next
+ * packet does not fit buf_len (it stays queued). WG_ERR_UNKNOWN_TUNNEL once
+ * the tunnel is turned off, also for a call waiting at that moment.
+ */
+int32_t wgRead(int32_t handle, int32_t kind, uint8_t *buf, size_t buf_len,
+               uint32_t *lens, uint32_t max_count, int32_t timeout_ms);
+
+/*
+ * An eventfd that is readable exactly while packets of the given kind wait
+ * to be read. Owned by libwg: closed at wgTurnOff, so stop polling it first.
+ */
+int32_t wgReadyFd(int32_t handle, int32_t kind);
+
 /* Close the tunnel and free its handle; WG_ERR_UNKNOWN_TUNNEL if none. */
 int32_t wgTurnOff(int32_t handle);
 

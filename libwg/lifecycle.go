@@ -20,6 +20,8 @@ type tunnel struct {
 	dev  *device.Device
 	bind conn.Bind
 	log  logSink
+	mem  *memTun  // in-memory TUN, nil for a kernel TUN
+	link *memBind // host-carried transport, nil for UDP
 }
 
 var tunnels handleTable[*tunnel]
@@ -31,8 +33,8 @@ const (
 
 // startTunnel builds a device over tunDev and bind, applies settings and
 // brings it up; on failure everything it was given is closed.
-func startTunnel(tunDev tun.Device, bind conn.Bind, settings string, log logSink) (int32, int32) {
-	t := &tunnel{dev: device.NewDevice(tunDev, bind, log.deviceLogger()), bind: bind, log: log}
+func startTunnel(t *tunnel, tunDev tun.Device, settings string) (int32, int32) {
+	t.dev = device.NewDevice(tunDev, t.bind, t.log.deviceLogger())
 	if err := t.dev.IpcSet(settings); err != nil {
 		t.dev.Close()
 		return -1, fail(ipcErrorCode(err), "applying settings: %v", err)
@@ -78,7 +80,7 @@ func wgTurnOn(mtu C.int32_t, settings *C.char, tunFD C.int32_t, logSinkFn C.wg_l
 		log.emit(logLevelError, "wgTurnOn: %v", err)
 		return C.int32_t(fail(errInvalidArgument, "%v", err))
 	}
-	handle, code := startTunnel(tunDev, &udpBind{}, C.GoString(settings), log)
+	handle, code := startTunnel(&tunnel{bind: &udpBind{}, log: log}, tunDev, C.GoString(settings))
 	if code != 0 {
 		return C.int32_t(code)
 	}
@@ -92,6 +94,9 @@ func wgTurnOff(handle C.int32_t) C.int32_t {
 		return C.int32_t(fail(errUnknownTunnel, "unknown tunnel handle %d", int32(handle)))
 	}
 	t.dev.Close()
+	if t.link != nil {
+		t.link.closeQueues()
+	}
 	return 0
 }
 

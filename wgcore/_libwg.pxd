@@ -1,4 +1,5 @@
 # Declarations of libwg/libwg.h, the C ABI of the Go library; keep in step.
+from libc.stddef cimport size_t
 from libc.stdint cimport int32_t, uint8_t, uint32_t, uint64_t
 
 
@@ -15,10 +16,22 @@ cdef extern from "libwg.h" nogil:
     uint32_t WG_LOG_ERROR
     uint32_t WG_LOG_VERBOSE
 
+    int32_t WG_TRANSPORT_UDP
+    int32_t WG_TRANSPORT_HOST
+    int32_t WG_KIND_PACKETS
+    int32_t WG_KIND_DATAGRAMS
+
     ctypedef void (*wg_log_sink)(uint32_t level, const char *msg, uint64_t ctx) noexcept
 
     int32_t wgTurnOn(int32_t mtu, const char *settings, int32_t tun_fd,
                      wg_log_sink log_sink, uint64_t log_ctx)
+    int32_t wgTurnOnInMemory(int32_t mtu, const char *settings, int32_t transport,
+                             wg_log_sink log_sink, uint64_t log_ctx)
+    int32_t wgWrite(int32_t handle, int32_t kind, const uint8_t *const *packets,
+                    const uint32_t *lens, uint32_t count, int32_t timeout_ms)
+    int32_t wgRead(int32_t handle, int32_t kind, uint8_t *buf, size_t buf_len,
+                   uint32_t *lens, uint32_t max_count, int32_t timeout_ms)
+    int32_t wgReadyFd(int32_t handle, int32_t kind)
     int32_t wgTurnOff(int32_t handle)
     int32_t wgTunnelCount()
     char *wgGetConfig(int32_t handle)

@@ -1,6 +1,9 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 """The compiled layer over libwg: tunnels, error conversion, Go's logs."""
 
+from cpython.buffer cimport (PyBUF_FORMAT, PyBUF_SIMPLE, PyBUF_WRITABLE,
+                             PyBuffer_Release, PyObject_GetBuffer)
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport int32_t, uint8_t, uint32_t, uint64_t
 
 from wgcore cimport _libwg as lw
@@ -109,6 +112,46 @@ cdef bytes key_bytes(key, str what):
 
 cdef uint64_t _next_log_id = 0
 
+# Batches up to this size use arrays on the C stack; larger ones one
+# PyMem_Malloc per call (never one allocation per packet).
+cdef enum:
+    STACK_BATCH = 64
+    INT32_MAX = 2147483647
+
+_TRANSPORTS = {"udp": lw.WG_TRANSPORT_UDP, "host": lw.WG_TRANSPORT_HOST}
+
+
+cdef int32_t timeout_ms(object timeout) except? -2:
+    """libwg's timeout: None waits forever (-1), else seconds >= 0."""
+    if timeout is None:
+        return -1
+    seconds = float(timeout)
+    if not seconds >= 0:
+        raise ValueError(f"timeout must be None or >= 0 seconds, got {timeout!r}")
+    return <int32_t>min(math.ceil(seconds * 1000), INT32_MAX)
+
+
+cdef int get_writable(object obj, Py_buffer *view, int flags, str what) except -1:
+    """Acquire a writable, contiguous buffer or raise a TypeError that says why."""
+    try:
+        PyObject_GetBuffer(obj, view, flags | PyBUF_WRITABLE)
+    except BufferError:
+        raise TypeError(f"{what} must be a writable buffer, not a read-only "
+                        f"{type(obj).__name__}") from None
+    except TypeError:
+        raise TypeError(f"{what} must be a writable buffer (bytearray, memoryview, "
+                        f"numpy array), not {type(obj).__name__}") from None
+    return 0
+
+
+cdef int check_lengths_buffer(Py_buffer *view) except -1:
+    fmt = (view.format or b"B").lstrip(b"@=<")
+    if view.itemsize != 4 or fmt not in (b"I", b"L"):
+        PyBuffer_Release(view)
+        raise TypeError("lengths must be a writable uint32 buffer, e.g. "
+                        "array.array('I', ...) or a numpy.uint32 array")
+    return 0
+
 
 cdef class Tunnel:
     """One WireGuard device running inside libwg.
@@ -123,6 +166,7 @@ cdef class Tunnel:
     cdef readonly int mtu
     cdef readonly object name
     cdef readonly uint64_t log_id
+    cdef readonly str transport
     cdef object __weakref__
 
     def __cinit__(self):
@@ -161,8 +205,29 @@ cdef class Tunnel:
         self._turn_on(settings, os.dup(fd), mtu)
         return self
 
-    cdef int _turn_on(self, bytes settings, int fd, int mtu) except -1:
-        """Hand ``fd`` (always consumed) and settings to wgTurnOn."""
+    @classmethod
+    def in_memory(cls, config, *, int mtu=1420, str transport="udp"):
+        """Run a tunnel with no kernel TUN: needs no root.
+
+        Write the IP packets it should send with :meth:`send_packets` /
+        :meth:`send`; read what it received with :meth:`recv_packets_into`
+        / :meth:`recv_into`. ``transport`` is ``"udp"`` (UDP sockets, as
+        usual) or ``"host"``: no socket, the caller carries the encrypted
+        datagrams with :meth:`recv_datagrams_into` / :meth:`send_datagrams`
+        (one point-to-point link).
+        """
+        check_process()
+        if transport not in _TRANSPORTS:
+            raise errors.InvalidArgumentError(
+                f"transport must be 'udp' or 'host', got {transport!r}")
+        settings = settings_bytes(config)
+        cdef Tunnel self = cls.__new__(cls)
+        self._turn_on(settings, -1, mtu, _TRANSPORTS[transport])
+        self.transport = transport
+        return self
+
+    cdef int _turn_on(self, bytes settings, int fd, int mtu, int transport=-1) except -1:
+        """wgTurnOn over ``fd`` (always consumed), or wgTurnOnInMemory."""
         global _next_log_id
         _next_log_id += 1
         self.log_id = _next_log_id
@@ -171,12 +236,198 @@ cdef class Tunnel:
         cdef int32_t handle
         cdef uint64_t log_id = self.log_id
         with nogil:
-            handle = lw.wgTurnOn(mtu, c_settings, fd, log_sink, log_id)
+            if fd >= 0:
+                handle = lw.wgTurnOn(mtu, c_settings, fd, log_sink, log_id)
+            else:
+                handle = lw.wgTurnOnInMemory(mtu, c_settings, transport, log_sink, log_id)
         if handle < 0:
             convert_error(handle, "turning the tunnel on")
         self._handle = handle
         self._closed = False
         return 0
+
+    # The packet path. Every call moves a batch under one GIL release, and
+    # bytes are copied once between the caller's buffers and Go's queues.
+
+    def send_packets(self, packets, lengths=None, *, timeout=None):
+        """Queue IP packets for sending; return how many were queued.
+
+        ``packets`` is a sequence of buffers, or one buffer holding packets
+        back to back with ``lengths`` giving their sizes. Waits up to
+        ``timeout`` seconds (None: forever) for room for the first; fewer
+        than given means the queue is full (back-pressure).
+        """
+        return self._write(lw.WG_KIND_PACKETS, packets, lengths, timeout)
+
+    def send(self, packet, *, timeout=None):
+        """Queue one IP packet; raise QueueFullError if no room in time."""
+        if self._write(lw.WG_KIND_PACKETS, (packet,), None, timeout) == 0:
+            raise errors.QueueFullError("the tunnel's send queue is full")
+
+    def recv_packets_into(self, buffer, lengths, *, timeout=None):
+        """Read waiting IP packets back to back into ``buffer``.
+
+        ``lengths`` is a writable uint32 buffer (array('I'), numpy.uint32):
+        its size caps the batch and each packet's length is stored in it.
+        Returns the count, 0 if none arrived within ``timeout``. Raises
+        BufferTooSmallError if the next packet does not fit.
+        """
+        return self._read_into(lw.WG_KIND_PACKETS, buffer, lengths, timeout)
+
+    def recv_into(self, buffer, *, timeout=None):
+        """Read one IP packet into ``buffer``; return its size.
+
+        Raises TimeoutError if none arrives within ``timeout``.
+        """
+        return self._read_one(lw.WG_KIND_PACKETS, buffer, timeout)
+
+    def recv(self, *, timeout=None):
+        """Read one IP packet as bytes (allocates; prefer recv_into)."""
+        return self._recv_bytes(lw.WG_KIND_PACKETS, self.mtu, timeout)
+
+    def fileno(self):
+        """An fd readable exactly while received packets wait (for selectors).
+
+        Owned by the tunnel: unregister it before closing the tunnel.
+        """
+        return self._ready_fd(lw.WG_KIND_PACKETS)
+
+    def send_datagrams(self, datagrams, lengths=None, *, timeout=None):
+        """Deliver encrypted datagrams to a ``transport="host"`` tunnel.
+
+        Same conventions as :meth:`send_packets`.
+        """
+        return self._write(lw.WG_KIND_DATAGRAMS, datagrams, lengths, timeout)
+
+    def recv_datagrams_into(self, buffer, lengths, *, timeout=None):
+        """Take the encrypted datagrams a ``transport="host"`` tunnel sent.
+
+        Same conventions as :meth:`recv_packets_into`.
+        """
+        return self._read_into(lw.WG_KIND_DATAGRAMS, buffer, lengths, timeout)
+
+    def recv_datagram(self, *, timeout=None):
+        """Take one sent datagram as bytes; TimeoutError if none in time."""
+        return self._recv_bytes(lw.WG_KIND_DATAGRAMS, self.mtu + 32, timeout)
+
+    def datagram_fileno(self):
+        """An fd readable exactly while sent datagrams wait to be carried."""
+        return self._ready_fd(lw.WG_KIND_DATAGRAMS)
+
+    cdef int _packet_error(self, int32_t rc, str action) except -1:
+        if rc == lw.WG_ERR_UNKNOWN_TUNNEL and self._closed:
+            take_error_message(&rc)
+            raise errors.TunnelClosedError(f"{action}: the tunnel was closed")
+        return convert_error(rc, action)
+
+    cdef Py_ssize_t _write(self, int32_t kind, object packets, object lengths,
+                           object timeout) except -1:
+        self._check_open()
+        cdef int32_t wait = timeout_ms(timeout)
+        cdef Py_ssize_t n = len(packets) if lengths is None else len(lengths)
+        if n > INT32_MAX:
+            raise ValueError("too many packets in one batch")
+        cdef uint8_t *stack_ptrs[STACK_BATCH]
+        cdef uint32_t stack_lens[STACK_BATCH]
+        cdef Py_buffer stack_views[STACK_BATCH]
+        cdef uint8_t **ptrs = stack_ptrs
+        cdef uint32_t *lens = stack_lens
+        cdef Py_buffer *views = stack_views
+        cdef Py_ssize_t held = 0, i
+        cdef int32_t rc
+        cdef int32_t handle = self._handle
+        if n > STACK_BATCH:
+            ptrs = <uint8_t **>PyMem_Malloc(n * sizeof(uint8_t *))
+            lens = <uint32_t *>PyMem_Malloc(n * sizeof(uint32_t))
+            views = <Py_buffer *>PyMem_Malloc(n * sizeof(Py_buffer))
+            if ptrs == NULL or lens == NULL or views == NULL:
+                PyMem_Free(ptrs)
+                PyMem_Free(lens)
+                PyMem_Free(views)
+                raise MemoryError()
+        try:
+            if lengths is None:
+                for i in range(n):
+                    PyObject_GetBuffer(packets[i], &views[i], PyBUF_SIMPLE)
+                    held += 1
+                    if views[i].len > 0xFFFFFFFF:
+                        raise errors.InvalidArgumentError(f"packet {i} is too large")
+                    ptrs[i] = <uint8_t *>views[i].buf
+                    lens[i] = <uint32_t>views[i].len
+            else:
+                PyObject_GetBuffer(packets, &views[0], PyBUF_SIMPLE)
+                held = 1
+                fill_from_lengths(&views[0], lengths, n, ptrs, lens)
+            with nogil:
+                rc = lw.wgWrite(handle, kind, <const uint8_t *const *>ptrs, lens,
+                                <uint32_t>n, wait)
+        finally:
+            for i in range(held):
+                PyBuffer_Release(&views[i])
+            if ptrs != stack_ptrs:
+                PyMem_Free(ptrs)
+                PyMem_Free(lens)
+                PyMem_Free(views)
+        if rc < 0:
+            self._packet_error(rc, "sending")
+        return rc
+
+    cdef Py_ssize_t _read_into(self, int32_t kind, object buffer, object lengths,
+                               object timeout) except -1:
+        self._check_open()
+        cdef int32_t wait = timeout_ms(timeout)
+        cdef Py_buffer data, sizes
+        cdef int32_t rc
+        cdef int32_t handle = self._handle
+        get_writable(buffer, &data, PyBUF_SIMPLE, "buffer")
+        try:
+            get_writable(lengths, &sizes, PyBUF_FORMAT, "lengths")
+            check_lengths_buffer(&sizes)
+            try:
+                with nogil:
+                    rc = lw.wgRead(handle, kind, <uint8_t *>data.buf, <size_t>data.len,
+                                   <uint32_t *>sizes.buf,
+                                   <uint32_t>min(sizes.len // 4, INT32_MAX), wait)
+            finally:
+                PyBuffer_Release(&sizes)
+        finally:
+            PyBuffer_Release(&data)
+        if rc < 0:
+            self._packet_error(rc, "receiving")
+        return rc
+
+    cdef Py_ssize_t _read_one(self, int32_t kind, object buffer, object timeout) except -1:
+        self._check_open()
+        cdef int32_t wait = timeout_ms(timeout)
+        cdef Py_buffer data
+        cdef uint32_t size = 0
+        cdef int32_t rc
+        cdef int32_t handle = self._handle
+        get_writable(buffer, &data, PyBUF_SIMPLE, "buffer")
+        try:
+            with nogil:
+                rc = lw.wgRead(handle, kind, <uint8_t *>data.buf, <size_t>data.len,
+                               &size, 1, wait)
+        finally:
+            PyBuffer_Release(&data)
+        if rc < 0:
+            self._packet_error(rc, "receiving")
+        if rc == 0:
+            raise TimeoutError("nothing arrived within the timeout")
+        return size
+
+    cdef bytes _recv_bytes(self, int32_t kind, Py_ssize_t capacity, object timeout):
+        cdef bytearray buf = bytearray(capacity)
+        n = self._read_one(kind, buf, timeout)
+        return bytes(buf[:n])
+
+    cdef int32_t _ready_fd(self, int32_t kind) except -1:
+        self._check_open()
+        cdef int32_t handle = self._handle
+        cdef int32_t fd = lw.wgReadyFd(handle, kind)
+        if fd < 0:
+            self._packet_error(fd, "getting the readiness fd")
+        return fd
 
     cdef int _check_open(self) except -1:
         check_process()
@@ -304,6 +555,20 @@ cdef class Tunnel:
         state = "closed" if self._closed else f"handle={self._handle}"
         where = f" name={self.name!r}" if self.name is not None else ""
         return f"<Tunnel {state}{where} mtu={self.mtu}>"
+
+
+cdef int fill_from_lengths(Py_buffer *view, object lengths, Py_ssize_t n,
+                           uint8_t **ptrs, uint32_t *lens) except -1:
+    """Point ptrs at packets laid back to back in view, sized by lengths."""
+    cdef Py_ssize_t offset = 0, i, size
+    for i in range(n):
+        size = lengths[i]
+        if size < 0 or size > view.len - offset:
+            raise ValueError(f"lengths overrun the buffer at packet {i}")
+        ptrs[i] = <uint8_t *>view.buf + offset
+        lens[i] = <uint32_t>size
+        offset += size
+    return 0
 
 
 cdef bytes daita_machines_text(machines):

@@ -59,6 +59,10 @@ class NotSupportedError(WireGuardError):
     code = -8
 
 
+class QueueFullError(WireGuardError):
+    """The tunnel's queue stayed full for the whole timeout (back-pressure)."""
+
+
 class ForkedProcessError(WireGuardError, RuntimeError):
     """libwg's Go runtime does not survive fork(); use it in the parent only."""
 

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"math/rand"
+	"regexp"
+	"testing"
+	"time"
+)
+
+var (
+	addrA = []byte{198, 51, 100, 1}
+	addrB = []byte{198, 51, 100, 2}
+)
+
+// ipv4Packet wraps payload in an IPv4/UDP-less header from addrA to addrB.
+func ipv4Packet(payload []byte) []byte {
+	p := make([]byte, 20+len(payload))
+	p[0] = 0x45
+	binary.BigEndian.PutUint16(p[2:], uint16(len(p)))
+	p[8] = 64
+	p[9] = 253 // experimental protocol number
+	copy(p[12:], addrA)
+	copy(p[16:], addrB)
+	copy(p[20:], payload)
+	return p
+}
+
+func testKey(seed byte) []byte {
+	k := bytes.Repeat([]byte{seed}, 32)
+	k[0] &= 248
+	k[31] = (k[31] & 127) | 64
+	return k
+}
+
+// memPair is two in-memory tunnels, A (198.51.100.1) and B (.2), peered.
+type memPair struct{ a, b *tunnel }
+
+func startMem(t testing.TB, transport int, settings string) *tunnel {
+	tun := &tunnel{mem: newMemTun(1420, queueCapacity)}
+	if transport == transportHost {
+		tun.link = newMemBind(1420, queueCapacity)
+		tun.bind = tun.link
+	} else {
+		tun.bind = &udpBind{}
+	}
+	handle, code := startTunnel(tun, tun.mem, settings)
+	if code != 0 {
+		e, _ := takeLastError()
+		t.Fatalf("startTunnel: %d %s", code, e.message)
+	}
+	t.Cleanup(func() {
+		tunnels.remove(handle)
+		tun.dev.Close()
+		if tun.link != nil {
+			tun.link.closeQueues()
+		}
+	})
+	return tun
+}
+
+var listenPort = regexp.MustCompile(`(?m)^listen_port=(\d+)$`)
+
+func newMemPair(t testing.TB, transport int) memPair {
+	privA, privB := testKey(1), testKey(2)
+	pubA, _ := publicKey(privA)
+	pubB, _ := publicKey(privB)
+	a := startMem(t, transport, "private_key="+hex.EncodeToString(privA)+"\nlisten_port=0\n")
+	b := startMem(t, transport, "private_key="+hex.EncodeToString(privB)+"\nlisten_port=0\n")
+	port := func(x *tunnel) string {
+		text, _ := x.dev.IpcGet()
+		if m := listenPort.FindStringSubmatch(text); m != nil {
+			return m[1]
+		}
+		return "1" // a host-carried link has no port; any endpoint will do
+	}
+	for _, side := range []struct {
+		self, other *tunnel
+		pub         []byte
+		ip          []byte
+	}{{a, b, pubB, addrB}, {b, a, pubA, addrA}} {
+		conf := fmt.Sprintf("public_key=%s\nendpoint=127.0.0.1:%s\nallowed_ip=%d.%d.%d.%d/32\n",
+			hex.EncodeToString(side.pub), port(side.other), side.ip[0], side.ip[1], side.ip[2], side.ip[3])
+		if err := side.self.dev.IpcSet(conf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return memPair{a, b}
+}
+
+// pump carries ciphertext between two host-transport tunnels until stop.
+func (p memPair) pump(stop chan struct{}) {
+	carry := func(from, to *tunnel) {
+		buf := make([]byte, 256*1500)
+		lens := make([]uint32, 256)
+		for {
+			n, err := from.link.outbound.take(buf, lens, 5*time.Millisecond, stop)
+			if err != nil {
+				return
+			}
+			offset := 0
+			_, err = to.link.inbound.put(n, func(i int) []byte {
+				p := buf[offset : offset+int(lens[i])]
+				offset += int(lens[i])
+				return p
+			}, -1, stop)
+			if err != nil {
+				return
+			}
+		}
+	}
+	go carry(p.a, p.b)
+	go carry(p.b, p.a)
+}
+
+// exchange sends packets from A to B with at most window in flight (the
+// window keeps the kernel's UDP buffers from overflowing) and checks each
+// arrives intact and in order.
+func exchange(t *testing.T, pair memPair, packets [][]byte, window int) {
+	t.Helper()
+	buf := make([]byte, 1500)
+	var length [1]uint32
+	received := 0
+	for sent := 0; received < len(packets); {
+		for sent < len(packets) && sent-received < window {
+			n, err := pair.a.mem.outbound.put(1, func(int) []byte { return packets[sent] }, -1, nil)
+			if err != nil || n != 1 {
+				t.Fatalf("put: %d, %v", n, err)
+			}
+			sent++
+		}
+		n, err := pair.b.mem.inbound.take(buf, length[:], 10*time.Second, nil)
+		if err != nil || n != 1 {
+			t.Fatalf("packet %d: took %d, %v", received, n, err)
+		}
+		if want := packets[received]; !bytes.Equal(buf[:length[0]], want) {
+			t.Fatalf("packet %d differs: got %d bytes, want %d", received, length[0], len(want))
+		}
+		received++
+	}
+}
+
+func TestInMemoryTunnelsCarryPacketsIntact(t *testing.T) {
+	for _, transport := range []int{transportUDP, transportHost} {
+		t.Run(fmt.Sprintf("transport=%d", transport), func(t *testing.T) {
+			pair := newMemPair(t, transport)
+			if transport == transportHost {
+				stop := make(chan struct{})
+				defer close(stop)
+				pair.pump(stop)
+			}
+			rng := rand.New(rand.NewSource(1))
+			packets := [][]byte{ipv4Packet([]byte("handshake first"))}
+			for i := 0; i < 2000; i++ {
+				payload := make([]byte, rng.Intn(1400))
+				rng.Read(payload)
+				packets = append(packets, ipv4Packet(payload))
+			}
+			exchange(t, pair, packets[:1], 1)
+			exchange(t, pair, packets[1:], 64)
+		})
+	}
+}

@@ -1,0 +1,257 @@
+package main
+
+import (
+	"errors"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+var (
+	errQueueClosed   = errors.New("queue closed")
+	errCancelled     = errors.New("wait cancelled")
+	errPacketTooBig  = errors.New("packet does not fit the buffer")
+	errQueueTimedOut = errors.New("timed out")
+)
+
+// packetQueue is a bounded FIFO of packets. Slots are reused, so steady
+// state allocates nothing; producers and consumers wait with timeouts, and
+// an optional eventfd is readable exactly while packets wait.
+type packetQueue struct {
+	mu      sync.Mutex
+	slots   [][]byte
+	head    int
+	count   int
+	readyFD int // -1 until asked for
+
+	notEmpty chan struct{} // poked (never blocking) when packets arrive
+	notFull  chan struct{} // poked when room appears
+	done     chan struct{} // closed by close()
+	doneOnce sync.Once
+}
+
+func newPacketQueue(capacity, slotSize int) *packetQueue {
+	q := &packetQueue{
+		slots:    make([][]byte, capacity),
+		readyFD:  -1,
+		notEmpty: make(chan struct{}, 1),
+		notFull:  make(chan struct{}, 1),
+		done:     make(chan struct{}),
+	}
+	for i := range q.slots {
+		q.slots[i] = make([]byte, 0, slotSize)
+	}
+	return q
+}
+
+func poke(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// wait blocks until ch is poked, the queue closes, cancel closes or the
+// timeout (negative: none) passes.
+func (q *packetQueue) wait(ch chan struct{}, timer **time.Timer, deadline time.Time, cancel <-chan struct{}) error {
+	var expired <-chan time.Time
+	if !deadline.IsZero() {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return errQueueTimedOut
+		}
+		if *timer == nil {
+			*timer = time.NewTimer(left)
+		} else {
+			(*timer).Reset(left)
+		}
+		expired = (*timer).C
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-q.done:
+		return errQueueClosed
+	case <-cancel:
+		return errCancelled
+	case <-expired:
+		return errQueueTimedOut
+	}
+}
+
+func deadlineAfter(timeout time.Duration) time.Time {
+	if timeout < 0 {
+		return time.Time{}
+	}
+	return time.Now().Add(timeout)
+}
+
+// put copies packets 0..n-1 (from packet(i)) in order while there is room,
+// waiting up to timeout (negative: forever, zero: not at all) for room for
+// the first. It returns how many it queued.
+func (q *packetQueue) put(n int, packet func(i int) []byte, timeout time.Duration, cancel <-chan struct{}) (int, error) {
+	var timer *time.Timer
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = deadlineAfter(timeout)
+	}
+	defer stopTimer(&timer)
+	for {
+		q.mu.Lock()
+		select {
+		case <-q.done:
+			q.mu.Unlock()
+			return 0, errQueueClosed
+		default:
+		}
+		queued := 0
+		for queued < n && q.count < len(q.slots) {
+			tail := (q.head + q.count) % len(q.slots)
+			q.slots[tail] = append(q.slots[tail][:0], packet(queued)...)
+			q.count++
+			queued++
+		}
+		if queued > 0 {
+			q.signalReadyLocked(q.count == queued)
+			if q.count < len(q.slots) {
+				poke(q.notFull)
+			}
+			q.mu.Unlock()
+			poke(q.notEmpty)
+			return queued, nil
+		}
+		q.mu.Unlock()
+		if n == 0 || timeout == 0 {
+			return 0, nil
+		}
+		if err := q.wait(q.notFull, &timer, deadline, cancel); err != nil {
+			if err == errQueueTimedOut {
+				return 0, nil
+			}
+			return 0, err
+		}
+	}
+}
+
+// take copies waiting packets back to back into dst while they fit,
+// writing each length to lens, waiting up to timeout for the first. It
+// fails with errPacketTooBig if the first packet does not fit dst (the
+// packet stays queued).
+func (q *packetQueue) take(dst []byte, lens []uint32, timeout time.Duration, cancel <-chan struct{}) (int, error) {
+	var timer *time.Timer
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = deadlineAfter(timeout)
+	}
+	defer stopTimer(&timer)
+	for {
+		q.mu.Lock()
+		taken, offset := 0, 0
+		for taken < len(lens) && q.count > 0 {
+			slot := q.slots[q.head]
+			if len(slot) > len(dst)-offset {
+				break
+			}
+			copy(dst[offset:], slot)
+			lens[taken] = uint32(len(slot))
+			offset += len(slot)
+			q.head = (q.head + 1) % len(q.slots)
+			q.count--
+			taken++
+		}
+		if taken > 0 {
+			q.signalReadyLocked(false)
+			if q.count > 0 {
+				poke(q.notEmpty)
+			}
+			q.mu.Unlock()
+			poke(q.notFull)
+			return taken, nil
+		}
+		waiting := q.count > 0
+		q.mu.Unlock()
+		if waiting && len(lens) > 0 {
+			return 0, errPacketTooBig
+		}
+		select {
+		case <-q.done:
+			return 0, errQueueClosed
+		default:
+		}
+		if len(lens) == 0 || timeout == 0 {
+			return 0, nil
+		}
+		if err := q.wait(q.notEmpty, &timer, deadline, cancel); err != nil {
+			if err == errQueueTimedOut {
+				return 0, nil
+			}
+			return 0, err
+		}
+	}
+}
+
+// takeOne blocks until one packet is copied into dst (or the wait ends).
+func (q *packetQueue) takeOne(dst []byte, cancel <-chan struct{}) (int, error) {
+	var length [1]uint32
+	if _, err := q.take(dst, length[:], -1, cancel); err != nil {
+		return 0, err
+	}
+	return int(length[0]), nil
+}
+
+func stopTimer(timer **time.Timer) {
+	if *timer != nil {
+		(*timer).Stop()
+	}
+}
+
+// signalReadyLocked keeps the eventfd readable exactly while count > 0;
+// becameNonEmpty says this change took count from zero.
+func (q *packetQueue) signalReadyLocked(becameNonEmpty bool) {
+	if q.readyFD < 0 {
+		return
+	}
+	var buf [8]byte
+	if becameNonEmpty {
+		buf[0] = 1
+		unix.Write(q.readyFD, buf[:])
+	} else if q.count == 0 {
+		unix.Read(q.readyFD, buf[:])
+	}
+}
+
+// readinessFD returns an eventfd, readable while packets wait; it is
+// created on first use and closed with the queue.
+func (q *packetQueue) readinessFD() (int, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.readyFD < 0 {
+		fd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+		if err != nil {
+			return -1, err
+		}
+		q.readyFD = fd
+		q.signalReadyLocked(q.count > 0)
+	}
+	return q.readyFD, nil
+}
+
+func (q *packetQueue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.count
+}
+
+// close wakes every waiter for good and closes the eventfd.
+func (q *packetQueue) close() {
+	q.doneOnce.Do(func() {
+		close(q.done)
+		q.mu.Lock()
+		if q.readyFD >= 0 {
+			unix.Close(q.readyFD)
+			q.readyFD = -1
+		}
+		q.mu.Unlock()
+	})
+}

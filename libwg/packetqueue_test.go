@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func putAll(q *packetQueue, packets ...[]byte) (int, error) {
+	return q.put(len(packets), func(i int) []byte { return packets[i] }, 0, nil)
+}
+
+func TestQueueKeepsOrderAndReportsFull(t *testing.T) {
+	q := newPacketQueue(3, 8)
+	n, err := putAll(q, []byte("a"), []byte("bb"), []byte("ccc"), []byte("dddd"))
+	if err != nil || n != 3 {
+		t.Fatalf("put = %d, %v; want 3 accepted (queue full)", n, err)
+	}
+	buf := make([]byte, 100)
+	lens := make([]uint32, 8)
+	got, err := q.take(buf, lens, 0, nil)
+	if err != nil || got != 3 {
+		t.Fatalf("take = %d, %v", got, err)
+	}
+	if !bytes.Equal(buf[:6], []byte("abbccc")) || lens[0] != 1 || lens[1] != 2 || lens[2] != 3 {
+		t.Fatalf("took %q with lens %v", buf[:6], lens[:3])
+	}
+}
+
+func TestQueueTakeStopsAtBufferEnd(t *testing.T) {
+	q := newPacketQueue(4, 8)
+	putAll(q, []byte("1234"), []byte("5678"))
+	lens := make([]uint32, 4)
+	if n, _ := q.take(make([]byte, 6), lens, 0, nil); n != 1 {
+		t.Fatalf("took %d packets into 6 bytes, want 1", n)
+	}
+	if _, err := q.take(make([]byte, 3), lens, 0, nil); err != errPacketTooBig {
+		t.Fatalf("err = %v, want errPacketTooBig", err)
+	}
+	if q.len() != 1 {
+		t.Fatalf("a packet that did not fit was lost")
+	}
+}
+
+func TestQueueGrowsSlotsForLargePackets(t *testing.T) {
+	q := newPacketQueue(1, 2)
+	big := bytes.Repeat([]byte{7}, 100)
+	putAll(q, big)
+	buf := make([]byte, 100)
+	if n, err := q.takeOne(buf, nil); err != nil || n != 100 || !bytes.Equal(buf, big) {
+		t.Fatalf("takeOne = %d, %v", n, err)
+	}
+}
+
+func TestQueueTimeoutsAndWakeups(t *testing.T) {
+	q := newPacketQueue(1, 8)
+	start := time.Now()
+	n, err := q.take(make([]byte, 8), make([]uint32, 1), 30*time.Millisecond, nil)
+	if n != 0 || err != nil || time.Since(start) < 25*time.Millisecond {
+		t.Fatalf("empty take returned %d, %v after %v", n, err, time.Since(start))
+	}
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		putAll(q, []byte("x"))
+	}()
+	if n, err := q.take(make([]byte, 8), make([]uint32, 1), -1, nil); n != 1 || err != nil {
+		t.Fatalf("blocking take = %d, %v", n, err)
+	}
+	putAll(q, []byte("y"))
+	if n, _ := q.put(1, func(int) []byte { return []byte("z") }, 20*time.Millisecond, nil); n != 0 {
+		t.Fatalf("put into a full queue accepted %d", n)
+	}
+	done := make(chan error)
+	go func() {
+		_, err := q.put(1, func(int) []byte { return []byte("z") }, -1, nil)
+		done <- err
+	}()
+	time.Sleep(10 * time.Millisecond)
+	q.close()
+	if err := <-done; err != errQueueClosed {
+		t.Fatalf("close did not wake the blocked producer: %v", err)
+	}
+}
+
+func TestQueueReadinessFollowsContent(t *testing.T) {
+	q := newPacketQueue(4, 8)
+	defer q.close()
+	fd, err := q.readinessFD()
+	if err != nil {
+		t.Fatal(err)
+	}
+	readable := func() bool {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, _ := unix.Poll(fds, 0)
+		return n == 1
+	}
+	if readable() {
+		t.Fatal("empty queue is readable")
+	}
+	putAll(q, []byte("a"), []byte("b"))
+	if !readable() {
+		t.Fatal("queue with packets is not readable")
+	}
+	q.take(make([]byte, 8), make([]uint32, 1), 0, nil)
+	if !readable() {
+		t.Fatal("queue with one packet left is not readable")
+	}
+	q.take(make([]byte, 8), make([]uint32, 1), 0, nil)
+	if readable() {
+		t.Fatal("drained queue is still readable")
+	}
+}
+
+func TestCheckIPPacket(t *testing.T) {
+	good4 := ipv4Packet(make([]byte, 8))
+	if err := checkIPPacket(good4, 1420); err != nil {
+		t.Fatal(err)
+	}
+	bad := append([]byte(nil), good4...)
+	bad[3]++
+	for name, p := range map[string][]byte{
+		"length mismatch": bad,
+		"version":         append([]byte{0x50}, good4[1:]...),
+		"short":           good4[:10],
+		"empty":           nil,
+	} {
+		if checkIPPacket(p, 1420) == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if checkIPPacket(ipv4Packet(make([]byte, 1500)), 1420) == nil {
+		t.Error("packet over the MTU accepted")
+	}
+}
