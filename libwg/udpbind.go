@@ -43,6 +43,7 @@ func (b *udpBind) Open(port uint16) ([]conn.ReceiveFunc, uint16, error) {
 	var fns []conn.ReceiveFunc
 	for _, c := range []*net.UDPConn{b.v4, b.v6} {
 		if c != nil {
+			growBuffers(c)
 			fns = append(fns, receiveFrom(c))
 			if b.mark != 0 {
 				setMark(c, b.mark)
@@ -118,6 +119,24 @@ func (b *udpBind) SetMark(mark uint32) error {
 		}
 	}
 	return nil
+}
+
+// socketBufferSize is asked for both socket buffers so bursts are not
+// dropped by the kernel; beyond net.core.[rw]mem_max it needs CAP_NET_ADMIN.
+const socketBufferSize = 4 << 20
+
+func growBuffers(c *net.UDPConn) {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return
+	}
+	raw.Control(func(fd uintptr) {
+		for _, opts := range [][2]int{{unix.SO_RCVBUFFORCE, unix.SO_RCVBUF}, {unix.SO_SNDBUFFORCE, unix.SO_SNDBUF}} {
+			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, opts[0], socketBufferSize) != nil {
+				unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, opts[1], socketBufferSize)
+			}
+		}
+	})
 }
 
 func setMark(c *net.UDPConn, mark uint32) error {

@@ -48,6 +48,9 @@ func TestUDPBindCarriesDatagramsAndReportsFds(t *testing.T) {
 	if got := sa.(*unix.SockaddrInet4).Port; got != int(portA) {
 		t.Fatalf("fd is bound to %d, bind to %d", got, portA)
 	}
+	if size, _ := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF); size < socketBufferSize && unix.Geteuid() == 0 {
+		t.Fatalf("SO_RCVBUF = %d, want at least %d", size, socketBufferSize)
+	}
 	if err := a.SetMark(42); err != nil {
 		t.Fatal(err)
 	}
