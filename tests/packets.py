@@ -1,0 +1,82 @@
+"""Building IP packets and carrying datagrams between in-memory tunnels."""
+
+from __future__ import annotations
+
+import array
+import random
+import struct
+import time
+from collections.abc import Callable
+
+import wgcore
+from wgcore.demo import INNER_A, INNER_B
+
+
+def ipv4(payload: bytes, src: bytes = INNER_A, dst: bytes = INNER_B) -> bytes:
+    """An IPv4 packet (experimental protocol 253) carrying payload."""
+    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 0, 0, 64, 253, 0, src, dst)
+    return header + payload
+
+
+Link = Callable[[list[bytes]], list[bytes]]
+
+
+def perfect(datagrams: list[bytes]) -> list[bytes]:
+    return datagrams
+
+
+def carry(a: wgcore.Tunnel, b: wgcore.Tunnel, link: Link = perfect) -> int:
+    """Move waiting datagrams both ways through ``link``; return how many moved."""
+    buf = bytearray(256 * 1600)
+    lens = array.array("I", bytes(4 * 256))
+    moved = 0
+    for src, dst in ((a, b), (b, a)):
+        n = src.recv_datagrams_into(buf, lens, timeout=0)
+        datagrams, offset = [], 0
+        for size in lens[:n]:
+            datagrams.append(bytes(buf[offset : offset + size]))
+            offset += size
+        out = link(datagrams)
+        while out:
+            accepted = dst.send_datagrams(out, timeout=1)
+            out = out[accepted:]
+        moved += n
+    return moved
+
+
+class LossyLink:
+    """Drops, duplicates and reorders datagrams at the given rates."""
+
+    def __init__(self, rng: random.Random, loss: float, duplicate: float, reorder: float) -> None:
+        self.rng, self.loss, self.duplicate, self.reorder = rng, loss, duplicate, reorder
+        self.held: list[bytes] = []
+
+    def __call__(self, datagrams: list[bytes]) -> list[bytes]:
+        out = []
+        for d in datagrams:
+            if self.rng.random() < self.loss:
+                continue
+            if self.rng.random() < self.reorder:
+                self.held.append(d)  # delivered after later ones
+                continue
+            out.append(d)
+            if self.rng.random() < self.duplicate:
+                out.append(d)
+        if self.held and self.rng.random() < 0.5:
+            out.extend(self.held)
+            self.held.clear()
+        return out
+
+
+def recv_one(t: wgcore.Tunnel, pump: Callable[[], object] | None, timeout: float = 10) -> bytes:
+    """Wait for one packet on t, carrying datagrams meanwhile if pump is given."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pump is not None:
+            pump()
+        try:
+            return t.recv(timeout=0 if pump else 0.1)
+        except TimeoutError:
+            if pump is not None:
+                time.sleep(0.0005)
+    raise TimeoutError("no packet arrived")

@@ -1,0 +1,313 @@
+"""The rootless packet path: in-memory tunnels, batches, transports, nogil."""
+
+from __future__ import annotations
+
+import array
+import asyncio
+import random
+import selectors
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import wgcore
+from wgcore.aio import AsyncTunnel
+from wgcore.demo import tunnel_pair
+
+from .packets import LossyLink, carry, ipv4, recv_one
+
+
+@pytest.fixture(params=["udp", "host"])
+def pair(request: pytest.FixtureRequest) -> Iterator[tuple[wgcore.Tunnel, wgcore.Tunnel]]:
+    a, b = tunnel_pair(request.param)
+    with a, b:
+        yield a, b
+
+
+def pump_for(a: wgcore.Tunnel, b: wgcore.Tunnel):
+    return (lambda: carry(a, b)) if a.transport == "host" else None
+
+
+def handshake(a: wgcore.Tunnel, b: wgcore.Tunnel) -> None:
+    a.send(ipv4(b"hello"))
+    assert recv_one(b, pump_for(a, b)) == ipv4(b"hello")
+
+
+def exchange(a: wgcore.Tunnel, b: wgcore.Tunnel, packets: list[bytes], window: int = 256) -> None:
+    """Send packets A->B in batches, at most window in flight; check each arrives intact, in order."""
+    pump = pump_for(a, b)
+    buf = bytearray(64 * 1500)
+    lens = array.array("I", bytes(4 * 64))
+    sent = received = 0
+    deadline = time.monotonic() + 60
+    while received < len(packets):
+        assert time.monotonic() < deadline, f"stalled at {received}/{len(packets)}"
+        if sent < len(packets) and sent - received < window:
+            sent += a.send_packets(packets[sent : min(len(packets), received + window, sent + 64)], timeout=0)
+        if pump:
+            pump()
+        n = b.recv_packets_into(buf, lens, timeout=0 if pump else 0.01)
+        offset = 0
+        for size in lens[:n]:
+            assert bytes(buf[offset : offset + size]) == packets[received], f"packet {received} differs"
+            offset += size
+            received += 1
+
+
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**32 - 1), max_size=st.sampled_from([0, 64, 600, 1400]))
+def test_ten_thousand_packets_arrive_intact_and_in_order(
+    pair: tuple[wgcore.Tunnel, wgcore.Tunnel], seed: int, max_size: int
+) -> None:
+    a, b = pair
+    rng = random.Random(seed)
+    packets = [ipv4(rng.randbytes(rng.randint(0, max_size))) for _ in range(10_000)]
+    handshake(a, b)
+    exchange(a, b, packets)
+
+
+def test_one_buffer_with_lengths_and_numpy_style_buffers(pair: tuple[wgcore.Tunnel, wgcore.Tunnel]) -> None:
+    a, b = pair
+    handshake(a, b)
+    packets = [ipv4(bytes([i]) * i) for i in range(1, 40)]
+    joined = bytearray(b"".join(packets))
+    assert a.send_packets(memoryview(joined), [len(p) for p in packets]) == len(packets)
+    pump = pump_for(a, b)
+    got = [recv_one(b, pump) for _ in packets]
+    assert got == packets
+    a.send(ipv4(b"y" * 100))
+    target = memoryview(bytearray(2000))[100:]
+    deadline = time.monotonic() + 10
+    while True:
+        if pump:
+            pump()
+        try:
+            n = b.recv_into(target, timeout=0.01)
+            break
+        except TimeoutError:
+            assert time.monotonic() < deadline
+    assert bytes(target[:n]) == ipv4(b"y" * 100)
+
+
+def test_lossy_reordering_duplicating_link_still_delivers_a_message() -> None:
+    a, b = tunnel_pair("host")
+    rng = random.Random(7)
+    link = LossyLink(rng, loss=0.10, duplicate=0.10, reorder=0.10)
+    message = rng.randbytes(200 * 1000)
+    chunks = [message[i : i + 1000] for i in range(0, len(message), 1000)]
+    have: dict[int, bytes] = {}
+    acked: set[int] = set()
+    deadline = time.monotonic() + 60
+    last_send = 0.0
+    with a, b:
+        while len(acked) < len(chunks):
+            assert time.monotonic() < deadline, f"{len(have)} of {len(chunks)} chunks after 60 s"
+            now = time.monotonic()
+            if now - last_send > 0.05:  # resend whatever is unacknowledged
+                last_send = now
+                unacked = [i for i in range(len(chunks)) if i not in acked][:128]
+                a.send_packets([ipv4(i.to_bytes(4, "big") + chunks[i]) for i in unacked], timeout=0)
+            carry(a, b, link)
+            news = []
+            while True:
+                try:
+                    p = b.recv(timeout=0)
+                except TimeoutError:
+                    break
+                seq = int.from_bytes(p[20:24], "big")
+                assert p[24:] == chunks[seq], "corrupted chunk"
+                have[seq] = p[24:]
+                news.append(seq)
+            if news:
+                ack = b"".join(s.to_bytes(4, "big") for s in news)
+                b.send(ipv4(ack, src=bytes([198, 51, 100, 2]), dst=bytes([198, 51, 100, 1])), timeout=1)
+            while True:
+                try:
+                    p = a.recv(timeout=0)
+                except TimeoutError:
+                    break
+                acked.update(int.from_bytes(p[i : i + 4], "big") for i in range(20, len(p), 4))
+    assert b"".join(have[i] for i in range(len(chunks))) == message
+
+
+def counter_advances_during(call) -> int:
+    """Run call() while a pure-Python thread counts; return the count reached during it."""
+    count = 0
+    stop = threading.Event()
+
+    def counter() -> None:
+        nonlocal count
+        while not stop.is_set():
+            count += 1
+
+    thread = threading.Thread(target=counter)
+    thread.start()
+    try:
+        time.sleep(0.05)
+        before = count
+        call()
+        return count - before
+    finally:
+        stop.set()
+        thread.join()
+
+
+def test_blocking_calls_release_the_gil() -> None:
+    a, b = tunnel_pair("host")
+    with a, b:
+        buf, lens = bytearray(1500), array.array("I", [0] * 8)
+        start = time.monotonic()
+        advanced = counter_advances_during(lambda: b.recv_packets_into(buf, lens, timeout=0.5))
+        assert time.monotonic() - start >= 0.45
+        assert advanced > 10_000, f"counter moved only {advanced} while recv blocked"
+        # Fill A's send path (nobody carries its datagrams), then block on a large batch.
+        handshake_packets = [ipv4(b"z" * 1000)] * 256
+        for _ in range(200):
+            if a.send_packets(handshake_packets, timeout=0) < 256:
+                break
+        advanced = counter_advances_during(lambda: a.send_packets(handshake_packets, timeout=0.5))
+        assert advanced > 10_000, f"counter moved only {advanced} while send blocked"
+
+
+def test_back_pressure_is_reported_and_nothing_accepted_is_lost() -> None:
+    a, b = tunnel_pair("host")
+    with a, b:
+        handshake(a, b)
+        packets = [ipv4(i.to_bytes(4, "big") * 100) for i in range(256)]
+        accepted: list[bytes] = []
+        for _ in range(400):  # until the whole pipeline is full: no room for 50 ms
+            n = a.send_packets(packets, timeout=0.05)
+            accepted += packets[:n]
+            if n == 0:
+                break
+        else:
+            pytest.fail("the send queue never filled")
+        with pytest.raises(wgcore.QueueFullError):
+            a.send(packets[0], timeout=0.01)
+        buf, lens = bytearray(64 * 1500), array.array("I", bytes(4 * 64))
+        received = 0
+        deadline = time.monotonic() + 60
+        while received < len(accepted):
+            assert time.monotonic() < deadline, f"{received} of {len(accepted)} accepted packets arrived"
+            carry(a, b)
+            n = b.recv_packets_into(buf, lens, timeout=0)
+            offset = 0
+            for size in lens[:n]:
+                assert bytes(buf[offset : offset + size]) == accepted[received]
+                offset += size
+                received += 1
+        assert b.recv_packets_into(buf, lens, timeout=0.2) == 0, "more arrived than was accepted"
+
+
+def test_readiness_fd_works_with_selectors(pair: tuple[wgcore.Tunnel, wgcore.Tunnel]) -> None:
+    a, b = pair
+    handshake(a, b)
+    sel = selectors.DefaultSelector()
+    sel.register(b.fileno(), selectors.EVENT_READ)
+    try:
+        assert sel.select(timeout=0) == []
+        a.send(ipv4(b"ping"))
+        pump = pump_for(a, b)
+        deadline = time.monotonic() + 10
+        while not sel.select(timeout=0.01):
+            assert time.monotonic() < deadline
+            if pump:
+                pump()
+        assert b.recv(timeout=0) == ipv4(b"ping")
+        assert sel.select(timeout=0) == []
+    finally:
+        sel.close()
+
+
+def test_closing_wakes_a_blocked_reader() -> None:
+    a, b = tunnel_pair("host")
+    a.close()
+    errors: list[BaseException] = []
+
+    def reader() -> None:
+        try:
+            b.recv(timeout=30)
+        except BaseException as e:
+            errors.append(e)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    time.sleep(0.1)
+    b.close()
+    thread.join(timeout=5)
+    assert not thread.is_alive()
+    assert len(errors) == 1 and isinstance(errors[0], wgcore.TunnelClosedError)
+
+
+def test_bad_buffers_and_packets_raise_specific_errors() -> None:
+    a, b = tunnel_pair("udp")
+    with a, b:
+        lens = array.array("I", [0] * 4)
+        with pytest.raises(TypeError, match="read-only"):
+            b.recv_packets_into(b"immutable", lens, timeout=0)
+        with pytest.raises(TypeError, match="writable buffer"):
+            b.recv_packets_into(42, lens, timeout=0)
+        with pytest.raises(TypeError, match="uint32"):
+            b.recv_packets_into(bytearray(100), array.array("d", [0.0]), timeout=0)
+        with pytest.raises(TypeError):
+            a.send_packets([42])
+        with pytest.raises(ValueError, match="timeout"):
+            b.recv_packets_into(bytearray(100), lens, timeout=-1)
+        with pytest.raises(ValueError, match="overrun"):
+            a.send_packets(bytearray(10), [20])
+        with pytest.raises(wgcore.InvalidArgumentError, match="MTU"):
+            a.send(ipv4(bytes(1500)))
+        with pytest.raises(wgcore.InvalidArgumentError, match="packet 1: IP version"):
+            a.send_packets([ipv4(b"ok"), b"\x00" * 30])
+        bad_length = bytearray(ipv4(b"abc"))
+        bad_length[3] += 1
+        with pytest.raises(wgcore.InvalidArgumentError, match="header says"):
+            a.send(bad_length)
+        with pytest.raises(wgcore.NotSupportedError):
+            a.recv_datagram(timeout=0)
+        with pytest.raises(wgcore.InvalidArgumentError, match="transport"):
+            wgcore.Tunnel.in_memory("", transport="carrier-pigeon")
+        handshake(a, b)
+        a.send(ipv4(bytes(500)))
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                b.recv_into(bytearray(100), timeout=0.05)
+            except wgcore.BufferTooSmallError:
+                break
+            except TimeoutError:
+                assert time.monotonic() < deadline
+        assert b.recv(timeout=1) == ipv4(bytes(500)), "a packet that did not fit was lost"
+    for call in (lambda: a.send(ipv4(b"")), lambda: b.recv(timeout=0), a.fileno):
+        with pytest.raises(wgcore.TunnelClosedError):
+            call()
+
+
+def test_asyncio_request_response() -> None:
+    async def main() -> list[bytes]:
+        a, b = tunnel_pair("udp")
+        client, server = AsyncTunnel(a), AsyncTunnel(b)
+
+        async def serve() -> None:
+            async for request in server:
+                await server.send(ipv4(b"re:" + request[20:], src=request[16:20], dst=request[12:16]))
+
+        task = asyncio.create_task(serve())
+        replies = []
+        try:
+            for word in (b"one", b"two", b"three"):
+                await client.send(ipv4(word))
+                replies.append((await asyncio.wait_for(client.recv(), 10))[20:])
+        finally:
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            client.close()
+            server.close()
+        return replies
+
+    assert asyncio.run(main()) == [b"re:one", b"re:two", b"re:three"]
