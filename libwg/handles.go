@@ -3,14 +3,35 @@ package main
 import (
 	"math"
 	"sync"
+	"sync/atomic"
 )
 
 // handleTable hands out the non-negative int32 handles C callers hold and
-// maps them back to values. Every method is safe from any thread.
+// maps them back to values. Every method is safe from any thread. Lookups,
+// which the packet path makes on every call, read an immutable snapshot
+// without locking; inserts and removes copy it under a mutex.
 type handleTable[T any] struct {
-	mu    sync.Mutex
-	next  int32
-	items map[int32]T
+	mu       sync.Mutex // serialises writers
+	next     int32
+	snapshot atomic.Pointer[map[int32]T]
+}
+
+func (t *handleTable[T]) current() map[int32]T {
+	if m := t.snapshot.Load(); m != nil {
+		return *m
+	}
+	return nil
+}
+
+// publish replaces the snapshot with a copy of the current one changed by edit.
+func (t *handleTable[T]) publish(edit func(map[int32]T)) {
+	old := t.current()
+	next := make(map[int32]T, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	edit(next)
+	t.snapshot.Store(&next)
 }
 
 // insert stores v under a free handle; ok is false only when all 2^31
@@ -18,10 +39,8 @@ type handleTable[T any] struct {
 func (t *handleTable[T]) insert(v T) (handle int32, ok bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.items == nil {
-		t.items = make(map[int32]T)
-	}
-	if len(t.items) == math.MaxInt32 {
+	items := t.current()
+	if len(items) == math.MaxInt32 {
 		return -1, false
 	}
 	for {
@@ -31,17 +50,15 @@ func (t *handleTable[T]) insert(v T) (handle int32, ok bool) {
 		} else {
 			t.next++
 		}
-		if _, used := t.items[handle]; !used {
-			t.items[handle] = v
+		if _, used := items[handle]; !used {
+			t.publish(func(m map[int32]T) { m[handle] = v })
 			return handle, true
 		}
 	}
 }
 
 func (t *handleTable[T]) get(handle int32) (T, bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	v, ok := t.items[handle]
+	v, ok := t.current()[handle]
 	return v, ok
 }
 
@@ -50,13 +67,13 @@ func (t *handleTable[T]) get(handle int32) (T, bool) {
 func (t *handleTable[T]) remove(handle int32) (T, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	v, ok := t.items[handle]
-	delete(t.items, handle)
+	v, ok := t.current()[handle]
+	if ok {
+		t.publish(func(m map[int32]T) { delete(m, handle) })
+	}
 	return v, ok
 }
 
 func (t *handleTable[T]) len() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.items)
+	return len(t.current())
 }
