@@ -1,6 +1,7 @@
 """wgcore: userspace WireGuard (wireguard-go, embedded as libwg) for Python."""
 
-from wgcore._native import DAITA_COMPILED_IN, Tunnel, derive_public_key, tunnel_count, version
+from wgcore._native import DAITA_COMPILED_IN, derive_public_key, tunnel_count, version
+from wgcore.config import ConfigError, Endpoint, Interface, Peer
 from wgcore.errors import (
     BufferTooSmallError,
     DaitaError,
@@ -15,17 +16,28 @@ from wgcore.errors import (
     UnknownTunnelError,
     WireGuardError,
 )
+from wgcore.keys import PresharedKey, PrivateKey, PublicKey
+from wgcore.stats import PeerStats
+from wgcore.tunnel import Tunnel
 
 __version__ = version()["wgcore"]
 
 __all__ = [
     "DAITA_COMPILED_IN",
     "BufferTooSmallError",
+    "ConfigError",
     "DaitaError",
     "DaitaNotCompiledError",
+    "Endpoint",
     "ForkedProcessError",
+    "Interface",
     "InvalidArgumentError",
     "NotSupportedError",
+    "Peer",
+    "PeerStats",
+    "PresharedKey",
+    "PrivateKey",
+    "PublicKey",
     "QueueFullError",
     "TransientError",
     "Tunnel",

@@ -1,0 +1,537 @@
+"""Typed WireGuard configuration: wg-quick ``.conf`` files and UAPI text.
+
+:class:`Interface` and :class:`Peer` hold a device's configuration.
+They read and write ``.conf`` files (:meth:`Interface.from_conf`,
+:meth:`Interface.to_conf`), write UAPI "set" text (:meth:`Interface.to_uapi`,
+so ``Tunnel.set_config(interface)`` works) and read UAPI "get" text
+(:meth:`Interface.from_uapi`). Input is parsed completely before anything
+uses it; a mistake raises :class:`ConfigError` naming the line and field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import socket
+from dataclasses import dataclass, field
+from typing import Union
+
+from wgcore.errors import InvalidArgumentError
+from wgcore.keys import PresharedKey, PrivateKey, PublicKey
+
+__all__ = ["ConfigError", "Endpoint", "Interface", "IPNetwork", "IPInterface", "Peer"]
+
+IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+IPInterface = Union[ipaddress.IPv4Interface, ipaddress.IPv6Interface]
+
+_ZERO_HEX = "0" * 64
+_MAX_U16 = 0xFFFF
+_MAX_U32 = 0xFFFFFFFF
+_HOSTNAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._")
+
+
+class ConfigError(InvalidArgumentError):
+    """Malformed configuration text; ``line`` and ``field`` say where."""
+
+    def __init__(self, message: str, *, line: int | None = None, field: str | None = None) -> None:
+        where = "".join(
+            (f"line {line}: " if line is not None else "", f"{field}: " if field else ""))
+        super().__init__(where + message)
+        self.line = line
+        self.field = field
+
+
+def parse_network(text: str) -> IPNetwork:
+    """An allowed-IP range: ``addr/len`` (host bits are masked) or a bare address."""
+    try:
+        if ":" in text:
+            return ipaddress.IPv6Network(text, strict=False)
+        return ipaddress.IPv4Network(text, strict=False)
+    except ValueError as e:
+        raise InvalidArgumentError(f"bad CIDR {text!r}: {e}") from None
+
+
+def _parse_int(text: str, limit: int, *, base: int = 10) -> int:
+    try:
+        value = int(text, base)
+    except ValueError:
+        raise InvalidArgumentError(f"not a number: {text!r}") from None
+    if not 0 <= value <= limit:
+        raise InvalidArgumentError(f"{value} is out of range 0-{limit}")
+    return value
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A peer's UDP address: an IPv4/IPv6 address or a hostname, and a port.
+
+    IP addresses are kept in canonical form; hostnames are kept as text
+    and resolved only when UAPI text is written (as ``wg`` does).
+    """
+
+    host: str
+    port: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.port <= _MAX_U16:
+            raise InvalidArgumentError(f"endpoint port must be 1-{_MAX_U16}, got {self.port}")
+        try:
+            canonical = str(ipaddress.ip_address(self.host))
+        except ValueError:
+            if (not self.host or ":" in self.host or not _HOSTNAME_CHARS.issuperset(self.host)
+                    or len(self.host) > 253):
+                raise InvalidArgumentError(
+                    f"endpoint host {self.host!r} is neither an IP address nor a hostname") from None
+        else:
+            object.__setattr__(self, "host", canonical)
+
+    @classmethod
+    def parse(cls, text: str) -> Endpoint:
+        """Parse ``1.2.3.4:51820``, ``[fd00::1]:51820`` or ``host.example:51820``."""
+        if text.startswith("["):
+            host, sep, port = text[1:].partition("]:")
+            if not sep:
+                raise InvalidArgumentError(f"endpoint {text!r} must look like [IPv6]:port")
+        else:
+            host, sep, port = text.rpartition(":")
+            if not sep:
+                raise InvalidArgumentError(f"endpoint {text!r} has no :port")
+            if ":" in host:
+                raise InvalidArgumentError(f"IPv6 endpoint {text!r} needs brackets: [address]:port")
+        if not port.isdigit() or len(port) > 5:
+            raise InvalidArgumentError(f"endpoint {text!r} has a bad port")
+        return cls(host, int(port))
+
+    @property
+    def is_hostname(self) -> bool:
+        """True when ``host`` is a name, not an IP address."""
+        try:
+            ipaddress.ip_address(self.host)
+        except ValueError:
+            return True
+        return False
+
+    def resolve(self) -> Endpoint:
+        """This endpoint with its hostname looked up (IPs return self)."""
+        if not self.is_hostname:
+            return self
+        try:
+            infos = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_DGRAM)
+        except socket.gaierror as e:
+            raise InvalidArgumentError(f"cannot resolve endpoint {self.host!r}: {e.strerror}") from None
+        return Endpoint(str(infos[0][4][0]), self.port)
+
+    def __str__(self) -> str:
+        if ":" in self.host:
+            return f"[{self.host}]:{self.port}"
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(eq=False)
+class Peer:
+    """One peer. Equality ignores the order of ``allowed_ips``.
+
+    ``persistent_keepalive`` is in seconds, 0 meaning off.
+    """
+
+    public_key: PublicKey
+    allowed_ips: list[IPNetwork] = field(default_factory=list)
+    endpoint: Endpoint | None = None
+    persistent_keepalive: int = 0
+    preshared_key: PresharedKey | None = None
+
+    def __post_init__(self) -> None:
+        _check_type("public_key", self.public_key, PublicKey)
+        if self.preshared_key is not None:
+            _check_type("preshared_key", self.preshared_key, PresharedKey)
+        if self.endpoint is not None:
+            _check_type("endpoint", self.endpoint, Endpoint)
+        self.allowed_ips = list(self.allowed_ips)
+        for net in self.allowed_ips:
+            _check_type("allowed_ips item", net, (ipaddress.IPv4Network, ipaddress.IPv6Network))
+        if not 0 <= self.persistent_keepalive <= _MAX_U16:
+            raise InvalidArgumentError(
+                f"persistent_keepalive must be 0-{_MAX_U16}, got {self.persistent_keepalive}")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Peer):
+            return NotImplemented
+        return (self.public_key == other.public_key
+                and set(self.allowed_ips) == set(other.allowed_ips)
+                and self.endpoint == other.endpoint
+                and self.persistent_keepalive == other.persistent_keepalive
+                and self.preshared_key == other.preshared_key)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def to_uapi(self, *, update: bool = False) -> str:
+        """UAPI "set" lines for this peer.
+
+        The peer's allowed IPs replace any it had. With ``update=True``
+        the peer must already exist (``update_only``) and an unset
+        preshared key or keepalive is written out as zero, so the peer
+        ends up exactly as described.
+        """
+        lines = [f"public_key={self.public_key.hex()}"]
+        if update:
+            lines.append("update_only=true")
+        if self.preshared_key is not None:
+            lines.append(f"preshared_key={self.preshared_key.hex()}")
+        elif update:
+            lines.append(f"preshared_key={_ZERO_HEX}")
+        if self.endpoint is not None:
+            lines.append(f"endpoint={self.endpoint.resolve()}")
+        if self.persistent_keepalive or update:
+            lines.append(f"persistent_keepalive_interval={self.persistent_keepalive}")
+        lines.append("replace_allowed_ips=true")
+        lines.extend(f"allowed_ip={net}" for net in self.allowed_ips)
+        return "\n".join(lines) + "\n"
+
+    def _conf_lines(self) -> list[str]:
+        lines = ["[Peer]", f"PublicKey = {self.public_key.to_base64()}"]
+        if self.preshared_key is not None:
+            lines.append(f"PresharedKey = {self.preshared_key.to_base64()}")
+        if self.allowed_ips:
+            lines.append("AllowedIPs = " + ", ".join(map(str, self.allowed_ips)))
+        if self.endpoint is not None:
+            lines.append(f"Endpoint = {self.endpoint}")
+        if self.persistent_keepalive:
+            lines.append(f"PersistentKeepalive = {self.persistent_keepalive}")
+        return lines
+
+
+@dataclass(eq=False)
+class Interface:
+    """A device's configuration: its own settings and its peers.
+
+    ``addresses`` through ``save_config`` are wg-quick's fields: kept
+    and written back to ``.conf`` files, never sent to the tunnel.
+    Equality ignores the order of peers, as WireGuard does. A
+    ``listen_port`` or ``fwmark`` of None leaves the device's value alone.
+    """
+
+    private_key: PrivateKey | None = None
+    listen_port: int | None = None
+    fwmark: int | None = None
+    peers: list[Peer] = field(default_factory=list)
+    addresses: list[IPInterface] = field(default_factory=list)
+    dns: list[str] = field(default_factory=list)
+    mtu: int | None = None
+    table: str | None = None
+    pre_up: list[str] = field(default_factory=list)
+    post_up: list[str] = field(default_factory=list)
+    pre_down: list[str] = field(default_factory=list)
+    post_down: list[str] = field(default_factory=list)
+    save_config: bool = False
+
+    def __post_init__(self) -> None:
+        if self.private_key is not None:
+            _check_type("private_key", self.private_key, PrivateKey)
+        if self.listen_port is not None and not 0 <= self.listen_port <= _MAX_U16:
+            raise InvalidArgumentError(f"listen_port must be 0-{_MAX_U16}, got {self.listen_port}")
+        if self.fwmark is not None and not 0 <= self.fwmark <= _MAX_U32:
+            raise InvalidArgumentError(f"fwmark must be 0-{_MAX_U32}, got {self.fwmark}")
+        if self.mtu is not None and not 68 <= self.mtu <= _MAX_U16:
+            raise InvalidArgumentError(f"mtu must be 68-{_MAX_U16}, got {self.mtu}")
+        self.peers = list(self.peers)
+        seen: set[PublicKey] = set()
+        for peer in self.peers:
+            _check_type("peers item", peer, Peer)
+            if peer.public_key in seen:
+                raise InvalidArgumentError(f"duplicate peer {peer.public_key}")
+            seen.add(peer.public_key)
+        for hook in (*self.pre_up, *self.post_up, *self.pre_down, *self.post_down, *self.dns):
+            if "\n" in hook or "#" in hook:
+                raise InvalidArgumentError(f"{hook!r}: wg-quick fields cannot hold a newline or '#'")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Interface):
+            return NotImplemented
+        mine = {p.public_key: p for p in self.peers}
+        theirs = {p.public_key: p for p in other.peers}
+        return mine == theirs and all(
+            getattr(self, f.name) == getattr(other, f.name)
+            for f in dataclasses.fields(self) if f.name != "peers")
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def public_key(self) -> PublicKey | None:
+        """The device's public key, None without a private key."""
+        return None if self.private_key is None else self.private_key.public_key
+
+    def peer(self, public_key: PublicKey) -> Peer:
+        """The peer with this public key; KeyError if there is none."""
+        for p in self.peers:
+            if p.public_key == public_key:
+                return p
+        raise KeyError(public_key)
+
+    # -- UAPI ---------------------------------------------------------------
+
+    def to_uapi(self) -> str:
+        """UAPI "set" text that makes a device equal to this config.
+
+        Like ``wg setconf``: existing peers are replaced; wg-quick fields
+        are left out. Hostname endpoints are resolved here.
+        """
+        lines = []
+        if self.private_key is not None:
+            lines.append(f"private_key={self.private_key.hex()}")
+        if self.listen_port is not None:
+            lines.append(f"listen_port={self.listen_port}")
+        if self.fwmark is not None:
+            lines.append(f"fwmark={self.fwmark}")
+        lines.append("replace_peers=true")
+        return "\n".join(lines) + "\n" + "".join(p.to_uapi() for p in self.peers)
+
+    @classmethod
+    def from_uapi(cls, text: str) -> Interface:
+        """Parse UAPI "get" text (``Tunnel.get_config()``).
+
+        Counters and handshake times are skipped (see ``Tunnel.stats()``);
+        any other unknown key is an error.
+        """
+        interface = cls()
+        peers: list[Peer] = []
+        peer: Peer | None = None
+        keys: set[PublicKey] = set()
+        for number, key, value in uapi_lines(text):
+            try:
+                if key == "public_key":
+                    peer = Peer(PublicKey.from_hex(value))
+                    if peer.public_key in keys:
+                        raise InvalidArgumentError(f"duplicate peer {peer.public_key}")
+                    keys.add(peer.public_key)
+                    peers.append(peer)
+                elif peer is not None:
+                    if key == "allowed_ip":
+                        peer.allowed_ips.append(parse_network(value))
+                    elif key == "endpoint":
+                        peer.endpoint = Endpoint.parse(value)
+                    elif key == "persistent_keepalive_interval":
+                        peer.persistent_keepalive = _parse_int(value, _MAX_U16)
+                    elif key == "preshared_key":
+                        peer.preshared_key = None if value == _ZERO_HEX else PresharedKey.from_hex(value)
+                    elif key not in UAPI_PEER_STATS:
+                        raise InvalidArgumentError("unknown peer key")
+                elif key == "private_key":
+                    interface.private_key = None if value == _ZERO_HEX else PrivateKey.from_hex(value)
+                elif key == "listen_port":
+                    interface.listen_port = _parse_int(value, _MAX_U16)
+                elif key == "fwmark":
+                    interface.fwmark = _parse_int(value, _MAX_U32)
+                elif key != "protocol_version":
+                    raise InvalidArgumentError("unknown interface key")
+            except InvalidArgumentError as e:
+                raise ConfigError(str(e), line=number, field=key) from None
+        interface.peers = peers
+        return interface
+
+    # -- .conf files --------------------------------------------------------
+
+    @classmethod
+    def from_conf(cls, text: str) -> Interface:
+        """Parse a wg / wg-quick ``.conf`` file (keys are case-insensitive)."""
+        return _parse_conf(text)
+
+    def to_conf(self, *, wg_quick: bool = True) -> str:
+        """The ``.conf`` text; ``wg_quick=False`` leaves out wg-quick's fields
+        (what ``wg-quick strip`` prints, fit for ``wg setconf``)."""
+        lines = ["[Interface]"]
+        if self.private_key is not None:
+            lines.append(f"PrivateKey = {self.private_key.to_base64()}")
+        if self.listen_port is not None:
+            lines.append(f"ListenPort = {self.listen_port}")
+        if self.fwmark is not None:
+            lines.append(f"FwMark = {self.fwmark:#x}" if self.fwmark else "FwMark = off")
+        if wg_quick:
+            if self.addresses:
+                lines.append("Address = " + ", ".join(map(str, self.addresses)))
+            if self.dns:
+                lines.append("DNS = " + ", ".join(self.dns))
+            if self.mtu is not None:
+                lines.append(f"MTU = {self.mtu}")
+            if self.table is not None:
+                lines.append(f"Table = {self.table}")
+            for name, hooks in (("PreUp", self.pre_up), ("PostUp", self.post_up),
+                                ("PreDown", self.pre_down), ("PostDown", self.post_down)):
+                lines.extend(f"{name} = {hook}" for hook in hooks)
+            if self.save_config:
+                lines.append("SaveConfig = true")
+        for peer in self.peers:
+            lines.append("")
+            lines.extend(peer._conf_lines())
+        return "\n".join(lines) + "\n"
+
+
+# Read-only per-peer keys of UAPI "get" text: statistics, not configuration.
+UAPI_PEER_STATS = frozenset({
+    "protocol_version", "last_handshake_time_sec", "last_handshake_time_nsec",
+    "rx_bytes", "tx_bytes",
+})
+
+
+def uapi_lines(text: str) -> list[tuple[int, str, str]]:
+    """(line number, key, value) of each ``key=value`` line of UAPI text.
+
+    An ``errno=0`` line and blank lines are skipped; a nonzero errno or a
+    line without ``=`` raises :class:`ConfigError`.
+    """
+    out = []
+    for number, line in enumerate(text.split("\n"), 1):
+        key, sep, value = line.partition("=")
+        if not sep:
+            if line:
+                raise ConfigError("expected key=value", line=number)
+            continue
+        if key == "errno":
+            if value != "0":
+                raise ConfigError(f"the device reported errno={value}", line=number, field=key)
+            continue
+        out.append((number, key, value))
+    return out
+
+
+def _check_type(name: str, value: object, types: type | tuple[type, ...]) -> None:
+    if not isinstance(value, types):
+        expected = " or ".join(t.__name__ for t in (types if isinstance(types, tuple) else (types,)))
+        raise TypeError(f"{name} must be {expected}, not {type(value).__name__}")
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.lower()
+    if lowered in ("true", "yes", "on", "1"):
+        return True
+    if lowered in ("false", "no", "off", "0"):
+        return False
+    raise InvalidArgumentError(f"expected true or false, got {text!r}")
+
+
+def _split_list(text: str) -> list[str]:
+    items = [item.strip() for item in text.split(",")]
+    if not all(items):
+        raise InvalidArgumentError(f"empty item in list {text!r}")
+    return items
+
+
+def _parse_address(text: str) -> IPInterface:
+    try:
+        return ipaddress.ip_interface(text)
+    except ValueError as e:
+        raise InvalidArgumentError(f"bad address {text!r}: {e}") from None
+
+
+# Canonical spellings of every .conf key, by lowercase name.
+_INTERFACE_KEYS = {k.lower(): k for k in (
+    "PrivateKey", "ListenPort", "FwMark", "Address", "DNS", "MTU", "Table",
+    "PreUp", "PostUp", "PreDown", "PostDown", "SaveConfig")}
+_PEER_KEYS = {k.lower(): k for k in (
+    "PublicKey", "PresharedKey", "AllowedIPs", "Endpoint", "PersistentKeepalive")}
+_REPEATABLE = frozenset({"Address", "DNS", "AllowedIPs", "PreUp", "PostUp", "PreDown", "PostDown"})
+_NO_KEY = PublicKey(bytes(32))
+
+
+def _parse_conf(text: str) -> Interface:
+    """One pass over a ``.conf`` file; nothing is returned until all of it parsed."""
+    interface = Interface()
+    peers: list[Peer] = []
+    peer_lines: dict[PublicKey, int] = {}
+    target: Interface | Peer | None = None
+    given: set[str] = set()
+    names = _INTERFACE_KEYS
+    seen_interface = False
+    header = 0
+
+    def finish_peer() -> None:
+        if isinstance(target, Peer):
+            if "PublicKey" not in given:
+                raise ConfigError("[Peer] without PublicKey", line=header, field="PublicKey")
+            first = peer_lines.setdefault(target.public_key, header)
+            if first != header:
+                raise ConfigError(f"duplicate peer {target.public_key} (first at line {first})",
+                                  line=header, field="PublicKey")
+            peers.append(target)
+
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if line.startswith("["):
+            finish_peer()
+            lowered = line.lower()
+            if lowered == "[interface]":
+                if seen_interface:
+                    raise ConfigError("second [Interface] section", line=number)
+                seen_interface, target, names = True, interface, _INTERFACE_KEYS
+            elif lowered == "[peer]":
+                target, names = Peer(_NO_KEY), _PEER_KEYS
+            else:
+                raise ConfigError(f"unknown section {line!r}", line=number)
+            given, header = set(), number
+            continue
+        key, sep, value = line.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep:
+            raise ConfigError(f"expected 'Key = value', got {line!r}", line=number)
+        if target is None:
+            raise ConfigError("key outside [Interface] or [Peer]", line=number, field=key)
+        name = names.get(key.lower())
+        if name is None:
+            raise ConfigError("unknown key", line=number, field=key)
+        if not value:
+            raise ConfigError("empty value", line=number, field=name)
+        if name in given and name not in _REPEATABLE:
+            raise ConfigError("given twice in one section", line=number, field=name)
+        given.add(name)
+        try:
+            if isinstance(target, Peer):
+                _set_peer_field(target, name, value)
+            else:
+                _set_interface_field(target, name, value)
+        except InvalidArgumentError as e:
+            raise ConfigError(str(e), line=number, field=name) from None
+    finish_peer()
+    interface.peers = peers
+    try:
+        interface.__post_init__()
+    except InvalidArgumentError as e:
+        raise ConfigError(str(e)) from None
+    return interface
+
+
+def _set_peer_field(peer: Peer, name: str, value: str) -> None:
+    if name == "PublicKey":
+        peer.public_key = PublicKey.from_base64(value)
+    elif name == "PresharedKey":
+        peer.preshared_key = PresharedKey.from_base64(value)
+    elif name == "AllowedIPs":
+        peer.allowed_ips.extend(parse_network(item) for item in _split_list(value))
+    elif name == "Endpoint":
+        peer.endpoint = Endpoint.parse(value)
+    else:  # PersistentKeepalive
+        peer.persistent_keepalive = 0 if value.lower() == "off" else _parse_int(value, _MAX_U16)
+
+
+def _set_interface_field(interface: Interface, name: str, value: str) -> None:
+    if name == "PrivateKey":
+        interface.private_key = PrivateKey.from_base64(value)
+    elif name == "ListenPort":
+        interface.listen_port = _parse_int(value, _MAX_U16)
+    elif name == "FwMark":
+        interface.fwmark = 0 if value.lower() == "off" else _parse_int(value, _MAX_U32, base=0)
+    elif name == "Address":
+        interface.addresses.extend(_parse_address(item) for item in _split_list(value))
+    elif name == "DNS":
+        interface.dns.extend(_split_list(value))
+    elif name == "MTU":
+        interface.mtu = _parse_int(value, _MAX_U16)
+    elif name == "Table":
+        interface.table = value
+    elif name == "SaveConfig":
+        interface.save_config = _parse_bool(value)
+    else:  # PreUp, PostUp, PreDown, PostDown: shell text, one command per line
+        getattr(interface, _HOOKS[name]).append(value)
+
+
+_HOOKS = {"PreUp": "pre_up", "PostUp": "post_up", "PreDown": "pre_down", "PostDown": "post_down"}

@@ -1,0 +1,107 @@
+"""The public :class:`Tunnel`: the compiled tunnel plus typed configuration."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from wgcore import _native
+from wgcore.config import Interface, IPNetwork, Peer, parse_network
+from wgcore.errors import InvalidArgumentError, UnknownPeerError
+from wgcore.keys import PrivateKey, PublicKey
+from wgcore.stats import PeerStats, parse_stats
+from wgcore.uapi import UapiServer, default_socket_path
+
+__all__ = ["Tunnel"]
+
+
+class Tunnel(_native.Tunnel):
+    """One WireGuard device, configured with typed objects.
+
+    Everything of ``wgcore._native.Tunnel`` (``from_interface``,
+    ``from_tun_fd``, ``get_config``, ``set_config``, ...) plus incremental
+    peer updates, typed configuration and statistics, and a UAPI socket.
+    Each update is one UAPI "set" built from typed, already validated
+    objects. The existence checks of the peer methods read the config
+    first: concurrent writers to the same tunnel can race them.
+    """
+
+    _uapi_servers: list[UapiServer]
+
+    def config(self) -> Interface:
+        """The running configuration (wg-quick fields are not known here)."""
+        return Interface.from_uapi(self.get_config())
+
+    def stats(self) -> dict[PublicKey, PeerStats]:
+        """Per-peer counters, handshake times, endpoints and allowed IPs."""
+        return parse_stats(self.get_config())
+
+    def has_peer(self, public_key: PublicKey) -> bool:
+        """True if the tunnel has a peer with this public key."""
+        return f"\npublic_key={_public(public_key).hex()}\n" in "\n" + self.get_config()
+
+    def add_peer(self, peer: Peer) -> None:
+        """Add a new peer; InvalidArgumentError if it is already there."""
+        if self.has_peer(peer.public_key):
+            raise InvalidArgumentError(f"peer {peer.public_key} already exists; use update_peer()")
+        self.set_config(peer.to_uapi())
+
+    def update_peer(self, peer: Peer) -> None:
+        """Make an existing peer exactly ``peer`` (its endpoint is kept if
+        ``peer.endpoint`` is None); UnknownPeerError if it is absent."""
+        self._require_peer(peer.public_key)
+        self.set_config(peer.to_uapi(update=True))
+
+    def remove_peer(self, public_key: PublicKey) -> None:
+        """Remove a peer; UnknownPeerError if it is absent."""
+        key = self._require_peer(public_key)
+        self.set_config(f"public_key={key.hex()}\nremove=true\n")
+
+    def replace_allowed_ips(self, public_key: PublicKey, ips: Iterable[IPNetwork | str]) -> None:
+        """Give a peer exactly these allowed IPs; UnknownPeerError if it is absent."""
+        peer = Peer(_public(public_key), [_network(ip) for ip in ips])
+        self._require_peer(peer.public_key)
+        lines = [f"public_key={peer.public_key.hex()}", "update_only=true", "replace_allowed_ips=true"]
+        lines.extend(f"allowed_ip={net}" for net in peer.allowed_ips)
+        self.set_config("\n".join(lines) + "\n")
+
+    def rotate_private_key(self, key: PrivateKey) -> None:
+        """Switch to a new private key (sessions restart with a new handshake)."""
+        if not isinstance(key, PrivateKey):
+            raise TypeError(f"key must be a PrivateKey, not {type(key).__name__}")
+        self.set_config(f"private_key={key.hex()}\n")
+
+    def serve_uapi(self, path: str | os.PathLike[str] | None = None) -> UapiServer:
+        """Serve the userspace API socket so ``wg`` can read and change this tunnel.
+
+        ``path`` defaults to ``/var/run/wireguard/<name>.sock``. The socket
+        is removed when the returned handle or the tunnel is closed.
+        """
+        if path is None:
+            if self.name is None:
+                raise InvalidArgumentError("this tunnel has no interface name: give a socket path")
+            path = default_socket_path(self.name)
+        server = UapiServer(self, path)
+        self.__dict__.setdefault("_uapi_servers", []).append(server)
+        return server
+
+    def close(self) -> None:
+        """Stop any UAPI sockets, then turn the tunnel off."""
+        for server in self.__dict__.pop("_uapi_servers", []):
+            server.close()
+        super().close()
+
+    def _require_peer(self, public_key: PublicKey) -> PublicKey:
+        key = _public(public_key)
+        if not self.has_peer(key):
+            raise UnknownPeerError(f"the tunnel has no peer {key}")
+        return key
+
+
+def _public(key: PublicKey) -> PublicKey:
+    if not isinstance(key, PublicKey):
+        raise TypeError(f"public_key must be a PublicKey, not {type(key).__name__}")
+    return key
+
+
+def _network(ip: IPNetwork | str) -> IPNetwork:
+    return parse_network(ip) if isinstance(ip, str) else ip
