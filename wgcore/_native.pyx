@@ -3,7 +3,9 @@
 
 from cpython.buffer cimport (PyBUF_FORMAT, PyBUF_SIMPLE, PyBUF_WRITABLE,
                              PyBuffer_Release, PyObject_GetBuffer)
+from cpython.exc cimport PyErr_CheckSignals
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 from libc.stdint cimport int32_t, uint8_t, uint32_t, uint64_t
 
 from wgcore cimport _libwg as lw
@@ -129,6 +131,31 @@ cdef int32_t timeout_ms(object timeout) except? -2:
     if not seconds >= 0:
         raise ValueError(f"timeout must be None or >= 0 seconds, got {timeout!r}")
     return <int32_t>min(math.ceil(seconds * 1000), INT32_MAX)
+
+
+cdef enum:
+    # A blocking call waits in slices this long, checking for signals in
+    # between, so Ctrl-C interrupts a wait with no timeout.
+    SIGNAL_SLICE_MS = 200
+
+
+cdef double monotonic_ms() noexcept nogil:
+    cdef timespec ts
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6
+
+
+cdef int32_t next_slice(int32_t wait, double deadline) except -2:
+    """After an empty slice: raise on a pending signal, else the next
+    slice's wait, or -1 when ``wait`` (ms, -1 = forever) is used up."""
+    if PyErr_CheckSignals() < 0:
+        return -2
+    if wait < 0:
+        return SIGNAL_SLICE_MS
+    left = deadline - monotonic_ms()
+    if left <= 0:
+        return -1
+    return <int32_t>min(left + 1, SIGNAL_SLICE_MS)
 
 
 cdef int get_writable(object obj, Py_buffer *view, int flags, str what) except -1:
@@ -334,7 +361,8 @@ cdef class Tunnel:
         cdef uint32_t *lens = stack_lens
         cdef Py_buffer *views = stack_views
         cdef Py_ssize_t held = 0, i
-        cdef int32_t rc
+        cdef int32_t rc, slice_ms
+        cdef double deadline
         cdef int32_t handle = self._handle
         if n > STACK_BATCH:
             ptrs = <uint8_t **>PyMem_Malloc(n * sizeof(uint8_t *))
@@ -358,9 +386,17 @@ cdef class Tunnel:
                 PyObject_GetBuffer(packets, &views[0], PyBUF_SIMPLE)
                 held = 1
                 fill_from_lengths(&views[0], lengths, n, ptrs, lens)
-            with nogil:
-                rc = lw.wgWrite(handle, kind, <const uint8_t *const *>ptrs, lens,
-                                <uint32_t>n, wait)
+            deadline = monotonic_ms() + wait
+            slice_ms = wait if 0 <= wait <= SIGNAL_SLICE_MS else SIGNAL_SLICE_MS
+            while True:
+                with nogil:
+                    rc = lw.wgWrite(handle, kind, <const uint8_t *const *>ptrs, lens,
+                                    <uint32_t>n, slice_ms)
+                if rc != 0 or n == 0 or wait == 0:
+                    break
+                slice_ms = next_slice(wait, deadline)
+                if slice_ms < 0:
+                    break
         finally:
             for i in range(held):
                 PyBuffer_Release(&views[i])
@@ -377,44 +413,52 @@ cdef class Tunnel:
         self._check_open()
         cdef int32_t wait = timeout_ms(timeout)
         cdef Py_buffer data, sizes
-        cdef int32_t rc
-        cdef int32_t handle = self._handle
         get_writable(buffer, &data, PyBUF_SIMPLE, "buffer")
         try:
             get_writable(lengths, &sizes, PyBUF_FORMAT, "lengths")
             check_lengths_buffer(&sizes)
             try:
-                with nogil:
-                    rc = lw.wgRead(handle, kind, <uint8_t *>data.buf, <size_t>data.len,
-                                   <uint32_t *>sizes.buf,
-                                   <uint32_t>min(sizes.len // 4, INT32_MAX), wait)
+                return self._read(kind, <uint8_t *>data.buf, <size_t>data.len,
+                                  <uint32_t *>sizes.buf,
+                                  <uint32_t>min(sizes.len // 4, INT32_MAX), wait)
             finally:
                 PyBuffer_Release(&sizes)
         finally:
             PyBuffer_Release(&data)
-        if rc < 0:
-            self._packet_error(rc, "receiving")
-        return rc
 
     cdef Py_ssize_t _read_one(self, int32_t kind, object buffer, object timeout) except -1:
         self._check_open()
         cdef int32_t wait = timeout_ms(timeout)
         cdef Py_buffer data
         cdef uint32_t size = 0
-        cdef int32_t rc
-        cdef int32_t handle = self._handle
+        cdef Py_ssize_t rc
         get_writable(buffer, &data, PyBUF_SIMPLE, "buffer")
         try:
-            with nogil:
-                rc = lw.wgRead(handle, kind, <uint8_t *>data.buf, <size_t>data.len,
-                               &size, 1, wait)
+            rc = self._read(kind, <uint8_t *>data.buf, <size_t>data.len, &size, 1, wait)
         finally:
             PyBuffer_Release(&data)
-        if rc < 0:
-            self._packet_error(rc, "receiving")
         if rc == 0:
             raise TimeoutError("nothing arrived within the timeout")
         return size
+
+    cdef Py_ssize_t _read(self, int32_t kind, uint8_t *buf, size_t buf_len,
+                          uint32_t *lens, uint32_t max_count, int32_t wait) except -1:
+        """wgRead in signal-checked slices of the ``wait`` ms (-1: forever)."""
+        cdef int32_t handle = self._handle
+        cdef int32_t rc
+        cdef double deadline = monotonic_ms() + wait
+        cdef int32_t slice_ms = wait if 0 <= wait <= SIGNAL_SLICE_MS else SIGNAL_SLICE_MS
+        while True:
+            with nogil:
+                rc = lw.wgRead(handle, kind, buf, buf_len, lens, max_count, slice_ms)
+            if rc != 0 or max_count == 0 or wait == 0:
+                break
+            slice_ms = next_slice(wait, deadline)
+            if slice_ms < 0:
+                break
+        if rc < 0:
+            self._packet_error(rc, "receiving")
+        return rc
 
     cdef bytes _recv_bytes(self, int32_t kind, Py_ssize_t capacity, object timeout):
         cdef bytearray buf = bytearray(capacity)
