@@ -1,0 +1,110 @@
+"""Turn-on / turn-off time of a tunnel: in memory, and on a TUN device (root).
+
+    python benchmarks/lifecycle.py [--runs 100]
+
+Prints the median and 90th percentile of each step and writes
+benchmarks/results/lifecycle.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import wgcore
+from wgcore.demo import new_private_key
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def measure(turn_on, runs: int) -> tuple[list[float], list[float]]:
+    """Seconds for each turn-on and turn-off over ``runs`` tunnels."""
+    on, off = [], []
+    for _ in range(runs):
+        start = time.perf_counter()
+        tunnel = turn_on()
+        on.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        tunnel.close()
+        off.append(time.perf_counter() - start)
+    return on, off
+
+
+def in_netns(name: str, fn):
+    """Run fn on a thread that entered network namespace ``name``."""
+    import ctypes
+
+    out: list = []
+    errors: list[BaseException] = []
+
+    def body() -> None:
+        try:
+            fd = os.open(f"/run/netns/{name}", os.O_RDONLY)
+            if ctypes.CDLL(None, use_errno=True).setns(fd, 0x40000000) != 0:
+                raise OSError(ctypes.get_errno(), "setns")
+            os.close(fd)
+            out.append(fn())
+        except BaseException as e:
+            errors.append(e)
+
+    thread = threading.Thread(target=body)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+    return out[0]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=100)
+    args = parser.parse_args()
+    config = f"private_key={new_private_key().hex()}\nlisten_port=0\n"
+    cases = {"in memory": measure(lambda: wgcore.Tunnel.in_memory(config), args.runs)}
+    if os.geteuid() == 0:
+        ns = f"wgbench{os.getpid()}"
+        subprocess.run(["ip", "netns", "add", ns], check=True)
+        try:
+            cases["TUN device"] = in_netns(
+                ns, lambda: measure(lambda: wgcore.Tunnel.from_interface("wgb0", config), args.runs)
+            )
+        finally:
+            subprocess.run(["ip", "netns", "del", ns], check=True)
+    else:
+        print("not root: skipping the TUN case", file=sys.stderr)
+
+    print(f"{'tunnel':<12} {'step':<9} {'median ms':>10} {'p90 ms':>8}   ({args.runs} runs)")
+    for name, (on, off) in cases.items():
+        for step, times in (("turn on", on), ("turn off", off)):
+            p90 = statistics.quantiles(times, n=10)[-1]
+            print(f"{name:<12} {step:<9} {statistics.median(times) * 1e3:>10.3f} {p90 * 1e3:>8.3f}")
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    labels, data = [], []
+    for name, (on, off) in cases.items():
+        for step, times in (("on", on), ("off", off)):
+            labels.append(f"{name}\n{step}")
+            data.append([t * 1e3 for t in times])
+    ax.boxplot(data, tick_labels=labels)
+    ax.set_ylabel("milliseconds")
+    ax.set_title(f"wgcore tunnel turn-on / turn-off ({args.runs} runs)")
+    RESULTS.mkdir(exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(RESULTS / "lifecycle.png")
+    print(f"plot: {RESULTS / 'lifecycle.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
