@@ -131,7 +131,8 @@ class Endpoint:
 class Peer:
     """One peer. Equality ignores the order of ``allowed_ips``.
 
-    ``persistent_keepalive`` is in seconds, 0 meaning off.
+    ``persistent_keepalive`` is in seconds, 0 meaning off. An all-zero
+    preshared key means none, as in WireGuard, and becomes None.
     """
 
     public_key: PublicKey
@@ -144,6 +145,7 @@ class Peer:
         _check_type("public_key", self.public_key, PublicKey)
         if self.preshared_key is not None:
             _check_type("preshared_key", self.preshared_key, PresharedKey)
+            self.preshared_key = _nonzero(self.preshared_key)
         if self.endpoint is not None:
             _check_type("endpoint", self.endpoint, Endpoint)
         self.allowed_ips = list(self.allowed_ips)
@@ -312,7 +314,7 @@ class Interface:
                     elif key == "persistent_keepalive_interval":
                         peer.persistent_keepalive = _parse_int(value, _MAX_U16)
                     elif key == "preshared_key":
-                        peer.preshared_key = None if value == _ZERO_HEX else PresharedKey.from_hex(value)
+                        peer.preshared_key = _nonzero(PresharedKey.from_hex(value))
                     elif key not in UAPI_PEER_STATS:
                         raise InvalidArgumentError("unknown peer key")
                 elif key == "private_key":
@@ -391,6 +393,10 @@ def uapi_lines(text: str) -> list[tuple[int, str, str]]:
             continue
         out.append((number, key, value))
     return out
+
+
+def _nonzero(key: PresharedKey) -> PresharedKey | None:
+    return None if bytes(key) == bytes(len(bytes(key))) else key
 
 
 def _check_type(name: str, value: object, types: type | tuple[type, ...]) -> None:
@@ -504,7 +510,7 @@ def _set_peer_field(peer: Peer, name: str, value: str) -> None:
     if name == "PublicKey":
         peer.public_key = PublicKey.from_base64(value)
     elif name == "PresharedKey":
-        peer.preshared_key = PresharedKey.from_base64(value)
+        peer.preshared_key = _nonzero(PresharedKey.from_base64(value))
     elif name == "AllowedIPs":
         peer.allowed_ips.extend(parse_network(item) for item in _split_list(value))
     elif name == "Endpoint":
