@@ -1,0 +1,245 @@
+"""The wgcore command: keys like wg(8), up/down like wg-quick(8), inside namespaces."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from wgcore import Interface, PrivateKey, PublicKey
+from wgcore.cli import main
+from wgcore.uapi import default_socket_path
+
+from . import netns
+
+WGCORE = [sys.executable, "-m", "wgcore"]
+
+
+def wgcore(*args: str, stdin: str = "", ns: str | None = None) -> subprocess.CompletedProcess[str]:
+    prefix = ["ip", "netns", "exec", ns] if ns else []
+    return subprocess.run([*prefix, *WGCORE, *args], input=stdin, capture_output=True, text=True,
+                          timeout=60, cwd="/")
+
+
+def test_genkey_pubkey_genpsk_agree_with_wg() -> None:
+    private = wgcore("genkey")
+    assert private.returncode == 0 and private.stderr == ""
+    public = wgcore("pubkey", stdin=private.stdout)
+    assert public.returncode == 0
+    wg_public = subprocess.run(["wg", "pubkey"], input=private.stdout, capture_output=True, text=True, check=True)
+    assert public.stdout == wg_public.stdout
+    assert PrivateKey.from_base64(private.stdout).public_key == PublicKey.from_base64(public.stdout)
+    psk = wgcore("genpsk")
+    assert psk.returncode == 0 and len(psk.stdout.strip()) == 44 and psk.stdout != private.stdout
+    from_wg = subprocess.run(["wg", "genkey"], capture_output=True, text=True, check=True).stdout
+    assert wgcore("pubkey", stdin=from_wg).stdout == subprocess.run(
+        ["wg", "pubkey"], input=from_wg, capture_output=True, text=True).stdout
+
+
+def test_pubkey_rejects_bad_input() -> None:
+    for bad in ("", "not a key\n", "AAAA\n"):
+        done = wgcore("pubkey", stdin=bad)
+        assert done.returncode == 1 and done.stdout == ""
+        assert "Key is not the correct length or format" in done.stderr
+
+
+def test_genkey_warns_about_a_world_readable_file(tmp_path: Path) -> None:
+    target = tmp_path / "key"
+    with open(target, "w") as f:
+        os.fchmod(f.fileno(), 0o644)
+        done = subprocess.run([*WGCORE, "genkey"], stdout=f, stderr=subprocess.PIPE, text=True, cwd="/")
+    assert done.returncode == 0 and "world accessible" in done.stderr
+    PrivateKey.from_base64(target.read_text())
+
+
+def test_help_version_and_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"]) == 0
+    assert "wireguard_go:" in capsys.readouterr().out
+    assert main([]) == 0
+    assert "genkey" in capsys.readouterr().out
+    for command in ("up", "demo"):
+        with pytest.raises(SystemExit) as info:
+            main([command, "--help"])
+        assert info.value.code == 0
+    assert "--seconds" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as info:
+        main(["frobnicate"])
+    assert info.value.code == 2
+    with pytest.raises(SystemExit) as info:
+        main(["demo", "--seconds", "soon"])
+    assert info.value.code == 2
+    done = wgcore("--version")
+    assert done.returncode == 0 and done.stdout.startswith("wgcore: ")
+
+
+def test_console_script_is_installed() -> None:
+    script = Path(sys.executable).with_name("wgcore")
+    done = subprocess.run([str(script), "genkey"], capture_output=True, text=True)
+    assert done.returncode == 0 and len(done.stdout.strip()) == 44
+
+
+def test_demo_subcommand_runs_the_demo() -> None:
+    done = wgcore("demo", "--seconds", "0.3", "--size", "200")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip()
+
+
+def test_show_and_down_of_an_unknown_interface_fail() -> None:
+    for args in (("show", "wgcnope0"), ("down", "wgcnope0")):
+        done = wgcore(*args)
+        assert done.returncode == 1 and done.stderr.startswith("wgcore: "), done.stderr
+
+
+# -- up / down in a namespace ---------------------------------------------------------------
+
+
+@pytest.fixture
+def ns(root: None) -> Iterator[str]:
+    with netns.namespace(f"wgcl{os.getpid()}") as name:
+        yield name
+
+
+def start_up(ns: str, conf: Path) -> subprocess.Popen[str]:
+    """`wgcore up conf` in the namespace; returns once its UAPI socket answers."""
+    proc = subprocess.Popen(["ip", "netns", "exec", ns, *WGCORE, "up", str(conf)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd="/")
+    sock = default_socket_path(conf.stem)
+    deadline = time.monotonic() + 20
+    while not os.path.exists(sock):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            out, err = proc.communicate()
+            pytest.fail(f"wgcore up did not come up: {err}")
+        time.sleep(0.05)
+    return proc
+
+
+def test_up_show_down(ns: str, tmp_path: Path) -> None:
+    name = f"wgcu{os.getpid() % 100000}"
+    peer_a, peer_b = PrivateKey.generate().public_key, PrivateKey.generate().public_key
+    marker = tmp_path / "hooks"
+    conf = tmp_path / f"{name}.conf"
+    conf.write_text(f"""
+[Interface]
+PrivateKey = {PrivateKey.generate().to_base64()}
+ListenPort = 51820
+Address = 203.0.113.1/24, fd42::1/64
+MTU = 1380
+PreUp = echo pre-up %i >> {marker}
+PostUp = echo post-up %i >> {marker}
+PreDown = echo pre-down %i >> {marker}
+PostDown = echo post-down %i >> {marker}
+
+[Peer]
+PublicKey = {peer_a}
+AllowedIPs = 203.0.113.2/32, 198.51.100.0/24
+Endpoint = 198.18.0.2:51820
+
+[Peer]
+PublicKey = {peer_b}
+AllowedIPs = fd42:1::/64
+""")
+    proc = start_up(ns, conf)
+    try:
+        link = netns.ip("-n", ns, "address", "show", "dev", name)
+        assert "mtu 1380" in link and "UP" in link
+        assert "inet 203.0.113.1/24" in link and "inet6 fd42::1/64" in link
+        routes4 = netns.ip("-n", ns, "-4", "route", "show", "dev", name)
+        routes6 = netns.ip("-n", ns, "-6", "route", "show", "dev", name)
+        assert "198.51.100.0/24" in routes4 and "203.0.113.0/24" in routes4
+        assert "203.0.113.2" not in routes4  # covered by the address's own route, as wg-quick does
+        assert "fd42:1::/64" in routes6
+        assert marker.read_text().split("\n")[:2] == [f"pre-up {name}", f"post-up {name}"]
+
+        shown = wgcore("show", name, ns=ns)
+        assert shown.returncode == 0, shown.stderr
+        assert f"peer: {peer_a}" in shown.stdout and "allowed ips: fd42:1::/64" in shown.stdout
+        assert name in wgcore("show", "interfaces").stdout.split()
+        wg_view = netns.run(ns, "wg", "showconf", name)
+        assert wg_view.returncode == 0
+        assert {p.public_key for p in Interface.from_conf(wg_view.stdout).peers} == {peer_a, peer_b}
+
+        down = wgcore("down", name)
+        assert down.returncode == 0, down.stderr
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+    assert name not in netns.ip("-n", ns, "link", "show")
+    assert not os.path.exists(default_socket_path(name))
+    assert marker.read_text().split() == [
+        "pre-up", name, "post-up", name, "pre-down", name, "post-down", name]
+    assert wgcore("down", name).returncode == 1
+
+
+def test_default_route_uses_policy_rules_and_sigterm_cleans_up(ns: str, tmp_path: Path) -> None:
+    name = f"wgcd{os.getpid() % 100000}"
+    conf = tmp_path / f"{name}.conf"
+    conf.write_text(f"""[Interface]
+PrivateKey = {PrivateKey.generate().to_base64()}
+Address = 203.0.113.1/32
+[Peer]
+PublicKey = {PrivateKey.generate().public_key}
+AllowedIPs = 0.0.0.0/0
+""")
+    proc = start_up(ns, conf)
+    try:
+        rules = netns.ip("-n", ns, "-4", "rule", "show")
+        assert "not from all fwmark 0xca6c lookup 51820" in rules
+        assert "lookup main suppress_prefixlength 0" in rules
+        assert f"default dev {name}" in netns.ip("-n", ns, "-4", "route", "show", "table", "51820")
+        assert "fwmark: 0xca6c" in netns.run(ns, "wg", "show", name).stdout
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+    rules = netns.ip("-n", ns, "-4", "rule", "show")
+    assert "51820" not in rules and "suppress_prefixlength" not in rules
+    assert name not in netns.ip("-n", ns, "link", "show")
+
+
+def test_deleting_the_socket_stops_up(ns: str, tmp_path: Path) -> None:
+    name = f"wgcs{os.getpid() % 100000}"
+    conf = tmp_path / f"{name}.conf"
+    conf.write_text(f"[Interface]\nPrivateKey = {PrivateKey.generate().to_base64()}\n")
+    proc = start_up(ns, conf)
+    try:
+        os.unlink(default_socket_path(name))
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+    assert name not in netns.ip("-n", ns, "link", "show")
+
+
+def test_up_with_a_malformed_file_creates_nothing(ns: str, tmp_path: Path) -> None:
+    name = f"wgcm{os.getpid() % 100000}"
+    conf = tmp_path / f"{name}.conf"
+    conf.write_text("[Interface]\nListenPort = 51820\nAddress = 203.0.113.1/24\n\n[Peer]\nAllowedIPs = 10.0.0.0/8\n")
+    done = wgcore("up", str(conf), ns=ns)
+    assert done.returncode == 1
+    assert "line 5: PublicKey: [Peer] without PublicKey" in done.stderr
+    assert name not in netns.ip("-n", ns, "link", "show")
+    bad_name = tmp_path / "this-name-is-far-too-long.conf"
+    bad_name.write_text("[Interface]\n")
+    assert "at most 15" in wgcore("up", str(bad_name), ns=ns).stderr
+
+
+def test_up_failing_hook_rolls_back(ns: str, tmp_path: Path) -> None:
+    name = f"wgch{os.getpid() % 100000}"
+    conf = tmp_path / f"{name}.conf"
+    conf.write_text("[Interface]\nAddress = 203.0.113.1/24\nPostUp = exit 3\n")
+    done = wgcore("up", str(conf), ns=ns)
+    assert done.returncode == 1 and "exit status 3" in done.stderr
+    assert name not in netns.ip("-n", ns, "link", "show")
+    assert not os.path.exists(default_socket_path(name))
