@@ -41,3 +41,20 @@ def test_faulthandler_still_reports_crashes_in_python_code() -> None:
         assert done.returncode != 0
         assert "Fatal Python error: Segmentation fault" in done.stderr, done.stderr
         assert 'File "<string>", line 1' in done.stderr, done.stderr
+
+
+def test_dropping_unclosed_tunnels_while_debug_logging_does_not_deadlock() -> None:
+    done = run_python(
+        """
+        import gc, logging, wgcore
+        from wgcore.demo import tunnel_pair
+        logging.basicConfig(level=logging.DEBUG, filename="/dev/null")
+        for _ in range(20):
+            a, b = tunnel_pair("udp")
+            del a, b
+            gc.collect()
+        print("open tunnels:", wgcore.tunnel_count())
+        """
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "open tunnels: 0"

@@ -592,8 +592,11 @@ cdef class Tunnel:
         self.close()
 
     def __dealloc__(self):
+        # Without the GIL: closing waits for Go threads that may be logging.
+        cdef int32_t handle = self._handle
         if not self._closed and not _forked:
-            lw.wgTurnOff(self._handle)
+            with nogil:
+                lw.wgTurnOff(handle)
 
     def __repr__(self):
         state = "closed" if self._closed else f"handle={self._handle}"
