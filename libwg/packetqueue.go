@@ -52,21 +52,35 @@ func poke(ch chan struct{}) {
 	}
 }
 
-// wait blocks until ch is poked, the queue closes, cancel closes or the
-// timeout (negative: none) passes.
-func (q *packetQueue) wait(ch chan struct{}, timer **time.Timer, deadline time.Time, cancel <-chan struct{}) error {
+// waiter waits for a queue's pokes until a deadline (none if timeout < 0),
+// reusing one timer across waits.
+type waiter struct {
+	deadline time.Time
+	timer    *time.Timer
+}
+
+func newWaiter(timeout time.Duration) waiter {
+	if timeout < 0 {
+		return waiter{}
+	}
+	return waiter{deadline: time.Now().Add(timeout)}
+}
+
+// wait blocks until ch is poked, q closes, cancel closes or the deadline
+// passes.
+func (w *waiter) wait(q *packetQueue, ch chan struct{}, cancel <-chan struct{}) error {
 	var expired <-chan time.Time
-	if !deadline.IsZero() {
-		left := time.Until(deadline)
+	if !w.deadline.IsZero() {
+		left := time.Until(w.deadline)
 		if left <= 0 {
 			return errQueueTimedOut
 		}
-		if *timer == nil {
-			*timer = time.NewTimer(left)
+		if w.timer == nil {
+			w.timer = time.NewTimer(left)
 		} else {
-			(*timer).Reset(left)
+			w.timer.Reset(left)
 		}
-		expired = (*timer).C
+		expired = w.timer.C
 	}
 	select {
 	case <-ch:
@@ -80,23 +94,18 @@ func (q *packetQueue) wait(ch chan struct{}, timer **time.Timer, deadline time.T
 	}
 }
 
-func deadlineAfter(timeout time.Duration) time.Time {
-	if timeout < 0 {
-		return time.Time{}
+func (w *waiter) stop() {
+	if w.timer != nil {
+		w.timer.Stop()
 	}
-	return time.Now().Add(timeout)
 }
 
 // put copies packets 0..n-1 (from packet(i)) in order while there is room,
 // waiting up to timeout (negative: forever, zero: not at all) for room for
 // the first. It returns how many it queued.
 func (q *packetQueue) put(n int, packet func(i int) []byte, timeout time.Duration, cancel <-chan struct{}) (int, error) {
-	var timer *time.Timer
-	var deadline time.Time
-	if timeout > 0 {
-		deadline = deadlineAfter(timeout)
-	}
-	defer stopTimer(&timer)
+	w := newWaiter(timeout)
+	defer w.stop()
 	for {
 		q.mu.Lock()
 		select {
@@ -125,7 +134,7 @@ func (q *packetQueue) put(n int, packet func(i int) []byte, timeout time.Duratio
 		if n == 0 || timeout == 0 {
 			return 0, nil
 		}
-		if err := q.wait(q.notFull, &timer, deadline, cancel); err != nil {
+		if err := w.wait(q, q.notFull, cancel); err != nil {
 			if err == errQueueTimedOut {
 				return 0, nil
 			}
@@ -139,12 +148,8 @@ func (q *packetQueue) put(n int, packet func(i int) []byte, timeout time.Duratio
 // fails with errPacketTooBig if the first packet does not fit dst (the
 // packet stays queued).
 func (q *packetQueue) take(dst []byte, lens []uint32, timeout time.Duration, cancel <-chan struct{}) (int, error) {
-	var timer *time.Timer
-	var deadline time.Time
-	if timeout > 0 {
-		deadline = deadlineAfter(timeout)
-	}
-	defer stopTimer(&timer)
+	w := newWaiter(timeout)
+	defer w.stop()
 	for {
 		q.mu.Lock()
 		taken, offset := 0, 0
@@ -182,7 +187,7 @@ func (q *packetQueue) take(dst []byte, lens []uint32, timeout time.Duration, can
 		if len(lens) == 0 || timeout == 0 {
 			return 0, nil
 		}
-		if err := q.wait(q.notEmpty, &timer, deadline, cancel); err != nil {
+		if err := w.wait(q, q.notEmpty, cancel); err != nil {
 			if err == errQueueTimedOut {
 				return 0, nil
 			}
@@ -198,12 +203,6 @@ func (q *packetQueue) takeOne(dst []byte, cancel <-chan struct{}) (int, error) {
 		return 0, err
 	}
 	return int(length[0]), nil
-}
-
-func stopTimer(timer **time.Timer) {
-	if *timer != nil {
-		(*timer).Stop()
-	}
 }
 
 // signalReadyLocked keeps the eventfd readable exactly while count > 0;
