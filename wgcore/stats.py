@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from wgcore.config import ConfigError, Endpoint, IPNetwork, parse_network, uapi_lines
+from wgcore.config import ConfigError, Endpoint, IPNetwork, gc_paused, parse_network, uapi_lines
 from wgcore.errors import InvalidArgumentError
 from wgcore.keys import PublicKey
 
@@ -38,6 +38,7 @@ class PeerStats:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+@gc_paused()
 def parse_stats(text: str) -> dict[PublicKey, PeerStats]:
     """Per-peer statistics of UAPI "get" text, by public key, in text order.
 
