@@ -73,7 +73,7 @@ def test_keys_of_different_kinds_are_never_equal() -> None:
 def test_keys_are_immutable() -> None:
     key = PublicKey(bytes(32))
     with pytest.raises(AttributeError):
-        key._raw = b"x" * 32  # type: ignore[misc]
+        key._raw = b"x" * 32
 
 
 @pytest.mark.parametrize(

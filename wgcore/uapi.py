@@ -193,7 +193,7 @@ def _request(path: str, request: bytes) -> tuple[str, int]:
         sock.connect(path)
         sock.sendall(request)
         with sock.makefile("rb") as rfile:
-            lines = []
+            lines: list[bytes] = []
             while line := rfile.readline():
                 if line.startswith(b"errno="):
                     return b"".join(lines).decode(), abs(int(line[6:]))
