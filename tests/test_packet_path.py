@@ -163,14 +163,14 @@ def test_blocking_calls_release_the_gil() -> None:
         start = time.monotonic()
         advanced = counter_advances_during(lambda: b.recv_packets_into(buf, lens, timeout=0.5))
         assert time.monotonic() - start >= 0.45
-        assert advanced > 10_000, f"counter moved only {advanced} while recv blocked"
+        assert advanced > 1000, f"counter moved only {advanced} while recv blocked"
         # Fill A's send path (nobody carries its datagrams), then block on a large batch.
         handshake_packets = [ipv4(b"z" * 1000)] * 256
         for _ in range(200):
             if a.send_packets(handshake_packets, timeout=0) < 256:
                 break
         advanced = counter_advances_during(lambda: a.send_packets(handshake_packets, timeout=0.5))
-        assert advanced > 10_000, f"counter moved only {advanced} while send blocked"
+        assert advanced > 1000, f"counter moved only {advanced} while send blocked"
 
 
 def test_back_pressure_is_reported_and_nothing_accepted_is_lost() -> None:
