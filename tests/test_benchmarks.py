@@ -1,0 +1,42 @@
+"""Smoke tests: the benchmark scripts run end to end (numbers not checked)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from . import netns
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def test_tun_iperf_runs(root: None, tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    for tool in ("iperf3", "wireguard-go", "wg"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed")
+    png = tmp_path / "tun_iperf.png"
+    proc = subprocess.Popen(
+        [sys.executable, str(BENCHMARKS / "tun_iperf.py"), "--seconds", "1", "--repeat", "1",
+         "--plot", str(png)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+    )
+    try:
+        out, err = proc.communicate(timeout=180)
+    finally:
+        proc.kill()
+        proc.wait()
+    done = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+    assert done.returncode == 0, done.stdout + done.stderr
+    for setup in ("libwg", "wireguard-go"):
+        row = re.search(rf"^{setup}\s+1\s+(\d+\.\d)\s", done.stdout, re.M)
+        assert row and float(row.group(1)) > 0, done.stdout
+    assert re.search(r"^ratio libwg / wireguard-go: \d+\.\d{3} ", done.stdout, re.M), done.stdout
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    leftovers = [ns for ns in netns.ip("netns", "list").split() if ns.startswith(f"wgbench{proc.pid}")]
+    assert not leftovers, f"namespaces left behind: {leftovers}"
