@@ -248,6 +248,9 @@ func (q *packetQueue) close() {
 		close(q.done)
 		q.mu.Lock()
 		if q.readyFD >= 0 {
+			// Wake anyone polling it (closing alone does not), then close.
+			var one = [8]byte{1}
+			unix.Write(q.readyFD, one[:])
 			unix.Close(q.readyFD)
 			q.readyFD = -1
 		}

@@ -2,10 +2,12 @@
 """The compiled layer over libwg: tunnels, error conversion, Go's logs."""
 
 from cpython.buffer cimport (PyBUF_FORMAT, PyBUF_SIMPLE, PyBUF_WRITABLE,
-                             PyBuffer_Release, PyObject_GetBuffer)
+                             PyBuffer_Release, PyObject_CheckBuffer,
+                             PyObject_GetBuffer)
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
+from libc.math cimport ceil
 from libc.stdint cimport int32_t, uint8_t, uint32_t, uint64_t
 
 from wgcore cimport _libwg as lw
@@ -127,10 +129,12 @@ cdef int32_t timeout_ms(object timeout) except? -2:
     """libwg's timeout: None waits forever (-1), else seconds >= 0."""
     if timeout is None:
         return -1
-    seconds = float(timeout)
+    cdef double seconds = timeout
     if not seconds >= 0:
         raise ValueError(f"timeout must be None or >= 0 seconds, got {timeout!r}")
-    return <int32_t>min(math.ceil(seconds * 1000), INT32_MAX)
+    if seconds * 1000 >= INT32_MAX:
+        return INT32_MAX
+    return <int32_t>ceil(seconds * 1000)
 
 
 cdef enum:
@@ -171,9 +175,18 @@ cdef int get_writable(object obj, Py_buffer *view, int flags, str what) except -
     return 0
 
 
+cdef bint is_uint32(Py_buffer *view) noexcept:
+    """Whether view holds native uint32 items ('I', or 'L' of 4 bytes)."""
+    cdef const char *fmt = view.format
+    if fmt == NULL:
+        return False  # plain bytes
+    if fmt[0] == b"@" or fmt[0] == b"=" or fmt[0] == b"<":
+        fmt += 1
+    return view.itemsize == 4 and (fmt[0] == b"I" or fmt[0] == b"L") and fmt[1] == 0
+
+
 cdef int check_lengths_buffer(Py_buffer *view) except -1:
-    fmt = (view.format or b"B").lstrip(b"@=<")
-    if view.itemsize != 4 or fmt not in (b"I", b"L"):
+    if not is_uint32(view):
         PyBuffer_Release(view)
         raise TypeError("lengths must be a writable uint32 buffer, e.g. "
                         "array.array('I', ...) or a numpy.uint32 array")
@@ -194,11 +207,13 @@ cdef class Tunnel:
     cdef readonly object name
     cdef readonly uint64_t log_id
     cdef readonly str transport
+    cdef int32_t _ready_fds[2]  # readiness eventfds by kind, -1 until asked for
     cdef object __weakref__
 
     def __cinit__(self):
         self._handle = -1
         self._closed = True
+        self._ready_fds[0] = self._ready_fds[1] = -1
 
     def __init__(self, *args, **kwargs):
         raise TypeError("use Tunnel.from_interface() or Tunnel.from_tun_fd()")
@@ -386,7 +401,7 @@ cdef class Tunnel:
                 PyObject_GetBuffer(packets, &views[0], PyBUF_SIMPLE)
                 held = 1
                 fill_from_lengths(&views[0], lengths, n, ptrs, lens)
-            deadline = monotonic_ms() + wait
+            deadline = monotonic_ms() + wait if wait > 0 else 0
             slice_ms = wait if 0 <= wait <= SIGNAL_SLICE_MS else SIGNAL_SLICE_MS
             while True:
                 with nogil:
@@ -446,7 +461,7 @@ cdef class Tunnel:
         """wgRead in signal-checked slices of the ``wait`` ms (-1: forever)."""
         cdef int32_t handle = self._handle
         cdef int32_t rc
-        cdef double deadline = monotonic_ms() + wait
+        cdef double deadline = monotonic_ms() + wait if wait > 0 else 0
         cdef int32_t slice_ms = wait if 0 <= wait <= SIGNAL_SLICE_MS else SIGNAL_SLICE_MS
         while True:
             with nogil:
@@ -467,10 +482,12 @@ cdef class Tunnel:
 
     cdef int32_t _ready_fd(self, int32_t kind) except -1:
         self._check_open()
-        cdef int32_t handle = self._handle
-        cdef int32_t fd = lw.wgReadyFd(handle, kind)
+        if self._ready_fds[kind] >= 0:
+            return self._ready_fds[kind]
+        cdef int32_t fd = lw.wgReadyFd(self._handle, kind)
         if fd < 0:
             self._packet_error(fd, "getting the readiness fd")
+        self._ready_fds[kind] = fd
         return fd
 
     cdef int _check_open(self) except -1:
@@ -606,15 +623,28 @@ cdef class Tunnel:
 
 cdef int fill_from_lengths(Py_buffer *view, object lengths, Py_ssize_t n,
                            uint8_t **ptrs, uint32_t *lens) except -1:
-    """Point ptrs at packets laid back to back in view, sized by lengths."""
+    """Point ptrs at packets laid back to back in view, sized by lengths
+    (a uint32 buffer is read directly, any other sequence item by item)."""
+    cdef Py_buffer sizes
+    cdef uint32_t *direct = NULL
     cdef Py_ssize_t offset = 0, i, size
-    for i in range(n):
-        size = lengths[i]
-        if size < 0 or size > view.len - offset:
-            raise ValueError(f"lengths overrun the buffer at packet {i}")
-        ptrs[i] = <uint8_t *>view.buf + offset
-        lens[i] = <uint32_t>size
-        offset += size
+    if PyObject_CheckBuffer(lengths):
+        PyObject_GetBuffer(lengths, &sizes, PyBUF_FORMAT)
+        if is_uint32(&sizes) and sizes.len // 4 >= n:
+            direct = <uint32_t *>sizes.buf
+        else:
+            PyBuffer_Release(&sizes)
+    try:
+        for i in range(n):
+            size = direct[i] if direct != NULL else lengths[i]
+            if size < 0 or size > view.len - offset:
+                raise ValueError(f"lengths overrun the buffer at packet {i}")
+            ptrs[i] = <uint8_t *>view.buf + offset
+            lens[i] = <uint32_t>size
+            offset += size
+    finally:
+        if direct != NULL:
+            PyBuffer_Release(&sizes)
     return 0
 
 
