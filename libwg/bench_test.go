@@ -50,18 +50,22 @@ func benchPacket(size int, src, dst []byte) []byte {
 	return p
 }
 
-// write does what wgWrite does once it has the queue: check every packet,
-// then queue them all, waiting as long as it takes. It panics on failure,
-// as senders run in goroutines of their own.
+// write does what wgWrite does once it has the queue (check every packet,
+// queue what fits), again until all are queued, as the Python driver does
+// with partial sends. It panics on failure, as senders run in goroutines of
+// their own.
 func write(tun *tunnel, packets [][]byte) {
 	for i, p := range packets {
 		if err := checkIPPacket(p, benchMTU); err != nil {
 			panic(fmt.Sprintf("packet %d: %v", i, err))
 		}
 	}
-	n, err := tun.mem.outbound.put(len(packets), func(i int) []byte { return packets[i] }, -1, nil)
-	if err != nil || n != len(packets) {
-		panic(fmt.Sprintf("put: %d of %d, %v", n, len(packets), err))
+	for queued := 0; queued < len(packets); {
+		n, err := tun.mem.outbound.put(len(packets)-queued, func(i int) []byte { return packets[queued+i] }, -1, nil)
+		if err != nil {
+			panic(fmt.Sprintf("put: %d of %d, %v", queued, len(packets), err))
+		}
+		queued += n
 	}
 }
 
@@ -123,10 +127,7 @@ func benchPair(b *testing.B, transport int) memPair {
 	pair := newMemPair(b, transport)
 	if transport == transportHost {
 		stop := make(chan struct{})
-		var pumps sync.WaitGroup
-		pumps.Add(2)
-		go benchPump(pair.a, pair.b, stop, &pumps)
-		go benchPump(pair.b, pair.a, stop, &pumps)
+		pumps := pair.pump(stop)
 		b.Cleanup(func() { close(stop); pumps.Wait() })
 	}
 	buf := make([]byte, benchMTU)

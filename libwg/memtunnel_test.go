@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand"
 	"regexp"
+	"sync"
 	"testing"
 	"time"
 )
@@ -91,29 +92,14 @@ func newMemPair(t testing.TB, transport int) memPair {
 	return memPair{a, b}
 }
 
-// pump carries ciphertext between two host-transport tunnels until stop.
-func (p memPair) pump(stop chan struct{}) {
-	carry := func(from, to *tunnel) {
-		buf := make([]byte, 256*1500)
-		lens := make([]uint32, 256)
-		for {
-			n, err := from.link.outbound.take(buf, lens, 5*time.Millisecond, stop)
-			if err != nil {
-				return
-			}
-			offset := 0
-			_, err = to.link.inbound.put(n, func(i int) []byte {
-				p := buf[offset : offset+int(lens[i])]
-				offset += int(lens[i])
-				return p
-			}, -1, stop)
-			if err != nil {
-				return
-			}
-		}
-	}
-	go carry(p.a, p.b)
-	go carry(p.b, p.a)
+// pump carries ciphertext between two host-transport tunnels until stop;
+// the returned group is done once both pumps have stopped.
+func (p memPair) pump(stop chan struct{}) *sync.WaitGroup {
+	var pumps sync.WaitGroup
+	pumps.Add(2)
+	go benchPump(p.a, p.b, stop, &pumps)
+	go benchPump(p.b, p.a, stop, &pumps)
+	return &pumps
 }
 
 // exchange sends packets from A to B with at most window in flight (the
