@@ -311,3 +311,22 @@ def test_asyncio_request_response() -> None:
         return replies
 
     assert asyncio.run(main()) == [b"re:one", b"re:two", b"re:three"]
+
+
+def test_lengths_may_be_memoryview_slices_of_uint32_arrays(pair: tuple[wgcore.Tunnel, wgcore.Tunnel]) -> None:
+    a, b = pair
+    handshake(a, b)
+    packets = [ipv4(bytes([i]) * (10 * i)) for i in range(1, 9)]
+    sizes = array.array("I", [len(p) for p in packets] + [0, 0])
+    assert a.send_packets(b"".join(packets), memoryview(sizes)[:8]) == 8
+    pump = pump_for(a, b)
+    assert [recv_one(b, pump) for _ in packets] == packets
+    a.send_packets(packets[:2])
+    buf, lens = bytearray(4000), array.array("I", [0] * 6)
+    deadline = time.monotonic() + 10
+    got = 0
+    while got < 2:
+        assert time.monotonic() < deadline
+        if pump:
+            pump()
+        got += b.recv_packets_into(memoryview(buf)[got * 20 :], memoryview(lens)[got : got + 2], timeout=0.01)

@@ -1,7 +1,7 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 """The compiled layer over libwg: tunnels, error conversion, Go's logs."""
 
-from cpython.buffer cimport (PyBUF_FORMAT, PyBUF_SIMPLE, PyBUF_WRITABLE,
+from cpython.buffer cimport (PyBUF_C_CONTIGUOUS, PyBUF_FORMAT, PyBUF_SIMPLE, PyBUF_WRITABLE,
                              PyBuffer_Release, PyObject_CheckBuffer,
                              PyObject_GetBuffer)
 from cpython.exc cimport PyErr_CheckSignals
@@ -430,7 +430,7 @@ cdef class Tunnel:
         cdef Py_buffer data, sizes
         get_writable(buffer, &data, PyBUF_SIMPLE, "buffer")
         try:
-            get_writable(lengths, &sizes, PyBUF_FORMAT, "lengths")
+            get_writable(lengths, &sizes, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS, "lengths")
             check_lengths_buffer(&sizes)
             try:
                 return self._read(kind, <uint8_t *>data.buf, <size_t>data.len,
@@ -629,11 +629,15 @@ cdef int fill_from_lengths(Py_buffer *view, object lengths, Py_ssize_t n,
     cdef uint32_t *direct = NULL
     cdef Py_ssize_t offset = 0, i, size
     if PyObject_CheckBuffer(lengths):
-        PyObject_GetBuffer(lengths, &sizes, PyBUF_FORMAT)
-        if is_uint32(&sizes) and sizes.len // 4 >= n:
-            direct = <uint32_t *>sizes.buf
+        try:
+            PyObject_GetBuffer(lengths, &sizes, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS)
+        except BufferError:
+            pass  # not contiguous: read item by item
         else:
-            PyBuffer_Release(&sizes)
+            if is_uint32(&sizes) and sizes.len // 4 >= n:
+                direct = <uint32_t *>sizes.buf
+            else:
+                PyBuffer_Release(&sizes)
     try:
         for i in range(n):
             size = direct[i] if direct != NULL else lengths[i]
