@@ -11,13 +11,12 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import wgcore
+from wgcore import netns
 from wgcore.demo import new_private_key
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -36,31 +35,6 @@ def measure(turn_on, runs: int) -> tuple[list[float], list[float]]:
     return on, off
 
 
-def in_netns(name: str, fn):
-    """Run fn on a thread that entered network namespace ``name``."""
-    import ctypes
-
-    out: list = []
-    errors: list[BaseException] = []
-
-    def body() -> None:
-        try:
-            fd = os.open(f"/run/netns/{name}", os.O_RDONLY)
-            if ctypes.CDLL(None, use_errno=True).setns(fd, 0x40000000) != 0:
-                raise OSError(ctypes.get_errno(), "setns")
-            os.close(fd)
-            out.append(fn())
-        except BaseException as e:
-            errors.append(e)
-
-    thread = threading.Thread(target=body)
-    thread.start()
-    thread.join()
-    if errors:
-        raise errors[0]
-    return out[0]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=100)
@@ -68,14 +42,10 @@ def main() -> int:
     config = f"private_key={new_private_key().hex()}\nlisten_port=0\n"
     cases = {"in memory": measure(lambda: wgcore.Tunnel.in_memory(config), args.runs)}
     if os.geteuid() == 0:
-        ns = f"wgbench{os.getpid()}"
-        subprocess.run(["ip", "netns", "add", ns], check=True)
-        try:
-            cases["TUN device"] = in_netns(
+        with netns.namespace(f"wgbench{os.getpid()}") as ns:
+            cases["TUN device"] = netns.run_in(
                 ns, lambda: measure(lambda: wgcore.Tunnel.from_interface("wgb0", config), args.runs)
             )
-        finally:
-            subprocess.run(["ip", "netns", "del", ns], check=True)
     else:
         print("not root: skipping the TUN case", file=sys.stderr)
 

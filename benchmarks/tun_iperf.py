@@ -27,6 +27,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from wgcore import netns
+
 SETUPS = ("libwg", "wireguard-go")
 UNDERLAY = ("198.18.0.1", "198.18.0.2")
 TUNNEL = ("203.0.113.1", "203.0.113.2")
@@ -150,14 +152,8 @@ class Bench:
 
     def create_namespaces(self) -> None:
         for ns in self.ns:
-            sh("ip", "netns", "add", ns)
-            self.stack.callback(sh, "ip", "netns", "del", ns)
-            sh("ip", "-n", ns, "link", "set", "lo", "up")
-        a, b = self.ns
-        sh("ip", "link", "add", "veth0", "netns", a, "type", "veth", "peer", "name", "veth0", "netns", b)
-        for ns, addr in zip(self.ns, UNDERLAY):
-            sh("ip", "-n", ns, "addr", "add", f"{addr}/30", "dev", "veth0")
-            sh("ip", "-n", ns, "link", "set", "veth0", "up")
+            self.stack.enter_context(netns.namespace(ns))
+        netns.veth(self.ns[0], f"{UNDERLAY[0]}/30", self.ns[1], f"{UNDERLAY[1]}/30")
 
     def start(self, setup: str, stack: contextlib.ExitStack) -> list[int]:
         """Bring ``setup``'s tunnel up in both namespaces; return the tunnel pids."""

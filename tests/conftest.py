@@ -8,7 +8,7 @@ import pytest
 
 import wgcore
 
-from . import netns
+from wgcore import netns
 
 _ids = itertools.count()
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from . import netns
+from wgcore import netns
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 

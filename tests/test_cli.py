@@ -16,7 +16,7 @@ from wgcore import Interface, PrivateKey, PublicKey
 from wgcore.cli import main
 from wgcore.uapi import default_socket_path
 
-from . import netns
+from wgcore import netns
 
 WGCORE = [sys.executable, "-m", "wgcore"]
 

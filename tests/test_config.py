@@ -19,7 +19,7 @@ from wgcore import ConfigError, Endpoint, Interface, Peer, PresharedKey, Private
 from wgcore.config import parse_network
 from wgcore.stats import parse_stats
 
-from . import netns
+from wgcore import netns
 
 # -- strategies ------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import pytest
 
 import wgcore
 
-from . import netns
+from wgcore import netns
 from .conftest import new_key_pair
 from .test_tun_tunnel import device_uapi, start
 

@@ -9,7 +9,7 @@ import pytest
 
 import wgcore
 
-from . import netns
+from wgcore import netns
 from .conftest import new_key_pair
 
 

@@ -18,7 +18,7 @@ from wgcore import Endpoint, Interface, Peer, PresharedKey, PrivateKey
 from wgcore.config import parse_network
 from wgcore.uapi import default_socket_path, list_interfaces, uapi_get, uapi_set
 
-from . import netns
+from wgcore import netns
 
 NAME = f"wgcu{os.getpid() % 100000}"
 

@@ -1,4 +1,8 @@
-"""Network namespaces for tests: created here, removed afterwards, never the host's."""
+"""Throwaway Linux network namespaces for tests, benchmarks and experiments.
+
+Everything here is made inside namespaces it creates and removed again, so
+the host's own network is never touched. Needs root.
+"""
 
 from __future__ import annotations
 
