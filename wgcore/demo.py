@@ -9,7 +9,8 @@ import struct
 import threading
 import time
 
-from wgcore._native import Tunnel, derive_public_key
+from wgcore._native import derive_public_key
+from wgcore.tunnel import Tunnel
 
 INNER_A = bytes([198, 51, 100, 1])
 INNER_B = bytes([198, 51, 100, 2])
