@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -105,19 +106,24 @@ def ns(root: None) -> Iterator[str]:
         yield name
 
 
-def start_up(ns: str, conf: Path) -> subprocess.Popen[str]:
-    """`wgcore up conf` in the namespace; returns once its UAPI socket answers."""
+@contextlib.contextmanager
+def running_up(ns: str, conf: Path) -> Iterator[subprocess.Popen[str]]:
+    """`wgcore up conf` in the namespace, once its UAPI socket answers;
+    killed on the way out if the test left it running."""
     proc = subprocess.Popen(["ip", "netns", "exec", ns, *WGCORE, "up", str(conf)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, cwd="/")
-    sock = default_socket_path(conf.stem)
-    deadline = time.monotonic() + 20
-    while not os.path.exists(sock):
-        if proc.poll() is not None or time.monotonic() > deadline:
+    try:
+        sock = default_socket_path(conf.stem)
+        deadline = time.monotonic() + 20
+        while not os.path.exists(sock):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"wgcore up did not come up: {proc.stderr.read() if proc.poll() is not None else 'timeout'}")
+            time.sleep(0.05)
+        yield proc
+    finally:
+        if proc.poll() is None:
             proc.kill()
-            out, err = proc.communicate()
-            pytest.fail(f"wgcore up did not come up: {err}")
-        time.sleep(0.05)
-    return proc
+        proc.communicate()
 
 
 def test_up_show_down(ns: str, tmp_path: Path) -> None:
@@ -145,8 +151,7 @@ Endpoint = 198.18.0.2:51820
 PublicKey = {peer_b}
 AllowedIPs = fd42:1::/64
 """)
-    proc = start_up(ns, conf)
-    try:
+    with running_up(ns, conf) as proc:
         link = netns.ip("-n", ns, "address", "show", "dev", name)
         assert "mtu 1380" in link and "UP" in link
         assert "inet 203.0.113.1/24" in link and "inet6 fd42::1/64" in link
@@ -168,10 +173,6 @@ AllowedIPs = fd42:1::/64
         down = wgcore("down", name)
         assert down.returncode == 0, down.stderr
         assert proc.wait(timeout=20) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate()
     assert name not in netns.ip("-n", ns, "link", "show")
     assert not os.path.exists(default_socket_path(name))
     assert marker.read_text().split() == [
@@ -189,8 +190,7 @@ Address = 203.0.113.1/32
 PublicKey = {PrivateKey.generate().public_key}
 AllowedIPs = 0.0.0.0/0
 """)
-    proc = start_up(ns, conf)
-    try:
+    with running_up(ns, conf) as proc:
         rules = netns.ip("-n", ns, "-4", "rule", "show")
         assert "not from all fwmark 0xca6c lookup 51820" in rules
         assert "lookup main suppress_prefixlength 0" in rules
@@ -198,10 +198,6 @@ AllowedIPs = 0.0.0.0/0
         assert "fwmark: 0xca6c" in netns.run(ns, "wg", "show", name).stdout
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate()
     rules = netns.ip("-n", ns, "-4", "rule", "show")
     assert "51820" not in rules and "suppress_prefixlength" not in rules
     assert name not in netns.ip("-n", ns, "link", "show")
@@ -211,14 +207,9 @@ def test_deleting_the_socket_stops_up(ns: str, tmp_path: Path) -> None:
     name = f"wgcs{os.getpid() % 100000}"
     conf = tmp_path / f"{name}.conf"
     conf.write_text(f"[Interface]\nPrivateKey = {PrivateKey.generate().to_base64()}\n")
-    proc = start_up(ns, conf)
-    try:
+    with running_up(ns, conf) as proc:
         os.unlink(default_socket_path(name))
         assert proc.wait(timeout=20) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate()
     assert name not in netns.ip("-n", ns, "link", "show")
 
 
