@@ -1,8 +1,9 @@
 from types import TracebackType
 from typing import Protocol, Sequence
 
-from collections.abc import Buffer
 from typing import Self
+
+from typing_extensions import Buffer, disjoint_base
 
 class _HasUAPI(Protocol):
     def to_uapi(self) -> str: ...
@@ -16,7 +17,9 @@ def version() -> dict[str, str]: ...
 def tunnel_count() -> int: ...
 def derive_public_key(private_key: _Key) -> bytes: ...
 
+@disjoint_base
 class Tunnel:
+    def __init__(self, *args: object, **kwargs: object) -> None: ...
     @property
     def mtu(self) -> int: ...
     @property
