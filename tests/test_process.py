@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 
 def run_python(code: str, *flags: str) -> subprocess.CompletedProcess[str]:
@@ -58,3 +59,12 @@ def test_dropping_unclosed_tunnels_while_debug_logging_does_not_deadlock() -> No
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "open tunnels: 0"
+
+
+def test_importing_from_the_source_tree_explains_itself() -> None:
+    source_root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", "import wgcore"], capture_output=True, text=True, timeout=60, cwd=source_root
+    )
+    assert done.returncode != 0
+    assert "source tree without the compiled module" in done.stderr, done.stderr
