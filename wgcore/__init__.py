@@ -1,15 +1,15 @@
 """wgcore: userspace WireGuard (wireguard-go, embedded as libwg) for Python."""
 
-try:
-    from wgcore._native import DAITA_COMPILED_IN, derive_public_key, tunnel_count, version
-except ModuleNotFoundError as error:  # pragma: no cover - depends on where Python runs
-    if error.name != "wgcore._native":
-        raise
+import importlib.util
+
+if importlib.util.find_spec("wgcore._native") is None:
     raise ImportError(
         f"wgcore was imported from {__path__[0]}, a source tree without the compiled "
         "module: install it (pip install .) and run Python from another directory, "
         "or with -P so the current directory does not come first"
-    ) from None
+    )
+
+from wgcore._native import DAITA_COMPILED_IN, derive_public_key, tunnel_count, version
 from wgcore.config import ConfigError, Endpoint, Interface, Peer
 from wgcore.errors import (
     BufferTooSmallError,
