@@ -16,7 +16,6 @@ import atexit
 import base64
 import binascii
 import logging
-import math
 import os
 
 from wgcore import errors
