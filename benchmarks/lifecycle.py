@@ -17,7 +17,6 @@ from pathlib import Path
 
 import wgcore
 from wgcore import netns
-from wgcore.demo import new_private_key
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -39,7 +38,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=100)
     args = parser.parse_args()
-    config = f"private_key={new_private_key().hex()}\nlisten_port=0\n"
+    config = f"private_key={wgcore.PrivateKey.generate().hex()}\nlisten_port=0\n"
     cases = {"in memory": measure(lambda: wgcore.Tunnel.in_memory(config), args.runs)}
     if os.geteuid() == 0:
         with netns.namespace(f"wgbench{os.getpid()}") as ns:

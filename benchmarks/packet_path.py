@@ -46,6 +46,7 @@ from array import array
 from pathlib import Path
 
 import wgcore
+from wgcore import demo
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PLOT = Path(__file__).resolve().parent / "results" / "packet_path.png"
@@ -60,8 +61,8 @@ CONCURRENT_SIZE = 512
 CONCURRENT_BATCH = 8
 WAIT = 1.0  # a longer wait for a packet counts as a stall
 PUMP_WAIT = 0.1
-ADDR_A = bytes((198, 51, 100, 1))
-ADDR_B = bytes((198, 51, 100, 2))
+ADDR_A = demo.INNER_A
+ADDR_B = demo.INNER_B
 
 # Targets of issue 3.
 THROUGHPUT_TARGET = 0.95  # batched 1420-byte throughput, Python / Go at least
@@ -75,9 +76,8 @@ def window(batch: int) -> int:
 
 
 def ipv4_packet(size: int, src: bytes, dst: bytes) -> bytes:
-    """An IPv4 packet of exactly ``size`` bytes (protocol 253, zero payload)."""
-    header = bytes((0x45, 0)) + size.to_bytes(2, "big") + bytes(4) + bytes((64, 253, 0, 0))
-    return header + src + dst + bytes(size - 20)
+    """An IPv4 packet of exactly ``size`` bytes (zero payload)."""
+    return demo.ipv4_packet(bytes(size - 20), src, dst)
 
 
 # --- the Python driver -------------------------------------------------------
@@ -87,18 +87,7 @@ class Pair:
     """Two peered in-memory tunnels; pumped by two threads if host-carried."""
 
     def __init__(self, transport: str) -> None:
-        keys = [os.urandom(32) for _ in range(2)]
-        self.a, self.b = (
-            wgcore.Tunnel.in_memory(f"private_key={k.hex()}\nlisten_port=0\n",
-                                    mtu=MTU, transport=transport)
-            for k in keys)
-        pubs = [wgcore.derive_public_key(k) for k in keys]
-        for tun, peer, pub, addr in ((self.a, self.b, pubs[1], ADDR_B),
-                                     (self.b, self.a, pubs[0], ADDR_A)):
-            port = re.search(r"^listen_port=(\d+)$", peer.get_config(), re.M)
-            tun.set_config(f"public_key={pub.hex()}\n"
-                           f"endpoint=127.0.0.1:{port.group(1) if port else 1}\n"
-                           f"allowed_ip={'.'.join(map(str, addr))}/32\n")
+        self.a, self.b = demo.tunnel_pair(transport, mtu=MTU)
         self.stop = threading.Event()
         self.pumps = []
         if transport == "host":

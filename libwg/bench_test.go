@@ -11,7 +11,6 @@ package main
 // the Python script prints; keep the constants below in step with it.
 
 import (
-	"encoding/binary"
 	"fmt"
 	"sort"
 	"sync"
@@ -40,14 +39,7 @@ func benchWindow(batch int) int { return max(256, 4*batch) }
 
 // benchPacket is an IPv4 packet of exactly size bytes from src to dst.
 func benchPacket(size int, src, dst []byte) []byte {
-	p := make([]byte, size)
-	p[0] = 0x45
-	binary.BigEndian.PutUint16(p[2:], uint16(size))
-	p[8] = 64
-	p[9] = 253
-	copy(p[12:], src)
-	copy(p[16:], dst)
-	return p
+	return ipv4PacketFrom(src, dst, make([]byte, size-20))
 }
 
 // write does what wgWrite does once it has the queue (check every packet,

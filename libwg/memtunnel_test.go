@@ -17,15 +17,18 @@ var (
 	addrB = []byte{198, 51, 100, 2}
 )
 
-// ipv4Packet wraps payload in an IPv4/UDP-less header from addrA to addrB.
-func ipv4Packet(payload []byte) []byte {
+// ipv4Packet wraps payload in an IPv4 header from addrA to addrB.
+func ipv4Packet(payload []byte) []byte { return ipv4PacketFrom(addrA, addrB, payload) }
+
+// ipv4PacketFrom wraps payload in an IPv4 header from src to dst.
+func ipv4PacketFrom(src, dst, payload []byte) []byte {
 	p := make([]byte, 20+len(payload))
 	p[0] = 0x45
 	binary.BigEndian.PutUint16(p[2:], uint16(len(p)))
 	p[8] = 64
 	p[9] = 253 // experimental protocol number
-	copy(p[12:], addrA)
-	copy(p[16:], addrB)
+	copy(p[12:], src)
+	copy(p[16:], dst)
 	copy(p[20:], payload)
 	return p
 }

@@ -15,10 +15,8 @@ _ids = itertools.count()
 
 def new_key_pair() -> tuple[bytes, bytes]:
     """A fresh WireGuard (private, public) key pair."""
-    private = bytearray(os.urandom(32))
-    private[0] &= 248
-    private[31] = (private[31] & 127) | 64
-    return bytes(private), wgcore.derive_public_key(bytes(private))
+    private = wgcore.PrivateKey.generate()
+    return bytes(private), bytes(private.public_key)
 
 
 @pytest.fixture

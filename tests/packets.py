@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import array
 import random
-import struct
 import time
 from collections.abc import Callable
 
 import wgcore
-from wgcore.demo import INNER_A, INNER_B
-
-
-def ipv4(payload: bytes, src: bytes = INNER_A, dst: bytes = INNER_B) -> bytes:
-    """An IPv4 packet (experimental protocol 253) carrying payload."""
-    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 0, 0, 64, 253, 0, src, dst)
-    return header + payload
+from wgcore.demo import ipv4_packet as ipv4
 
 
 Link = Callable[[list[bytes]], list[bytes]]

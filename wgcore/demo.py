@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import array
-import os
 import re
 import struct
 import threading
 import time
 
-from wgcore._native import derive_public_key
+from wgcore.keys import PrivateKey
 from wgcore.tunnel import Tunnel
 
 INNER_A = bytes([198, 51, 100, 1])
@@ -18,18 +17,10 @@ BATCH = 64
 WINDOW = 2048  # packets in flight at most, so loopback UDP buffers never overflow
 
 
-def new_private_key() -> bytes:
-    """A fresh, clamped X25519 private key."""
-    key = bytearray(os.urandom(32))
-    key[0] &= 248
-    key[31] = (key[31] & 127) | 64
-    return bytes(key)
-
-
-def ipv4_packet(size: int) -> bytes:
-    """An IPv4 packet of ``size`` bytes from INNER_A to INNER_B."""
-    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, size, 0, 0, 64, 253, 0, INNER_A, INNER_B)
-    return header + bytes(size - len(header))
+def ipv4_packet(payload: bytes, src: bytes = INNER_A, dst: bytes = INNER_B) -> bytes:
+    """An IPv4 packet (experimental protocol 253) carrying ``payload``."""
+    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 0, 0, 64, 253, 0, src, dst)
+    return header + payload
 
 
 def tunnel_pair(transport: str = "udp", mtu: int = 1420) -> tuple[Tunnel, Tunnel]:
@@ -38,14 +29,14 @@ def tunnel_pair(transport: str = "udp", mtu: int = 1420) -> tuple[Tunnel, Tunnel
     With ``transport="udp"`` they talk over loopback; with ``"host"`` the
     caller carries their datagrams.
     """
-    keys = [new_private_key(), new_private_key()]
+    keys = [PrivateKey.generate(), PrivateKey.generate()]
     tunnels = [
         Tunnel.in_memory(f"private_key={k.hex()}\nlisten_port=0\n", mtu=mtu, transport=transport) for k in keys
     ]
     for me, other, inner in ((0, 1, INNER_B), (1, 0, INNER_A)):
         port = re.search(r"^listen_port=(\d+)$", tunnels[other].get_config(), re.M)
         tunnels[me].set_config(
-            f"public_key={derive_public_key(keys[other]).hex()}\n"
+            f"public_key={keys[other].public_key.hex()}\n"
             f"endpoint=127.0.0.1:{port.group(1) if port else 1}\n"
             f"allowed_ip={'.'.join(map(str, inner))}/32\n"
         )
@@ -59,7 +50,7 @@ def run(seconds: float = 3.0, packet_size: int = 1420) -> int:
         return 2
     a, b = tunnel_pair()
     with a, b:
-        packet = ipv4_packet(packet_size)
+        packet = ipv4_packet(bytes(packet_size - 20))
         start = time.perf_counter()
         a.send(packet)
         b.recv(timeout=10)
