@@ -12,3 +12,5 @@ require (
 	golang.org/x/net v0.62.0 // indirect
 	golang.zx2c4.com/wintun v0.0.0-20211104114900-415007cec224 // indirect
 )
+
+replace golang.zx2c4.com/wireguard => github.com/mullvad/wireguard-go v0.0.0-20241002084513-04c939b19a80

@@ -1,0 +1,14 @@
+module wgcore/libwg
+
+go 1.26.0
+
+require (
+	golang.org/x/crypto v0.59.0
+	golang.org/x/sys v0.50.0
+	golang.zx2c4.com/wireguard v0.0.0-20230223181233-21636207a675
+)
+
+require (
+	golang.org/x/net v0.62.0 // indirect
+	golang.zx2c4.com/wintun v0.0.0-20211104114900-415007cec224 // indirect
+)
