@@ -19,8 +19,11 @@ func versionText() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "wgcore=%s\n", wgcoreVersion)
 	fmt.Fprintf(&b, "go=%s\n", runtime.Version())
-	fmt.Fprintf(&b, "wireguard_go=%s\n", wireguardGoVersion())
+	module := wireguardGoVersion()
+	fmt.Fprintf(&b, "wireguard_go=%s\n", module)
+	fmt.Fprintf(&b, "wireguard_go_commit=%s\n", pseudoVersionCommit(module))
 	fmt.Fprintf(&b, "daita=%t\n", daitaCompiledIn)
+	fmt.Fprintf(&b, "maybenot=%s\n", maybenotVersion())
 	return b.String()
 }
 
@@ -41,6 +44,15 @@ func wireguardGoVersion() string {
 		return dep.Path + "@" + dep.Version
 	}
 	return "unknown"
+}
+
+// pseudoVersionCommit is the commit a "path@v0.0.0-date-commit" names.
+func pseudoVersionCommit(module string) string {
+	i := strings.LastIndexByte(module, '-')
+	if i < 0 || len(module)-i-1 != 12 {
+		return "unknown"
+	}
+	return module[i+1:]
 }
 
 //export wgVersion
