@@ -17,11 +17,7 @@ func maybenotVersion() string { return C.GoString(C.maybenot_version()) }
 // enableDaita starts maybenot for peer once every machine has been checked:
 // the fork panics, killing the host process, on any action but padding.
 func enableDaita(t *tunnel, peer *device.Peer, machines string, limits daitaLimits) int32 {
-	mtu, err := t.tun.MTU()
-	if err != nil {
-		return fail(errGeneral, "reading the MTU: %v", err)
-	}
-	if err := checkMachines(machines, mtu); err != nil {
+	if err := checkMachines(machines, t.mtu); err != nil {
 		return fail(errDaita, "%v", err)
 	}
 	if !peer.EnableDaita(machines, limits.eventsCapacity, limits.actionsCapacity, limits.maxPaddingFrac, limits.maxBlockingFrac) {

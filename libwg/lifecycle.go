@@ -18,7 +18,7 @@ import (
 // tunnel is one running WireGuard device and what it was built from.
 type tunnel struct {
 	dev  *device.Device
-	tun  tun.Device
+	mtu  int // the device's MTU, read at turn-on
 	bind conn.Bind
 	log  logSink
 	mem  *memTun  // in-memory TUN, nil for a kernel TUN
@@ -35,7 +35,7 @@ const (
 // startTunnel builds a device over tunDev and bind, applies settings and
 // brings it up; on failure everything it was given is closed.
 func startTunnel(t *tunnel, tunDev tun.Device, settings string) (int32, int32) {
-	t.tun = tunDev
+	t.mtu, _ = tunDev.MTU()
 	t.dev = device.NewDevice(tunDev, t.bind, t.log.deviceLogger())
 	if err := t.dev.IpcSet(settings); err != nil {
 		t.dev.Close()

@@ -32,3 +32,13 @@ def namespaces(root: None) -> Iterator[tuple[str, str]]:
     with netns.namespace(base + "a") as a, netns.namespace(base + "b") as b:
         netns.veth(a, "198.18.0.1/30", b, "198.18.0.2/30")
         yield a, b
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``daita`` skip, saying why, in a build without DAITA."""
+    if wgcore.DAITA_COMPILED_IN:
+        return
+    skip = pytest.mark.skip(reason="needs a DAITA build: " + wgcore._native.DAITA_MISSING)
+    for item in items:
+        if item.get_closest_marker("daita") is not None:
+            item.add_marker(skip)

@@ -12,6 +12,7 @@ _Config = str | _HasUAPI
 _Key = Buffer | str
 
 DAITA_COMPILED_IN: bool
+DAITA_MISSING: str
 
 def version() -> dict[str, str]: ...
 def tunnel_count() -> int: ...

@@ -580,9 +580,8 @@ cdef class Tunnel:
             rc = lw.wgActivateDaita(handle, c_key, c_machines, max_padding_frac,
                                     max_blocking_frac, events, actions)
         if rc == lw.WG_ERR_DAITA and not DAITA_COMPILED_IN:
-            raise errors.DaitaNotCompiledError(
-                f"activating DAITA: {take_error_message(&rc)}; this libwg links "
-                f"{_VERSION.get('wireguard_go')}, which has no DAITA")
+            take_error_message(&rc)
+            raise errors.DaitaNotCompiledError(DAITA_MISSING)
         if rc < 0:
             convert_error(rc, "activating DAITA")
 
@@ -675,6 +674,11 @@ cdef dict read_version():
 
 _VERSION = read_version()
 DAITA_COMPILED_IN = _VERSION.get("daita") == "true"
+DAITA_MISSING = (
+    f"DAITA is not compiled into this wgcore (libwg links {_VERSION.get('wireguard_go')} "
+    "without the daita tag): reinstall with Rust's cargo on PATH and Mullvad's "
+    "wireguard-go fork fetchable, e.g. pip install --force-reinstall "
+    "-Csetup-args=-Ddaita=enabled wgcore, which fails with the reason if it cannot")
 
 
 def version():

@@ -70,6 +70,20 @@ class Tunnel(_native.Tunnel):
             raise TypeError(f"key must be a PrivateKey, not {type(key).__name__}")
         self.set_config(f"private_key={key.hex()}\n")
 
+    def activate_daita(self, peer: PublicKey | bytes, machines: str | Iterable[str], *,
+                       max_padding_frac: float = 0.0, max_blocking_frac: float = 0.0,
+                       events_capacity: int = 2048, actions_capacity: int = 1024) -> None:
+        """Turn DAITA on for one peer: maybenot ``machines`` add padding to its traffic.
+
+        Every machine is checked first (a refused one raises DaitaError
+        naming it); DAITA stays on until the peer is removed. Raises
+        DaitaNotCompiledError in a build without DAITA.
+        """
+        key = bytes(peer) if isinstance(peer, PublicKey) else peer
+        super().activate_daita(key, machines, max_padding_frac=max_padding_frac,
+                               max_blocking_frac=max_blocking_frac, events_capacity=events_capacity,
+                               actions_capacity=actions_capacity)
+
     def serve_uapi(self, path: str | os.PathLike[str] | None = None) -> UapiServer:
         """Serve the userspace API socket so ``wg`` can read and change this tunnel.
 
