@@ -8,7 +8,7 @@ from wgcore cimport _libwg as lw
 
 import os
 
-from wgcore import errors
+from wgcore import _native, errors
 
 # libwg's Go runtime does not survive fork(): a forked child must not call it.
 cdef bint _forked = False
@@ -38,9 +38,7 @@ def describe_machines(bytes machines not None, int32_t mtu):
     if json == NULL:
         message = take_error(&code)
         if code == lw.WG_ERR_DAITA:
-            raise errors.DaitaNotCompiledError(
-                f"{message}: DAITA needs a wgcore built with the meson option daita enabled "
-                "(cargo and Mullvad's wireguard-go fork)")
+            raise errors.DaitaNotCompiledError(_native.DAITA_MISSING)
         raise errors.error_for_code(code, f"describing DAITA machines: {message}")
     try:
         return json.decode("utf-8", "replace")
