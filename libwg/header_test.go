@@ -46,7 +46,11 @@ func TestHeaderMatchesCgoExports(t *testing.T) {
 		t.Skip("builds the shared library")
 	}
 	dir := t.TempDir()
-	build := exec.Command("go", "build", "-buildmode=c-shared", "-o", filepath.Join(dir, "libwg.so"), ".")
+	args := []string{"build", "-buildmode=c-shared", "-o", filepath.Join(dir, "libwg.so")}
+	if daitaCompiledIn {
+		args = append(args, "-tags=daita") // the exports of the build under test
+	}
+	build := exec.Command("go", append(args, ".")...)
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

@@ -116,11 +116,35 @@ char *wgTakeLastError(int32_t *code);
  * Enable DAITA for one peer: peer_pubkey is 32 bytes, machines are maybenot
  * machine strings separated by LF. WG_ERR_UNKNOWN_PEER if the tunnel has no
  * such peer; WG_ERR_DAITA if enabling fails or DAITA is not compiled in.
+ * Every machine is checked first (see wgDaitaDescribeMachines): one the fork
+ * cannot run safely gives WG_ERR_DAITA, and the message names it.
  */
 int32_t wgActivateDaita(int32_t handle, const uint8_t *peer_pubkey,
                         const char *machines, double max_padding_frac,
                         double max_blocking_frac, uint32_t events_capacity,
                         uint32_t actions_capacity);
+
+/*
+ * Parse and check LF-separated maybenot machines with maybenot 1.1.3, for a
+ * tunnel of mtu bytes (0: not known; padding sizes are then held to 65535).
+ * Returns JSON (free with wgFreePtr), also when machines are refused:
+ *   {"ok": bool, "reason": str|null, "mtu": int|null, "machines": [
+ *     {"index": int, "ok": bool, "reason": str|null,
+ *      and when maybenot parsed it: "name", "serialized" (canonical form),
+ *      "allowed_padding_bytes", "max_padding_frac",
+ *      "allowed_blocked_microsec", "max_blocking_frac",
+ *      "include_small_packets", "states": [
+ *        {"action": {"kind": "padding"|"block", "dist": D,
+ *                    "sizes": "mtu" | [min, max|null]},
+ *         "bypass", "replace", "limit": D, "limit_includes_nonpadding",
+ *         "timeout": D (microseconds),
+ *         "transitions": {event: {"<state>"|"cancel"|"end": probability}}}]}]}
+ * where D is {"type", "param1", "param2", "start", "max", "text"}. The
+ * top-level reason is the one wgActivateDaita gives: "machine <index>
+ * (<name>): <why>". NULL on a NULL machines or an mtu outside 0..65535
+ * (WG_ERR_INVALID_ARGUMENT), or when DAITA is not compiled in (WG_ERR_DAITA).
+ */
+char *wgDaitaDescribeMachines(const char *machines, int32_t mtu);
 
 /*
  * The tunnel's IPv4 / IPv6 UDP socket fd, e.g. to exempt it from routing.

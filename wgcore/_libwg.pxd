@@ -42,6 +42,7 @@ cdef extern from "libwg.h" nogil:
                             const char *machines, double max_padding_frac,
                             double max_blocking_frac, uint32_t events_capacity,
                             uint32_t actions_capacity)
+    char *wgDaitaDescribeMachines(const char *machines, int32_t mtu)
     int32_t wgGetSocketV4(int32_t handle)
     int32_t wgGetSocketV6(int32_t handle)
     void wgDisableLogging()

@@ -1,10 +1,11 @@
 """Build libmaybenot.a with cargo and lay out the headers cgo needs.
 
 Run by meson: ``build_staticlib.py CARGO MANIFEST OUT_DIR``. Writes
-OUT_DIR/libmaybenot.a, OUT_DIR/maybenot.h and the include tree the fork's
-``#include "../maybenot/crates/maybenot-ffi/maybenot.h"`` resolves against:
-with ``-I OUT_DIR/include/x`` that path lands on
-OUT_DIR/include/maybenot/crates/maybenot-ffi/maybenot.h.
+OUT_DIR/libmaybenot.a, OUT_DIR/maybenot.h, OUT_DIR/wgcore_maybenot.h and the
+include tree cgo searches with ``-I OUT_DIR/include/x``: the fork's
+``#include "../maybenot/crates/maybenot-ffi/maybenot.h"`` lands on
+OUT_DIR/include/maybenot/crates/maybenot-ffi/maybenot.h, libwg's
+``#include "wgcore_maybenot.h"`` on OUT_DIR/include/x/wgcore_maybenot.h.
 """
 
 import json
@@ -39,6 +40,9 @@ def main() -> None:
     tree.mkdir(parents=True, exist_ok=True)
     (out_dir / "include" / "x").mkdir(exist_ok=True)
     shutil.copyfile(header, tree / "maybenot.h")
+    ours = manifest.parent / "wgcore_maybenot.h"
+    shutil.copyfile(ours, out_dir / "wgcore_maybenot.h")
+    shutil.copyfile(ours, out_dir / "include" / "x" / "wgcore_maybenot.h")
 
 
 if __name__ == "__main__":
