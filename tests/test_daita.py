@@ -16,13 +16,14 @@ import pytest
 
 import wgcore
 from wgcore import netns
-CONSTANT_RATE = "789cd5d1b10900200c04c0bc0b3892c1d1acdcc7051cc9117c50b113ac3407f9af9226108d5e4ee01836b5c030051caa4999bbafcc1bb98cddd54ffdf7890e4eb808f0"  # TEMP
+from wgcore.daita import CONSTANT_RATE
 from wgcore.demo import INNER_A, INNER_B, ipv4_packet, tunnel_pair
 
 from .conftest import new_key_pair
 
 TRANSPORT_DATA = 4  # WireGuard message type of encrypted packets
 KEEPALIVE = 32  # a transport data message with nothing inside
+# The shipped machines ignore packets of 52 bytes or less: test packets are larger.
 
 
 @dataclass
@@ -75,8 +76,8 @@ def peer_of(tunnel: wgcore.Tunnel) -> wgcore.PublicKey:
 
 @pytest.mark.daita
 def test_padding_on_the_wire_never_reaches_the_application(wire: Wire) -> None:
-    wire.a.activate_daita(peer_of(wire.a), [CONSTANT_RATE])
-    packets = [ipv4_packet(f"real {i}".encode()) for i in range(20)]
+    wire.a.activate_daita(peer_of(wire.a), CONSTANT_RATE)
+    packets = [ipv4_packet(f"real {i}".encode().ljust(200)) for i in range(20)]
     for packet in packets:
         assert wire.a.send_packets([packet]) == 1
         wire.run(0.05)
@@ -86,8 +87,20 @@ def test_padding_on_the_wire_never_reaches_the_application(wire: Wire) -> None:
     assert padding > 20, f"only {padding} padding datagrams in 1.5 s"
 
 
+@pytest.mark.daita
+def test_default_machines_pad_a_quiet_start(wire: Wire) -> None:
+    wire.a.activate_daita(peer_of(wire.a))  # wgcore.daita.DEFAULT: FRONT and BREAK_BURST
+    assert wire.a.send_packets([ipv4_packet(b"start".ljust(200))]) == 1
+    wire.run(1.5)
+    assert wire.received == [ipv4_packet(b"start".ljust(200))]
+    assert len(wire.a_to_b) > 1, "FRONT sends a burst of padding after the first packet"
+    assert set(wire.a_to_b[1:]) == {wire.a.mtu + KEEPALIVE}, "the shipped machines pad to the MTU"
+    with pytest.raises(wgcore.DaitaError, match="already"):
+        wire.a.activate_daita(peer_of(wire.a))
+
+
 def test_without_daita_the_wire_carries_only_real_packets(wire: Wire) -> None:
-    packets = [ipv4_packet(f"real {i}".encode()) for i in range(20)]
+    packets = [ipv4_packet(f"real {i}".encode().ljust(200)) for i in range(20)]
     for packet in packets:
         assert wire.a.send_packets([packet]) == 1
         wire.run(0.05)

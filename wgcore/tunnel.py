@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from wgcore import _native
 from wgcore.config import Interface, IPNetwork, Peer, parse_network
+from wgcore.daita import DEFAULT, Machine
 from wgcore.errors import InvalidArgumentError, UnknownPeerError
 from wgcore.keys import PrivateKey, PublicKey
 from wgcore.stats import PeerStats, parse_stats
 from wgcore.uapi import UapiServer, default_socket_path
+
+if TYPE_CHECKING:
+    from wgcore._native import _Key
 
 __all__ = ["Tunnel"]
 
@@ -70,17 +76,27 @@ class Tunnel(_native.Tunnel):
             raise TypeError(f"key must be a PrivateKey, not {type(key).__name__}")
         self.set_config(f"private_key={key.hex()}\n")
 
-    def activate_daita(self, peer: PublicKey | bytes, machines: str | Iterable[str], *,
+    def activate_daita(self, peer: PublicKey | _Key, machines: Machine | str | Iterable[Machine | str] = DEFAULT, *,
                        max_padding_frac: float = 0.0, max_blocking_frac: float = 0.0,
                        events_capacity: int = 2048, actions_capacity: int = 1024) -> None:
-        """Turn DAITA on for one peer: maybenot ``machines`` add padding to its traffic.
+        """Turn DAITA on for one peer: maybenot ``machines`` (default
+        :data:`wgcore.daita.DEFAULT`) add padding to what it is sent.
 
-        Every machine is checked first (a refused one raises DaitaError
-        naming it); DAITA stays on until the peer is removed. Raises
-        DaitaNotCompiledError in a build without DAITA.
+        ``max_padding_frac`` / ``max_blocking_frac`` cap padding and blocking
+        as fractions of the traffic (0: no cap). Every machine is checked
+        first: a refused one raises DaitaError naming it and the reason.
+        DAITA stays on until the peer is removed; DaitaError if it is on
+        already. DaitaNotCompiledError in a build without DAITA.
         """
         key = bytes(peer) if isinstance(peer, PublicKey) else peer
-        super().activate_daita(key, machines, max_padding_frac=max_padding_frac,
+        if isinstance(machines, (Machine, str)):
+            machines = [machines]
+        texts = []
+        for machine in machines:
+            if not isinstance(machine, (Machine, str)):
+                raise TypeError(f"a DAITA machine is a Machine or str, not {type(machine).__name__}")
+            texts.append(str(machine))
+        super().activate_daita(key, texts, max_padding_frac=max_padding_frac,
                                max_blocking_frac=max_blocking_frac, events_capacity=events_capacity,
                                actions_capacity=actions_capacity)
 

@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""What DAITA costs: throughput, latency and bytes on the wire, off vs on.
+
+Two peered in-memory tunnels over loopback UDP (``packet_path.Pair``),
+DAITA on both directions with one machine set per condition:
+
+- ``off``: no DAITA;
+- ``idle``: a machine that never acts (maybenot's no-op machine), so the
+  cost is the fork's per-packet event path alone;
+- each defence ``wgcore.daita`` ships.
+
+Per condition and round (conditions alternate within a round; fresh
+tunnels for each): 1420-byte throughput at batch 32 (packets delivered
+per second), request/response round trip (64 bytes, p50 / p99), wire
+bytes per application byte during the throughput run (WireGuard message
+bytes from both tunnels' ``tx_bytes``: data, padding, handshakes,
+keepalives; no UDP/IP headers), and the padding sent while the
+application is quiet (bytes per second in the second after traffic).
+Prints a table of medians with the ratio to ``off`` and writes a plot.
+
+    python benchmarks/daita.py            # about 2 minutes
+    python benchmarks/daita.py --quick    # smoke run, a few seconds
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import wgcore
+from packet_path import Pair, roundtrip, throughput, timed
+
+DEFAULT_PLOT = Path(__file__).resolve().parent / "results" / "daita.png"
+SIZE, BATCH, LATENCY_SIZE = 1420, 32, 64
+IDLE_TARGET = 0.9  # throughput with idle machines, at least this times off
+NO_OP_MACHINE = "789cedca2101000000c230e85f1a8387009f9e351d051503ca0003"  # maybenot 1.1.3's no-op
+
+
+def conditions() -> dict[str, list[str] | None]:
+    """Condition name -> machines (None: DAITA off)."""
+    from wgcore import daita
+
+    out: dict[str, list[str] | None] = {"off": None, "idle": [NO_OP_MACHINE]}
+    for name, machine in daita.SHIPPED.items():
+        out[name] = [machine.serialize()]
+    return out
+
+
+def wire_bytes(pair: Pair) -> int:
+    """WireGuard message bytes both tunnels have sent so far."""
+    return sum(int(v) for t in (pair.a, pair.b)
+               for v in re.findall(r"^tx_bytes=(\d+)$", t.get_config(), re.M))
+
+
+def measure(machines: list[str] | None, seconds: float) -> dict[str, float]:
+    pair = Pair("udp")
+    try:
+        if machines is not None:
+            for me, other in ((pair.a, pair.b), (pair.b, pair.a)):
+                me.activate_daita(other.config().public_key, machines)
+        before = wire_bytes(pair)
+        flow = timed(lambda n: throughput(pair, SIZE, BATCH, n), seconds)
+        app = flow["pkt/s"] * flow["elapsed"] * SIZE
+        after = wire_bytes(pair)
+        time.sleep(1.0)
+        quiet = wire_bytes(pair) - after
+        rtt = timed(lambda n: roundtrip(pair, LATENCY_SIZE, n), seconds)
+    finally:
+        pair.close()
+    return {"Mbit/s": flow["pkt/s"] * SIZE * 8 / 1e6, "p50 us": rtt["p50-ns"] / 1000,
+            "p99 us": rtt["p99-ns"] / 1000, "wire/app": (after - before) / app,
+            "quiet B/s": quiet}
+
+
+METRICS = ("Mbit/s", "p50 us", "p99 us", "wire/app", "quiet B/s")
+
+
+def format_table(medians: dict[str, dict[str, float]]) -> str:
+    off = medians["off"]
+    head = f"{'condition':<16}" + "".join(f"{m:>12}" for m in METRICS) + f"{'thr/off':>9}  target"
+    lines = [head, "-" * len(head)]
+    for name, r in medians.items():
+        ratio = r["Mbit/s"] / off["Mbit/s"]
+        target = ""
+        if name == "idle":
+            target = f">= {IDLE_TARGET}x " + ("ok" if ratio >= IDLE_TARGET else "MISSED")
+        lines.append(f"{name:<16}" + "".join(f"{r[m]:>12,.2f}" for m in METRICS)
+                     + f"{ratio:>9.3f}  {target}".rstrip())
+    return "\n".join(lines)
+
+
+def plot(medians: dict[str, dict[str, float]], path: Path, note: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(medians)
+    fig, axes = plt.subplots(1, 4, figsize=(18, 4.5))
+    for ax, metric in zip(axes, ("Mbit/s", "p50 us", "p99 us", "wire/app")):
+        ax.bar(names, [medians[n][metric] for n in names],
+               color=["tab:gray"] + ["tab:blue"] * (len(names) - 1))
+        ax.set_title(metric)
+        ax.tick_params(axis="x", rotation=30)
+    fig.suptitle(f"DAITA off vs on (wgcore in-memory tunnels over loopback UDP)\n{note}", fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="short runs, one round: a smoke run")
+    parser.add_argument("--seconds", type=float, help="time per measurement (default 2, quick 0.1)")
+    parser.add_argument("--rounds", type=int, help="rounds, conditions alternating (default 3, quick 1)")
+    parser.add_argument("--plot", type=Path, default=DEFAULT_PLOT, help="PNG to write")
+    args = parser.parse_args()
+    if not wgcore.DAITA_COMPILED_IN:
+        sys.exit(wgcore._native.DAITA_MISSING)
+    seconds = args.seconds or (0.1 if args.quick else 2.0)
+    rounds = args.rounds or (1 if args.quick else 3)
+    cases = conditions()
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in cases}
+    for i in range(rounds):
+        for name, machines in cases.items():
+            print(f"round {i + 1}/{rounds}: {name} ...", file=sys.stderr, flush=True)
+            results[name].append(measure(machines, seconds))
+    medians = {name: {m: statistics.median(r[m] for r in runs) for m in METRICS}
+               for name, runs in results.items()}
+    load = "/".join(f"{x:.1f}" for x in os.getloadavg())
+    note = (f"{os.cpu_count()} CPUs (load {load} at the end), {rounds} rounds x {seconds:g} s, medians; "
+            f"wgcore {wgcore.__version__}, maybenot {wgcore.version()['maybenot']}")
+    print(f"DAITA cost; {note}")
+    print(format_table(medians))
+    plot(medians, args.plot, note)
+    args.plot.with_suffix(".json").write_text(json.dumps({"note": note, "runs": results}, indent=1))
+    print(f"plot: {args.plot}")
+
+
+if __name__ == "__main__":
+    main()
