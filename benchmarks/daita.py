@@ -7,15 +7,17 @@ DAITA on both directions with one machine set per condition:
 - ``off``: no DAITA;
 - ``idle``: a machine that never acts (maybenot's no-op machine), so the
   cost is the fork's per-packet event path alone;
-- each defence ``wgcore.daita`` ships.
+- each defence ``wgcore.daita`` ships, and ``DEFAULT`` (FRONT + BREAK_BURST).
 
 Per condition and round (conditions alternate within a round; fresh
 tunnels for each): 1420-byte throughput at batch 32 (packets delivered
 per second), request/response round trip (64 bytes, p50 / p99), wire
-bytes per application byte during the throughput run (WireGuard message
-bytes from both tunnels' ``tx_bytes``: data, padding, handshakes,
-keepalives; no UDP/IP headers), and the padding sent while the
-application is quiet (bytes per second in the second after traffic).
+bytes per application byte during the throughput run and for sparse
+traffic (``light``: a 1420-byte packet every 50 ms; WireGuard message bytes
+from both tunnels' ``tx_bytes``: data, padding, handshakes, keepalives; no
+UDP/IP headers), the padding sent while the
+application is quiet (bytes in the second that starts 0.5 s after the
+traffic), and stalls (1 s waits after the kernel dropped datagrams).
 Prints a table of medians with the ratio to ``off`` and writes a plot.
 
     python benchmarks/daita.py            # about 2 minutes
@@ -34,10 +36,12 @@ import time
 from pathlib import Path
 
 import wgcore
-from packet_path import Pair, roundtrip, throughput, timed
+from packet_path import ADDR_A, ADDR_B, Pair, ipv4_packet, roundtrip, throughput, timed
 
 DEFAULT_PLOT = Path(__file__).resolve().parent / "results" / "daita.png"
 SIZE, BATCH, LATENCY_SIZE = 1420, 32, 64
+LIGHT_GAP = 0.05  # seconds between packets of the sparse-traffic measurement
+QUIET_SETTLE = 0.5  # seconds between the end of traffic and the quiet measurement
 IDLE_TARGET = 0.9  # throughput with idle machines, at least this times off
 NO_OP_MACHINE = "789cedca2101000000c230e85f1a8387009f9e351d051503ca0003"  # maybenot 1.1.3's no-op
 
@@ -46,10 +50,9 @@ def conditions() -> dict[str, list[str] | None]:
     """Condition name -> machines (None: DAITA off)."""
     from wgcore import daita
 
-    out: dict[str, list[str] | None] = {"off": None, "idle": [NO_OP_MACHINE]}
-    for name, machine in daita.SHIPPED.items():
-        out[name] = [machine.serialize()]
-    return out
+    return {"off": None, "idle": [NO_OP_MACHINE],
+            "FRONT": [str(daita.FRONT)], "BREAK_BURST": [str(daita.BREAK_BURST)],
+            "CONSTANT_RATE": [str(daita.CONSTANT_RATE)], "DEFAULT": [str(m) for m in daita.DEFAULT]}
 
 
 def wire_bytes(pair: Pair) -> int:
@@ -58,27 +61,51 @@ def wire_bytes(pair: Pair) -> int:
                for v in re.findall(r"^tx_bytes=(\d+)$", t.get_config(), re.M))
 
 
+def metered(pair: Pair, count: int) -> dict:
+    """One throughput run, with the wire bytes it caused."""
+    before = wire_bytes(pair)
+    result = throughput(pair, SIZE, BATCH, count)
+    result["wire"] = wire_bytes(pair) - before
+    return result
+
+
+def light(pair: Pair, seconds: float) -> float:
+    """Wire bytes per application byte for sparse traffic: one packet
+    every LIGHT_GAP seconds from A, then the padding it set off settles."""
+    packet, buf = ipv4_packet(SIZE, ADDR_A, ADDR_B), bytearray(SIZE)
+    before, sent = wire_bytes(pair), 0
+    stop = time.monotonic() + seconds
+    while time.monotonic() < stop:
+        pair.a.send(packet)
+        pair.b.recv_into(buf, timeout=1)
+        sent += 1
+        time.sleep(LIGHT_GAP)
+    time.sleep(QUIET_SETTLE)
+    return (wire_bytes(pair) - before) / (sent * SIZE)
+
+
 def measure(machines: list[str] | None, seconds: float) -> dict[str, float]:
     pair = Pair("udp")
     try:
         if machines is not None:
             for me, other in ((pair.a, pair.b), (pair.b, pair.a)):
                 me.activate_daita(other.config().public_key, machines)
-        before = wire_bytes(pair)
-        flow = timed(lambda n: throughput(pair, SIZE, BATCH, n), seconds)
+        flow = timed(lambda n: metered(pair, n), seconds)
         app = flow["pkt/s"] * flow["elapsed"] * SIZE
-        after = wire_bytes(pair)
+        time.sleep(QUIET_SETTLE)  # packets still in flight leave
+        quiet_start = wire_bytes(pair)
         time.sleep(1.0)
-        quiet = wire_bytes(pair) - after
+        quiet = wire_bytes(pair) - quiet_start
         rtt = timed(lambda n: roundtrip(pair, LATENCY_SIZE, n), seconds)
+        sparse = light(pair, max(seconds, 1.0))
     finally:
         pair.close()
     return {"Mbit/s": flow["pkt/s"] * SIZE * 8 / 1e6, "p50 us": rtt["p50-ns"] / 1000,
-            "p99 us": rtt["p99-ns"] / 1000, "wire/app": (after - before) / app,
-            "quiet B/s": quiet}
+            "p99 us": rtt["p99-ns"] / 1000, "wire/app": flow["wire"] / app, "light w/a": sparse,
+            "quiet B/s": quiet, "stalls": flow["stalls"]}
 
 
-METRICS = ("Mbit/s", "p50 us", "p99 us", "wire/app", "quiet B/s")
+METRICS = ("Mbit/s", "p50 us", "p99 us", "wire/app", "light w/a", "quiet B/s", "stalls")
 
 
 def format_table(medians: dict[str, dict[str, float]]) -> str:
@@ -102,8 +129,8 @@ def plot(medians: dict[str, dict[str, float]], path: Path, note: str) -> None:
     import matplotlib.pyplot as plt
 
     names = list(medians)
-    fig, axes = plt.subplots(1, 4, figsize=(18, 4.5))
-    for ax, metric in zip(axes, ("Mbit/s", "p50 us", "p99 us", "wire/app")):
+    fig, axes = plt.subplots(1, 5, figsize=(22, 4.5))
+    for ax, metric in zip(axes, ("Mbit/s", "p50 us", "p99 us", "wire/app", "light w/a")):
         ax.bar(names, [medians[n][metric] for n in names],
                color=["tab:gray"] + ["tab:blue"] * (len(names) - 1))
         ax.set_title(metric)

@@ -40,3 +40,18 @@ def test_tun_iperf_runs(root: None, tmp_path: Path) -> None:
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     leftovers = [ns for ns in netns.ip("netns", "list").split() if ns.startswith(f"wgbench{proc.pid}")]
     assert not leftovers, f"namespaces left behind: {leftovers}"
+
+
+@pytest.mark.daita
+def test_daita_benchmark_quick(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "daita.png"
+    done = subprocess.run([sys.executable, str(BENCHMARKS / "daita.py"), "--quick", "--plot", str(png)],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = dict(re.findall(r"^(off|idle|FRONT|BREAK_BURST|CONSTANT_RATE|DEFAULT)\s+([\d,.]+)\s", done.stdout, re.M))
+    assert set(rows) == {"off", "idle", "FRONT", "BREAK_BURST", "CONSTANT_RATE", "DEFAULT"}, done.stdout
+    assert all(float(v.replace(",", "")) > 0 for v in rows.values()), done.stdout
+    light = re.search(r"^CONSTANT_RATE(?:\s+[\d,.]+){4}\s+([\d.]+)\s", done.stdout, re.M)
+    assert light and float(light.group(1)) > 1.5, f"constant-rate padding must show on the wire:\n{done.stdout}"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
