@@ -1,0 +1,97 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+)
+
+// routeTable is libwg's copy of a device's allowed IPs, so libwg can count
+// the packets the device drops because no peer's allowed IPs cover their
+// destination (wireguard-go drops them without a word). It keeps one map
+// per prefix length in use, longest first: a lookup costs at most one map
+// probe per distinct length, however many peers there are. A table is
+// never changed once built; a new config builds a new one.
+type routeTable struct {
+	v4, v6 []prefixLevel
+}
+
+// prefixLevel holds the prefixes of one length, masked, with their peer.
+type prefixLevel struct {
+	bits     int
+	prefixes map[netip.Prefix]string // public key (hex) of the peer they route to
+}
+
+// routesFromUAPI builds the table from UAPI "get" text: each allowed_ip
+// line belongs to the public_key line before it.
+func routesFromUAPI(text string) (*routeTable, error) {
+	levels := map[bool]map[int]map[netip.Prefix]string{false: {}, true: {}}
+	peer := ""
+	lines := bufio.NewScanner(strings.NewReader(text))
+	for lines.Scan() {
+		key, value, _ := strings.Cut(lines.Text(), "=")
+		switch key {
+		case "public_key":
+			peer = value
+		case "allowed_ip":
+			if peer == "" {
+				return nil, fmt.Errorf("allowed_ip=%s before any public_key", value)
+			}
+			p, err := netip.ParsePrefix(value)
+			if err != nil {
+				return nil, fmt.Errorf("allowed_ip: %v", err)
+			}
+			byBits := levels[p.Addr().Is6()]
+			if byBits[p.Bits()] == nil {
+				byBits[p.Bits()] = map[netip.Prefix]string{}
+			}
+			byBits[p.Bits()][p.Masked()] = peer
+		}
+	}
+	return &routeTable{v4: sortedLevels(levels[false]), v6: sortedLevels(levels[true])}, lines.Err()
+}
+
+func sortedLevels(byBits map[int]map[netip.Prefix]string) []prefixLevel {
+	out := make([]prefixLevel, 0, len(byBits))
+	for bits, prefixes := range byBits {
+		out = append(out, prefixLevel{bits, prefixes})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].bits > out[j].bits })
+	return out
+}
+
+// lookup returns the peer whose longest allowed prefix contains addr.
+func (r *routeTable) lookup(addr netip.Addr) (peer string, ok bool) {
+	if r == nil {
+		return "", false
+	}
+	levels := r.v4
+	if addr.Is6() {
+		levels = r.v6
+	}
+	for _, level := range levels {
+		p, _ := addr.Prefix(level.bits)
+		if peer, ok := level.prefixes[p]; ok {
+			return peer, true
+		}
+	}
+	return "", false
+}
+
+// noRoute reports whether packet is an IPv4 or IPv6 packet whose
+// destination no peer's allowed IPs cover: the device drops it.
+func (r *routeTable) noRoute(packet []byte) bool {
+	var dst netip.Addr
+	switch {
+	case len(packet) >= 20 && packet[0]>>4 == 4:
+		dst = netip.AddrFrom4([4]byte(packet[16:20]))
+	case len(packet) >= 40 && packet[0]>>4 == 6:
+		dst = netip.AddrFrom16([16]byte(packet[24:40]))
+	default:
+		return false
+	}
+	_, ok := r.lookup(dst)
+	return !ok
+}
