@@ -31,7 +31,7 @@ func wgSetConfig(handle C.int32_t, settings *C.char) C.int32_t {
 	if settings == nil {
 		return C.int32_t(fail(errInvalidArgument, "settings is NULL"))
 	}
-	if err := t.dev.IpcSet(C.GoString(settings)); err != nil {
+	if err := t.setConfig(C.GoString(settings)); err != nil {
 		return C.int32_t(fail(ipcErrorCode(err), "applying settings: %v", err))
 	}
 	return 0

@@ -11,9 +11,11 @@ import (
 )
 
 var (
-	cComment    = regexp.MustCompile(`(?s)/\*.*?\*/`)
-	declaration = regexp.MustCompile(`(?m)^(?:extern\s+)?([A-Za-z_][\w\s\*]*?)\s*\b(wg[A-Z]\w*)\s*\(([^)]*)\)\s*;`)
-	paramName   = regexp.MustCompile(`\s*\b\w+$`)
+	cComment     = regexp.MustCompile(`(?s)/\*.*?\*/`)
+	localInclude = regexp.MustCompile(`(?m)^#include "([\w.]+)"$`)
+	typedef      = regexp.MustCompile(`(?s)typedef\s+(?:struct\s*\{[^}]*\}\s*(wg_\w+)|[^;{}]*?\b(wg_\w+)\b[^;{}]*);`)
+	declaration  = regexp.MustCompile(`(?m)^(?:extern\s+)?([A-Za-z_][\w\s\*]*?)\s*\b(wg[A-Z]\w*)\s*\(([^)]*)\)\s*;`)
+	paramName    = regexp.MustCompile(`\s*\b\w+$`)
 )
 
 // signatures maps each wg* function declared in header text to its return
@@ -71,6 +73,37 @@ func TestHeaderMatchesCgoExports(t *testing.T) {
 			t.Errorf("%s: libwg.h says %q, cgo exports %q", name, want[name], got[name])
 		}
 	}
+	want, got = typedefs(string(written)), typedefs(withLocalIncludes(t, string(generated)))
+	if len(got) == 0 {
+		t.Fatal("no wg_ types found in cgo's header")
+	}
+	for _, name := range sortedKeys(want, got) {
+		if want[name] != got[name] {
+			t.Errorf("type %s: libwg.h says %q, cgo compiles %q", name, want[name], got[name])
+		}
+	}
+}
+
+// withLocalIncludes replaces each #include "x.h" with the file (cgo's
+// header includes the preambles' headers from this directory).
+func withLocalIncludes(t *testing.T, header string) string {
+	return localInclude.ReplaceAllStringFunc(header, func(line string) string {
+		text, err := os.ReadFile(localInclude.FindStringSubmatch(line)[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(text)
+	})
+}
+
+// typedefs maps each wg_ type defined in header text to its definition,
+// comments and spacing dropped.
+func typedefs(header string) map[string]string {
+	out := map[string]string{}
+	for _, m := range typedef.FindAllStringSubmatch(cComment.ReplaceAllString(header, ""), -1) {
+		out[m[1]+m[2]] = normalizeType(m[0])
+	}
+	return out
 }
 
 func sortedKeys(maps ...map[string]string) []string {
@@ -86,6 +119,22 @@ func sortedKeys(maps ...map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+func TestTypedefsCompareStructFields(t *testing.T) {
+	a := typedefs("typedef struct {\n uint64_t packets; /* n */\n uint64_t bytes;\n} wg_count;")
+	b := typedefs("typedef struct { uint64_t packets; uint64_t bytes; } wg_count;")
+	c := typedefs("typedef struct { uint64_t bytes; uint64_t packets; } wg_count;")
+	if a["wg_count"] == "" || a["wg_count"] != b["wg_count"] {
+		t.Fatalf("%q != %q", a, b)
+	}
+	if a["wg_count"] == c["wg_count"] {
+		t.Fatal("reordered fields compared equal")
+	}
+	sink := typedefs("typedef void (*wg_log_sink)(uint32_t level, const char *msg, uint64_t ctx);")
+	if !strings.HasSuffix(sink["wg_log_sink"], "uint64_t ctx);") {
+		t.Fatalf("function pointer typedef not found whole: %q", sink)
+	}
 }
 
 func TestSignaturesNormalizeConstAndNames(t *testing.T) {

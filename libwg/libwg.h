@@ -96,6 +96,47 @@ int32_t wgTurnOff(int32_t handle);
 /* How many tunnels are on (handles in use). */
 int32_t wgTunnelCount(void);
 
+/*
+ * Traffic counters of a tunnel, for every kind (TUN fd, in-memory over UDP
+ * or host-carried), counted where the device meets its TUN and its UDP
+ * bind or host-carried link. Each counter is exact and monotonic from
+ * wgTurnOn*; a wgGetTraffic call does not read them all in one instant.
+ */
+typedef struct {
+    uint64_t packets;
+    uint64_t bytes;
+} wg_count;
+
+/*
+ * Datagrams by WireGuard message type; bytes are UDP payload bytes.
+ * keepalive: transport data messages of exactly 32 bytes (no packet
+ * inside); data: longer transport data messages (DAITA padding is data
+ * too). other: not a well-formed message of a known type (wrong size,
+ * unknown type); the device discards such datagrams unread.
+ */
+typedef struct {
+    wg_count initiation;
+    wg_count response;
+    wg_count cookie;
+    wg_count data;
+    wg_count keepalive;
+    wg_count other;
+} wg_wire_counts;
+
+typedef struct {
+    wg_count from_app;  /* IP packets the device read from the application (TUN or wgWrite queue) */
+    wg_count to_app;    /* IP packets the device delivered to the application */
+    wg_count no_route;  /* of from_app, dropped: no peer's allowed IPs cover the destination */
+    wg_wire_counts sent;      /* datagrams handed to the wire (UDP socket or host queue) */
+    wg_wire_counts received;  /* datagrams taken from the wire */
+} wg_traffic;
+
+/*
+ * Store the tunnel's counters in *out. WG_ERR_UNKNOWN_TUNNEL for an unknown
+ * handle, WG_ERR_INVALID_ARGUMENT if out is NULL.
+ */
+int32_t wgGetTraffic(int32_t handle, wg_traffic *out);
+
 /* UAPI "get" text, malloc'd: free it with wgFreePtr. NULL on error. */
 char *wgGetConfig(int32_t handle);
 

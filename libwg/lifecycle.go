@@ -7,6 +7,7 @@ import "C"
 
 import (
 	"errors"
+	"sync"
 	"syscall"
 
 	"golang.zx2c4.com/wireguard/conn"
@@ -17,12 +18,18 @@ import (
 
 // tunnel is one running WireGuard device and what it was built from.
 type tunnel struct {
-	dev  *device.Device
-	mtu  int // the device's MTU, read at turn-on
-	bind conn.Bind
-	log  logSink
-	mem  *memTun  // in-memory TUN, nil for a kernel TUN
-	link *memBind // host-carried transport, nil for UDP
+	dev    *device.Device
+	mtu    int // the device's MTU, read at turn-on
+	bind   conn.Bind
+	log    logSink
+	mem    *memTun  // in-memory TUN, nil for a kernel TUN
+	link   *memBind // host-carried transport, nil for UDP
+	counts *traffic
+	setMu  sync.Mutex // one config set (and the route refresh after it) at a time
+}
+
+func newTunnel(log logSink) *tunnel {
+	return &tunnel{log: log, counts: &traffic{}}
 }
 
 var tunnels handleTable[*tunnel]
@@ -32,17 +39,18 @@ const (
 	maxMTU = 65535
 )
 
-// startTunnel builds a device over tunDev and bind, applies settings and
-// brings it up; on failure everything it was given is closed.
+// startTunnel builds a device over tunDev and t.bind, seen through the
+// counting wrappers, applies settings and brings it up; on failure
+// everything it was given is closed.
 func startTunnel(t *tunnel, tunDev tun.Device, settings string) (int32, int32) {
 	t.mtu, _ = tunDev.MTU()
-	t.dev = device.NewDevice(tunDev, t.bind, t.log.deviceLogger())
-	if err := t.dev.IpcSet(settings); err != nil {
-		t.dev.Close()
+	t.dev = device.NewDevice(countingTun{tunDev, t.counts}, countingBind{t.bind, t.counts}, t.log.deviceLogger())
+	if err := t.setConfig(settings); err != nil {
+		t.turnOff()
 		return -1, fail(ipcErrorCode(err), "applying settings: %v", err)
 	}
 	if err := t.dev.Up(); err != nil {
-		t.dev.Close()
+		t.turnOff()
 		code := int32(errGeneral)
 		if errors.Is(err, syscall.EADDRINUSE) {
 			code = errIntermittent
@@ -51,10 +59,38 @@ func startTunnel(t *tunnel, tunDev tun.Device, settings string) (int32, int32) {
 	}
 	handle, ok := tunnels.insert(t)
 	if !ok {
-		t.dev.Close()
+		t.turnOff()
 		return -1, fail(errGeneral, "no free tunnel handle")
 	}
 	return handle, 0
+}
+
+// setConfig applies UAPI "set" text, then refreshes the route table from
+// what the device now holds (also after an error: a set applies line by
+// line, so part of it may have taken effect).
+func (t *tunnel) setConfig(settings string) error {
+	t.setMu.Lock()
+	defer t.setMu.Unlock()
+	err := t.dev.IpcSet(settings)
+	text, getErr := t.dev.IpcGet()
+	var routes *routeTable
+	if getErr == nil {
+		routes, getErr = routesFromUAPI(text)
+	}
+	if getErr != nil {
+		t.log.emit(logLevelError, "reading allowed IPs back for the traffic counters: %v", getErr)
+	} else {
+		t.counts.routes.Store(routes)
+	}
+	return err
+}
+
+// turnOff closes the device, then the host's queues.
+func (t *tunnel) turnOff() {
+	t.dev.Close()
+	if t.link != nil {
+		t.link.closeQueues()
+	}
 }
 
 func lookupTunnel(handle C.int32_t) (*tunnel, int32) {
@@ -82,7 +118,9 @@ func wgTurnOn(mtu C.int32_t, settings *C.char, tunFD C.int32_t, logSinkFn C.wg_l
 		log.emit(logLevelError, "wgTurnOn: %v", err)
 		return C.int32_t(fail(errInvalidArgument, "%v", err))
 	}
-	handle, code := startTunnel(&tunnel{bind: &udpBind{}, log: log}, tunDev, C.GoString(settings))
+	t := newTunnel(log)
+	t.bind = &udpBind{}
+	handle, code := startTunnel(t, tunDev, C.GoString(settings))
 	if code != 0 {
 		return C.int32_t(code)
 	}
@@ -95,10 +133,7 @@ func wgTurnOff(handle C.int32_t) C.int32_t {
 	if !ok {
 		return C.int32_t(fail(errUnknownTunnel, "unknown tunnel handle %d", int32(handle)))
 	}
-	t.dev.Close()
-	if t.link != nil {
-		t.link.closeQueues()
-	}
+	t.turnOff()
 	return 0
 }
 

@@ -44,23 +44,15 @@ func testKey(seed byte) []byte {
 type memPair struct{ a, b *tunnel }
 
 func startMem(t testing.TB, transport int, settings string) *tunnel {
-	tun := &tunnel{mem: newMemTun(1420, queueCapacity)}
-	if transport == transportHost {
-		tun.link = newMemBind(1420, queueCapacity)
-		tun.bind = tun.link
-	} else {
-		tun.bind = &udpBind{}
-	}
+	tun := newInMemoryTunnel(logSink{}, 1420, transport)
 	handle, code := startTunnel(tun, tun.mem, settings)
 	if code != 0 {
 		e, _ := takeLastError()
 		t.Fatalf("startTunnel: %d %s", code, e.message)
 	}
 	t.Cleanup(func() {
-		tunnels.remove(handle)
-		tun.dev.Close()
-		if tun.link != nil {
-			tun.link.closeQueues()
+		if _, ok := tunnels.remove(handle); ok {
+			tun.turnOff()
 		}
 	})
 	return tun
@@ -88,7 +80,7 @@ func newMemPair(t testing.TB, transport int) memPair {
 	}{{a, b, pubB, addrB}, {b, a, pubA, addrA}} {
 		conf := fmt.Sprintf("public_key=%s\nendpoint=127.0.0.1:%s\nallowed_ip=%d.%d.%d.%d/32\n",
 			hex.EncodeToString(side.pub), port(side.other), side.ip[0], side.ip[1], side.ip[2], side.ip[3])
-		if err := side.self.dev.IpcSet(conf); err != nil {
+		if err := side.self.setConfig(conf); err != nil {
 			t.Fatal(err)
 		}
 	}

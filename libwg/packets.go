@@ -30,21 +30,26 @@ func wgTurnOnInMemory(mtu C.int32_t, settings *C.char, transport C.int32_t, logS
 	if !validMTU(mtu) || settings == nil || (transport != transportUDP && transport != transportHost) {
 		return C.int32_t(fail(errInvalidArgument, "need %d <= mtu <= %d, settings and a known transport", minMTU, maxMTU))
 	}
-	t := &tunnel{log: logSink{fn: logSinkFn, ctx: logCtx}, mem: newMemTun(int(mtu), queueCapacity)}
+	t := newInMemoryTunnel(logSink{fn: logSinkFn, ctx: logCtx}, int(mtu), int(transport))
+	handle, code := startTunnel(t, t.mem, C.GoString(settings))
+	if code != 0 {
+		return C.int32_t(code)
+	}
+	return C.int32_t(handle)
+}
+
+// newInMemoryTunnel builds (but does not start) a tunnel on an in-memory
+// TUN over transport.
+func newInMemoryTunnel(log logSink, mtu, transport int) *tunnel {
+	t := newTunnel(log)
+	t.mem = newMemTun(mtu, queueCapacity)
 	if transport == transportHost {
-		t.link = newMemBind(int(mtu), queueCapacity)
+		t.link = newMemBind(mtu, queueCapacity)
 		t.bind = t.link
 	} else {
 		t.bind = &udpBind{}
 	}
-	handle, code := startTunnel(t, t.mem, C.GoString(settings))
-	if code != 0 {
-		if t.link != nil {
-			t.link.closeQueues()
-		}
-		return C.int32_t(code)
-	}
-	return C.int32_t(handle)
+	return t
 }
 
 // hostQueues returns the queue a host writes kind into and the one it

@@ -1,0 +1,24 @@
+/* The traffic counter structs shared by the cgo preambles; libwg.h repeats them. */
+#include <stdint.h>
+
+typedef struct {
+    uint64_t packets;
+    uint64_t bytes;
+} wg_count;
+
+typedef struct {
+    wg_count initiation;
+    wg_count response;
+    wg_count cookie;
+    wg_count data;
+    wg_count keepalive;
+    wg_count other;
+} wg_wire_counts;
+
+typedef struct {
+    wg_count from_app;
+    wg_count to_app;
+    wg_count no_route;
+    wg_wire_counts sent;
+    wg_wire_counts received;
+} wg_traffic;
