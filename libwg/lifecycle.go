@@ -25,11 +25,12 @@ type tunnel struct {
 	mem    *memTun  // in-memory TUN, nil for a kernel TUN
 	link   *memBind // host-carried transport, nil for UDP
 	counts *traffic
+	gate   *hostGate  // how the device waits for room in the host's queues
 	setMu  sync.Mutex // one config set (and the route refresh after it) at a time
 }
 
 func newTunnel(log logSink) *tunnel {
-	return &tunnel{log: log, counts: &traffic{}}
+	return &tunnel{log: log, counts: &traffic{}, gate: newHostGate()}
 }
 
 var tunnels handleTable[*tunnel]
@@ -67,11 +68,14 @@ func startTunnel(t *tunnel, tunDev tun.Device, settings string) (int32, int32) {
 
 // setConfig applies UAPI "set" text, then refreshes the route table from
 // what the device now holds (also after an error: a set applies line by
-// line, so part of it may have taken effect).
+// line, so part of it may have taken effect). While the set runs, the
+// device does not wait for room in the host's queues (see hostGate).
 func (t *tunnel) setConfig(settings string) error {
 	t.setMu.Lock()
 	defer t.setMu.Unlock()
+	t.gate.setSetting(true)
 	err := t.dev.IpcSet(settings)
+	t.gate.setSetting(false)
 	text, getErr := t.dev.IpcGet()
 	var routes *routeTable
 	if getErr == nil {
@@ -85,8 +89,13 @@ func (t *tunnel) setConfig(settings string) error {
 	return err
 }
 
-// turnOff closes the device, then the host's queues.
+// turnOff first ends every wait of the device on the host's queues, then
+// closes the device, then the host's queues. The order matters:
+// wireguard-go holds the device's net lock while a send waits for room in
+// a host-carried queue, and closing the device needs that lock, so a host
+// that stopped reading would otherwise block the close for ever.
 func (t *tunnel) turnOff() {
+	t.gate.turnOff()
 	t.dev.Close()
 	if t.link != nil {
 		t.link.closeQueues()

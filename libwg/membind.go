@@ -15,6 +15,7 @@ import (
 type memBind struct {
 	outbound *packetQueue
 	inbound  *packetQueue
+	gate     *hostGate // how Send waits for room in outbound
 
 	mu   sync.Mutex
 	stop chan struct{} // closed by Close; receivers then return net.ErrClosed
@@ -29,10 +30,11 @@ var (
 // 32 bytes of transport header and authentication tag.
 func maxDatagram(mtu int) int { return mtu + 32 }
 
-func newMemBind(mtu, capacity int) *memBind {
+func newMemBind(mtu, capacity int, gate *hostGate) *memBind {
 	return &memBind{
 		outbound: newPacketQueue(capacity, maxDatagram(mtu)),
 		inbound:  newPacketQueue(capacity, maxDatagram(mtu)),
+		gate:     gate,
 	}
 }
 
@@ -66,18 +68,20 @@ func (b *memBind) Close() error {
 
 func (b *memBind) SetMark(uint32) error { return nil }
 
-// Send queues a datagram for the host, waiting while outbound is full.
+// Send queues a datagram for the host, waiting while outbound is full
+// (see hostGate; wireguard-go calls it holding the device's net lock).
 func (b *memBind) Send(buf []byte, _ conn.Endpoint) error {
 	b.mu.Lock()
-	stop := b.stop
+	open := b.stop != nil
 	b.mu.Unlock()
-	if stop == nil {
+	if !open {
 		return net.ErrClosed
 	}
-	if _, err := b.outbound.put(1, func(int) []byte { return buf }, -1, stop); err != nil {
-		return net.ErrClosed
+	switch err := b.gate.put(b.outbound, buf); err {
+	case nil, errTurnedOff:
+		return err
 	}
-	return nil
+	return net.ErrClosed
 }
 
 func (b *memBind) ParseEndpoint(s string) (conn.Endpoint, error) {

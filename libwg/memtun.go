@@ -18,16 +18,18 @@ type memTun struct {
 	mtu      int
 	events   chan tun.Event
 	once     sync.Once
+	gate     *hostGate // how Write waits for room in inbound
 }
 
 var _ tun.Device = (*memTun)(nil)
 
-func newMemTun(mtu, capacity int) *memTun {
+func newMemTun(mtu, capacity int, gate *hostGate) *memTun {
 	return &memTun{
 		outbound: newPacketQueue(capacity, mtu),
 		inbound:  newPacketQueue(capacity, mtu),
 		mtu:      mtu,
 		events:   make(chan tun.Event),
+		gate:     gate,
 	}
 }
 
@@ -40,13 +42,17 @@ func (t *memTun) Read(buf []byte, offset int) (int, error) {
 }
 
 // Write hands a decrypted packet to the host, waiting while inbound is
-// full: back-pressure reaches the sender instead of packets being lost.
+// full (see hostGate): back-pressure reaches the sender instead of
+// packets being lost.
 func (t *memTun) Write(buf []byte, offset int) (int, error) {
 	packet := buf[offset:]
-	if _, err := t.inbound.put(1, func(int) []byte { return packet }, -1, nil); err != nil {
-		return 0, os.ErrClosed
+	switch err := t.gate.put(t.inbound, packet); err {
+	case nil:
+		return len(packet), nil
+	case errTurnedOff:
+		return 0, err
 	}
-	return len(packet), nil
+	return 0, os.ErrClosed
 }
 
 func (t *memTun) File() *os.File           { return nil }

@@ -17,13 +17,15 @@ var (
 
 // packetQueue is a bounded FIFO of packets. Slots are reused, so steady
 // state allocates nothing; producers and consumers wait with timeouts, and
-// an optional eventfd is readable exactly while packets wait.
+// an optional eventfd is readable exactly while packets wait. Only
+// putAlways may go past capacity (the ring then grows).
 type packetQueue struct {
-	mu      sync.Mutex
-	slots   [][]byte
-	head    int
-	count   int
-	readyFD int // -1 until asked for
+	mu       sync.Mutex
+	slots    [][]byte // a ring of at least capacity slots
+	capacity int
+	head     int
+	count    int
+	readyFD  int // -1 until asked for
 
 	notEmpty chan struct{} // poked (never blocking) when packets arrive
 	notFull  chan struct{} // poked when room appears
@@ -34,6 +36,7 @@ type packetQueue struct {
 func newPacketQueue(capacity, slotSize int) *packetQueue {
 	q := &packetQueue{
 		slots:    make([][]byte, capacity),
+		capacity: capacity,
 		readyFD:  -1,
 		notEmpty: make(chan struct{}, 1),
 		notFull:  make(chan struct{}, 1),
@@ -115,15 +118,13 @@ func (q *packetQueue) put(n int, packet func(i int) []byte, timeout time.Duratio
 		default:
 		}
 		queued := 0
-		for queued < n && q.count < len(q.slots) {
-			tail := (q.head + q.count) % len(q.slots)
-			q.slots[tail] = append(q.slots[tail][:0], packet(queued)...)
-			q.count++
+		for queued < n && q.count < q.capacity {
+			q.appendLocked(packet(queued))
 			queued++
 		}
 		if queued > 0 {
 			q.signalReadyLocked(q.count == queued)
-			if q.count < len(q.slots) {
+			if q.count < q.capacity {
 				poke(q.notFull)
 			}
 			q.mu.Unlock()
@@ -141,6 +142,36 @@ func (q *packetQueue) put(n int, packet func(i int) []byte, timeout time.Duratio
 			return 0, err
 		}
 	}
+}
+
+// putAlways queues packet even past capacity, growing the ring if it is
+// full; later puts wait until the queue is below capacity again.
+func (q *packetQueue) putAlways(packet []byte) error {
+	q.mu.Lock()
+	select {
+	case <-q.done:
+		q.mu.Unlock()
+		return errQueueClosed
+	default:
+	}
+	if q.count == len(q.slots) {
+		grown := make([][]byte, max(1, 2*len(q.slots)))
+		for i := range q.count {
+			grown[i] = q.slots[(q.head+i)%len(q.slots)]
+		}
+		q.slots, q.head = grown, 0
+	}
+	q.appendLocked(packet)
+	q.signalReadyLocked(q.count == 1)
+	q.mu.Unlock()
+	poke(q.notEmpty)
+	return nil
+}
+
+func (q *packetQueue) appendLocked(packet []byte) {
+	tail := (q.head + q.count) % len(q.slots)
+	q.slots[tail] = append(q.slots[tail][:0], packet...)
+	q.count++
 }
 
 // take copies waiting packets back to back into dst while they fit,

@@ -42,9 +42,9 @@ func wgTurnOnInMemory(mtu C.int32_t, settings *C.char, transport C.int32_t, logS
 // TUN over transport.
 func newInMemoryTunnel(log logSink, mtu, transport int) *tunnel {
 	t := newTunnel(log)
-	t.mem = newMemTun(mtu, queueCapacity)
+	t.mem = newMemTun(mtu, queueCapacity, t.gate)
 	if transport == transportHost {
-		t.link = newMemBind(mtu, queueCapacity)
+		t.link = newMemBind(mtu, queueCapacity, t.gate)
 		t.bind = t.link
 	} else {
 		t.bind = &udpBind{}

@@ -112,11 +112,15 @@ func (c countingTun) Read(buf []byte, offset int) (int, error) {
 	return n, err
 }
 
-// Write counts a packet the application now has.
+// Write counts a packet the application now has; a write cut off by
+// turning the tunnel off is dropped quietly (the device would log it).
 func (c countingTun) Write(buf []byte, offset int) (int, error) {
 	n, err := c.Device.Write(buf, offset)
-	if err == nil {
+	switch err {
+	case nil:
 		c.counts.toApp.add(len(buf) - offset)
+	case errTurnedOff:
+		return 0, nil
 	}
 	return n, err
 }
@@ -145,11 +149,15 @@ func (c countingBind) counted(receive conn.ReceiveFunc) conn.ReceiveFunc {
 	}
 }
 
-// Send counts a datagram that left.
+// Send counts a datagram that left; one cut off by turning the tunnel off
+// is dropped quietly (the device would log it).
 func (c countingBind) Send(buf []byte, ep conn.Endpoint) error {
 	err := c.Bind.Send(buf, ep)
-	if err == nil {
+	switch err {
+	case nil:
 		c.counts.sent.add(buf)
+	case errTurnedOff:
+		return nil
 	}
 	return err
 }

@@ -36,7 +36,8 @@ func TestWireCountsSplitByMessageType(t *testing.T) {
 }
 
 func TestCountingTunCountsBothWaysAndNoRoute(t *testing.T) {
-	mem := newMemTun(1420, 4)
+	gate := newHostGate()
+	mem := newMemTun(1420, 4, gate)
 	counts := &traffic{}
 	counts.routes.Store(mustRoutes(t, "public_key=aa\nallowed_ip=198.51.100.2/32\n"))
 	tun := countingTun{mem, counts}
@@ -61,10 +62,26 @@ func TestCountingTunCountsBothWaysAndNoRoute(t *testing.T) {
 	if got := counts.load().toApp; got != (counted{4, 4 * 30}) {
 		t.Fatalf("to app %+v", got)
 	}
+	// The inbound queue (4 slots) is full: a write waits until turn-off,
+	// then reports success without counting a delivery.
+	done := make(chan error)
+	go func() {
+		_, err := tun.Write(append(make([]byte, 16), routed...), 16)
+		done <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	gate.turnOff()
+	if err := <-done; err != nil {
+		t.Fatalf("write cut off by turn-off: %v", err)
+	}
+	if got := counts.load().toApp; got.packets != 4 {
+		t.Fatalf("a packet discarded at turn-off counted as delivered: %+v", got)
+	}
 }
 
 func TestCountingBindCountsWhatCrosses(t *testing.T) {
-	link := newMemBind(1420, 3)
+	gate := newHostGate()
+	link := newMemBind(1420, 3, gate)
 	counts := &traffic{}
 	bind := countingBind{link, counts}
 	receive, _, err := bind.Open(0)
@@ -90,6 +107,21 @@ func TestCountingBindCountsWhatCrosses(t *testing.T) {
 	}
 	if got.received != (wireSnapshot{response: counted{1, 92}, data: counted{1, 200}, other: counted{1, 4}}) {
 		t.Fatalf("received %+v", got.received)
+	}
+	// Once outbound (3 slots) is full, a send waits until turn-off, then
+	// reports success without counting.
+	if err := bind.Send(message(4, 100), linkEndpoint); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() { done <- bind.Send(message(4, 100), linkEndpoint) }()
+	time.Sleep(20 * time.Millisecond)
+	gate.turnOff()
+	if err := <-done; err != nil {
+		t.Fatalf("send cut off by turn-off: %v", err)
+	}
+	if got := counts.load().sent.data; got != (counted{1, 100}) {
+		t.Fatalf("a datagram discarded at turn-off counted as sent: %+v", got)
 	}
 }
 
