@@ -27,6 +27,7 @@ from wgcore.errors import (
 )
 from wgcore.keys import PresharedKey, PrivateKey, PublicKey
 from wgcore.stats import PeerStats
+from wgcore.traffic import TrafficStats
 from wgcore.tunnel import Tunnel
 
 __version__ = version()["wgcore"]
@@ -48,6 +49,7 @@ __all__ = [
     "PrivateKey",
     "PublicKey",
     "QueueFullError",
+    "TrafficStats",
     "TransientError",
     "Tunnel",
     "TunnelClosedError",

@@ -23,6 +23,25 @@ cdef extern from "libwg.h" nogil:
 
     ctypedef void (*wg_log_sink)(uint32_t level, const char *msg, uint64_t ctx) noexcept
 
+    ctypedef struct wg_count:
+        uint64_t packets
+        uint64_t bytes
+
+    ctypedef struct wg_wire_counts:
+        wg_count initiation
+        wg_count response
+        wg_count cookie
+        wg_count data
+        wg_count keepalive
+        wg_count other
+
+    ctypedef struct wg_traffic:
+        wg_count from_app
+        wg_count to_app
+        wg_count no_route
+        wg_wire_counts sent
+        wg_wire_counts received
+
     int32_t wgTurnOn(int32_t mtu, const char *settings, int32_t tun_fd,
                      wg_log_sink log_sink, uint64_t log_ctx)
     int32_t wgTurnOnInMemory(int32_t mtu, const char *settings, int32_t transport,
@@ -34,6 +53,7 @@ cdef extern from "libwg.h" nogil:
     int32_t wgReadyFd(int32_t handle, int32_t kind)
     int32_t wgTurnOff(int32_t handle)
     int32_t wgTunnelCount()
+    int32_t wgGetTraffic(int32_t handle, wg_traffic *out)
     char *wgGetConfig(int32_t handle)
     int32_t wgSetConfig(int32_t handle, const char *settings)
     void wgFreePtr(void *ptr)

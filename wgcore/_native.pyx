@@ -19,6 +19,7 @@ import logging
 import os
 
 from wgcore import errors
+from wgcore.traffic import Count, TrafficStats, WireCounts
 from wgcore.tun import open_tun
 
 # One Go runtime per process: it does not survive fork(), so a forked child
@@ -531,6 +532,19 @@ cdef class Tunnel:
         if rc < 0:
             convert_error(rc, "applying the config")
 
+    def traffic(self):
+        """The tunnel's traffic counters (:class:`wgcore.TrafficStats`)."""
+        self._check_open()
+        cdef lw.wg_traffic out
+        cdef int32_t handle = self._handle
+        cdef int32_t rc
+        with nogil:
+            rc = lw.wgGetTraffic(handle, &out)
+        if rc < 0:
+            self._packet_error(rc, "reading the traffic counters")
+        return TrafficStats(count_of(out.from_app), count_of(out.to_app), count_of(out.no_route),
+                            wire_counts_of(out.sent), wire_counts_of(out.received))
+
     @property
     def socket_fds(self):
         """(IPv4 fd, IPv6 fd) of the UDP sockets, None where not open.
@@ -648,6 +662,15 @@ cdef int fill_from_lengths(Py_buffer *view, object lengths, Py_ssize_t n,
         if direct != NULL:
             PyBuffer_Release(&sizes)
     return 0
+
+
+cdef object count_of(lw.wg_count c):
+    return Count(c.packets, c.bytes)
+
+
+cdef object wire_counts_of(lw.wg_wire_counts w):
+    return WireCounts(count_of(w.initiation), count_of(w.response), count_of(w.cookie),
+                      count_of(w.data), count_of(w.keepalive), count_of(w.other))
 
 
 cdef bytes daita_machines_text(machines):
