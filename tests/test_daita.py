@@ -85,6 +85,13 @@ def test_padding_on_the_wire_never_reaches_the_application(wire: Wire) -> None:
     assert wire.received == packets, "B must get exactly the packets A sent, never padding"
     padding = len(wire.a_to_b) - len(packets)
     assert padding > 20, f"only {padding} padding datagrams in 1.5 s"
+    sent, got = wire.a.traffic(), wire.b.traffic()
+    assert sent.from_app.packets == len(packets) + 1  # and the handshake's packet
+    assert sent.sent.data.packets == len(wire.a_to_b) + 1, "the counters see what the wire carried"
+    assert sent.sent.data.packets - sent.from_app.packets == padding
+    assert got.received.data.packets - got.to_app.packets == padding, "the receiver dropped the padding"
+    assert sent.sent.data.bytes > sum(wire.a_to_b)  # plus the handshake's packet
+    assert sent.overhead >= sum(wire.a_to_b) / sent.from_app.bytes > 5
 
 
 @pytest.mark.daita

@@ -83,3 +83,13 @@ class TrafficStats:
         padding counts as sent data, so with DAITA on this under-reports.
         """
         return max(0, self.from_app.packets - self.sent.data.packets)
+
+    @property
+    def overhead(self) -> float:
+        """Bytes sent on the wire (every datagram) per byte taken from the
+        application; ``inf`` before the application sent anything.
+
+        Besides WireGuard's own 32 bytes a packet, handshakes and
+        keepalives, this shows DAITA's padding and ``constant_packet_size``.
+        """
+        return self.sent.total.bytes / self.from_app.bytes if self.from_app.bytes else float("inf")
