@@ -15,9 +15,11 @@ import pytest
 
 from wgcore import Interface, PrivateKey, PublicKey
 from wgcore.cli import main
+from wgcore.demo import tunnel_pair
 from wgcore.uapi import default_socket_path
 
 from wgcore import netns
+from .packets import carry, ipv4, recv_one
 
 WGCORE = [sys.executable, "-m", "wgcore"]
 
@@ -234,3 +236,16 @@ def test_up_failing_hook_rolls_back(ns: str, tmp_path: Path) -> None:
     assert done.returncode == 1 and "exit status 3" in done.stderr
     assert name not in netns.ip("-n", ns, "link", "show")
     assert not os.path.exists(default_socket_path(name))
+
+
+def test_show_of_a_host_transport_tunnel(root: None) -> None:
+    name = f"wgcx{os.getpid() % 100000}"
+    a, b = tunnel_pair("host")
+    peer = b.config().public_key
+    with a, b, a.serve_uapi(default_socket_path(name)):
+        a.send(ipv4(b"hello"))
+        recv_one(b, lambda: carry(a, b))  # a's peer now reads back endpoint=0.0.0.0:0
+        assert "\nendpoint=0.0.0.0:0\n" in a.get_config()
+        done = wgcore("show", name)
+    assert done.returncode == 0, done.stderr
+    assert f"peer: {peer}" in done.stdout and "endpoint" not in done.stdout

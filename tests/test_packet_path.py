@@ -330,3 +330,15 @@ def test_lengths_may_be_memoryview_slices_of_uint32_arrays(pair: tuple[wgcore.Tu
         if pump:
             pump()
         got += b.recv_packets_into(memoryview(buf)[got * 20 :], memoryview(lens)[got : got + 2], timeout=0.01)
+
+
+def test_host_transport_peers_read_back_with_no_endpoint() -> None:
+    a, b = tunnel_pair("host")
+    with a, b:
+        handshake(a, b)
+        assert "\nendpoint=0.0.0.0:0\n" in a.get_config()  # what the device reports
+        peer = b.config().public_key
+        assert peer is not None
+        assert a.stats()[peer].endpoint is None
+        assert a.config().peer(peer).endpoint is None
+

@@ -31,6 +31,9 @@ _ZERO_HEX = "0" * 64
 _MAX_U16 = 0xFFFF
 _MAX_U32 = 0xFFFFFFFF
 _HOSTNAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._")
+# What a device reports for a peer it has no UDP address for: a tunnel with
+# transport="host" (its caller carries the datagrams) reads back 0.0.0.0:0.
+_NO_ENDPOINT = frozenset({"0.0.0.0:0", "[::]:0"})
 
 
 class ConfigError(InvalidArgumentError):
@@ -322,7 +325,8 @@ class Interface:
         """Parse UAPI "get" text (``Tunnel.get_config()``).
 
         Counters and handshake times are skipped (see ``Tunnel.stats()``);
-        any other unknown key is an error.
+        any other unknown key is an error. A peer endpoint of ``0.0.0.0:0``
+        (no UDP address, as on a ``transport="host"`` tunnel) reads as None.
         """
         return _parse_uapi(cls(), text)
 
@@ -399,7 +403,7 @@ def _parse_uapi(interface: Interface, text: str) -> Interface:
             elif key in UAPI_PEER_STATS and peer is not None:
                 pass
             elif key == "endpoint" and peer is not None:
-                peer.endpoint = Endpoint.parse(value)
+                peer.endpoint = device_endpoint(value)
             elif key == "persistent_keepalive_interval" and peer is not None:
                 peer.persistent_keepalive = _parse_int(value, _MAX_U16)
             elif key == "preshared_key" and peer is not None:
@@ -453,6 +457,12 @@ def uapi_lines(text: str) -> list[tuple[int, str, str]]:
             continue
         out.append((number, key, value))
     return out
+
+
+def device_endpoint(text: str) -> Endpoint | None:
+    """A peer's endpoint as a device reports it; ``0.0.0.0:0`` or ``[::]:0``
+    (no UDP address, as on a ``transport="host"`` tunnel) is None."""
+    return None if text in _NO_ENDPOINT else Endpoint.parse(text)
 
 
 def _new_peer(public_key: PublicKey) -> Peer:
@@ -582,7 +592,7 @@ def _set_peer_field(peer: Peer, name: str, value: str) -> None:
     elif name == "AllowedIPs":
         peer.allowed_ips.extend(parse_network(item) for item in _split_list(value))
     elif name == "Endpoint":
-        peer.endpoint = Endpoint.parse(value)
+        peer.endpoint = device_endpoint(value)
     else:  # PersistentKeepalive
         peer.persistent_keepalive = 0 if value.lower() == "off" else _parse_int(value, _MAX_U16)
 

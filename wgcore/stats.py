@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from wgcore.config import ConfigError, Endpoint, IPNetwork, gc_paused, parse_network, uapi_lines
+from wgcore.config import (ConfigError, Endpoint, IPNetwork, device_endpoint, gc_paused, parse_network,
+                           uapi_lines)
 from wgcore.errors import InvalidArgumentError
 from wgcore.keys import PublicKey
 
@@ -24,7 +25,9 @@ class PeerStats:
     """What a tunnel reports about one peer.
 
     ``last_handshake`` is a UTC datetime, None before the first handshake.
-    Keys this class does not know are kept, as text, in ``extra``.
+    ``endpoint`` is None when the device has no UDP address for the peer
+    (``0.0.0.0:0``, as on a ``transport="host"`` tunnel). Keys this class
+    does not know are kept, as text, in ``extra``.
     """
 
     public_key: PublicKey
@@ -71,7 +74,7 @@ def parse_stats(text: str) -> dict[PublicKey, PeerStats]:
             elif key == "allowed_ip":
                 peer.allowed_ips.append(parse_network(value))
             elif key == "endpoint":
-                peer.endpoint = Endpoint.parse(value)
+                peer.endpoint = device_endpoint(value)
             elif key == "persistent_keepalive_interval":
                 peer.persistent_keepalive = _count(value)
             elif key == "protocol_version":
