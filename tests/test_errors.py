@@ -93,8 +93,9 @@ def test_port_in_use_is_transient(tunnel: wgcore.Tunnel, ns: str) -> None:
 
 def test_daita_unknown_peer_and_not_compiled(tunnel: wgcore.Tunnel) -> None:
     _, peer = new_key_pair()
-    with pytest.raises(wgcore.UnknownPeerError, match=peer.hex()):
+    with pytest.raises(wgcore.UnknownPeerError, match="no peer") as info:
         tunnel.activate_daita(peer, "02abc")
+    assert peer.hex() not in str(info.value)  # key-shaped text from Go is redacted, public or not
     tunnel.set_config(f"public_key={peer.hex()}\nallowed_ip=203.0.113.9/32\n")
     with pytest.raises(wgcore.InvalidArgumentError, match="max_padding_frac"):
         tunnel.activate_daita(peer, "02abc", max_padding_frac=1.5)

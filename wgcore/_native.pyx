@@ -44,12 +44,13 @@ cdef int check_process() except -1:
 
 
 cdef str take_error_message(int32_t *code):
-    """Take this thread's last libwg failure message (code updated)."""
+    """Take this thread's last libwg failure message (code updated), redacted:
+    Go quotes the UAPI line it failed to parse, which may hold a key."""
     cdef char *msg = lw.wgTakeLastError(code)
     if msg == NULL:
         return "no detail"
     try:
-        return msg.decode("utf-8", "replace")
+        return errors.redact(msg.decode("utf-8", "replace"))
     finally:
         lw.wgFreePtr(msg)
 
@@ -60,7 +61,8 @@ cdef int convert_error(int32_t code, str action) except -1:
     raise errors.error_for_code(code, f"{action}: {message}")
 
 
-# Go's log lines arrive on Go threads; they go to the logger "wgcore.go".
+# Go's log lines arrive on Go threads; they go to the logger "wgcore.go",
+# redacted (wireguard-go logs the UAPI errors it returns, quoting input).
 _go_logger = logging.getLogger("wgcore.go")
 
 
@@ -69,7 +71,7 @@ cdef void log_sink(uint32_t level, const char *msg, uint64_t ctx) noexcept with 
         py_level = logging.ERROR if level == lw.WG_LOG_ERROR else logging.DEBUG
         if _go_logger.isEnabledFor(py_level):
             _go_logger.log(py_level, "tunnel %d: %s", ctx,
-                           msg.decode("utf-8", "replace"))
+                           errors.redact(msg.decode("utf-8", "replace")))
     except BaseException:
         pass  # nothing may unwind into Go
 
@@ -93,7 +95,11 @@ cdef bytes settings_bytes(config):
             f"config must be UAPI text (str) or have to_uapi(), not {type(config).__name__}")
     if "\0" in config:
         raise errors.InvalidArgumentError("config contains a NUL character")
-    return config.encode()
+    try:
+        return config.encode()
+    except UnicodeEncodeError as e:
+        raise errors.InvalidArgumentError(
+            f"config holds text UTF-8 cannot encode at position {e.start}") from None
 
 
 cdef bytes key_bytes(key, str what):

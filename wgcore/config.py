@@ -5,7 +5,8 @@ They read and write ``.conf`` files (:meth:`Interface.from_conf`,
 :meth:`Interface.to_conf`), write UAPI "set" text (:meth:`Interface.to_uapi`,
 so ``Tunnel.set_config(interface)`` works) and read UAPI "get" text
 (:meth:`Interface.from_uapi`). Input is parsed completely before anything
-uses it; a mistake raises :class:`ConfigError` naming the line and field.
+uses it; a mistake raises :class:`ConfigError` naming the line and field,
+whatever the text holds, and never shows a private or preshared key.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import contextlib
 import dataclasses
 import gc
 import ipaddress
+import re
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Union
 
-from wgcore.errors import InvalidArgumentError
+from wgcore.errors import InvalidArgumentError, redact
 from wgcore.keys import PresharedKey, PrivateKey, PublicKey
 
 __all__ = ["ConfigError", "Endpoint", "Interface", "IPNetwork", "IPInterface", "Peer"]
@@ -30,21 +32,36 @@ IPInterface = Union[ipaddress.IPv4Interface, ipaddress.IPv6Interface]
 _ZERO_HEX = "0" * 64
 _MAX_U16 = 0xFFFF
 _MAX_U32 = 0xFFFFFFFF
+_MIN_MTU = 68
 _HOSTNAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._")
+# ASCII digits only: str.isdigit() and int() also take '²' and '٣'.
+_INTEGER = re.compile(r"-?[0-9]+")
+_INTEGER_OR_HEX = re.compile(r"-?[0-9]+|0[xX][0-9a-fA-F]+")
 # What a device reports for a peer it has no UDP address for: a tunnel with
 # transport="host" (its caller carries the datagrams) reads back 0.0.0.0:0.
 _NO_ENDPOINT = frozenset({"0.0.0.0:0", "[::]:0"})
 
 
 class ConfigError(InvalidArgumentError):
-    """Malformed configuration text; ``line`` and ``field`` say where."""
+    """Malformed configuration text; ``line`` and ``field`` say where.
+
+    Message and field are redacted (:func:`wgcore.errors.redact`): they
+    quote text that failed to parse, which may hold a key.
+    """
 
     def __init__(self, message: str, *, line: int | None = None, field: str | None = None) -> None:
+        field = redact(field) if field else None
         where = "".join(
             (f"line {line}: " if line is not None else "", f"{field}: " if field else ""))
-        super().__init__(where + message)
+        super().__init__(where + redact(message))
         self.line = line
         self.field = field
+
+
+def _quote(text: str) -> str:
+    """``text`` for an error message: redacted, at most 40 characters, quoted."""
+    text = redact(text)
+    return repr(text if len(text) <= 40 else text[:40] + "...")
 
 
 def parse_network(text: str) -> IPNetwork:
@@ -59,14 +76,15 @@ def parse_network(text: str) -> IPNetwork:
     bits = 128 if v6 else 32
     try:
         packed = socket.inet_pton(socket.AF_INET6 if v6 else socket.AF_INET, address)
-    except OSError:
-        raise InvalidArgumentError(f"bad CIDR {text!r}: not an IPv{6 if v6 else 4} address") from None
+    except (OSError, ValueError):  # ValueError: NUL or text UTF-8 cannot encode
+        raise InvalidArgumentError(
+            f"bad CIDR {_quote(text)}: not an IPv{6 if v6 else 4} address") from None
     if not slash:
         prefix = bits
-    elif length.isdigit() and len(length) <= 3 and int(length) <= bits:
+    elif length.isascii() and length.isdigit() and len(length) <= 3 and int(length) <= bits:
         prefix = int(length)
     else:
-        raise InvalidArgumentError(f"bad CIDR {text!r}: prefix length must be 0-{bits}")
+        raise InvalidArgumentError(f"bad CIDR {_quote(text)}: prefix length must be 0-{bits}")
     network = ipaddress.IPv6Network if v6 else ipaddress.IPv4Network
     return network((int.from_bytes(packed, "big"), prefix), strict=False)
 
@@ -74,6 +92,8 @@ def parse_network(text: str) -> IPNetwork:
 def _canonical_ip(host: str) -> str | None:
     """``host`` in canonical form if it is an IP address (IPv6 may carry a
     ``%zone``), else None."""
+    if not host.isascii() or "\0" in host:
+        return None
     if ":" in host:
         address, percent, zone = host.partition("%")
         try:
@@ -90,13 +110,14 @@ def _canonical_ip(host: str) -> str | None:
     return host  # inet_pton accepts only canonical dotted quads
 
 
-def _parse_int(text: str, limit: int, *, base: int = 10) -> int:
-    try:
-        value = int(text, base)
-    except ValueError:
-        raise InvalidArgumentError(f"not a number: {text!r}") from None
-    if not 0 <= value <= limit:
-        raise InvalidArgumentError(f"{value} is out of range 0-{limit}")
+def _parse_int(text: str, limit: int, *, low: int = 0, hex_ok: bool = False) -> int:
+    """A decimal (or, with ``hex_ok``, ``0x`` hex) integer in low..limit."""
+    if not (_INTEGER_OR_HEX if hex_ok else _INTEGER).fullmatch(text):
+        raise InvalidArgumentError(f"not a number: {_quote(text)}")
+    # Longer than any limit's digits: out of range, and int() might refuse it.
+    value = -1 if len(text) > 24 else int(text, 16) if text[1:2] in ("x", "X") else int(text)
+    if not low <= value <= limit:
+        raise InvalidArgumentError(f"{_quote(text)} is out of range {low}-{limit}")
     return value
 
 
@@ -118,9 +139,10 @@ class Endpoint:
         if canonical is not None:
             object.__setattr__(self, "host", canonical)
         elif (not self.host or ":" in self.host or not _HOSTNAME_CHARS.issuperset(self.host)
-                or len(self.host) > 253 or self.host.replace(".", "").isdigit()):
+                or len(self.host) > 253 or self.host.replace(".", "").isdigit()
+                or any(len(label) > 63 for label in self.host.split("."))):  # DNS's limit
             raise InvalidArgumentError(
-                f"endpoint host {self.host!r} is neither an IP address nor a hostname")
+                f"endpoint host {_quote(self.host)} is neither an IP address nor a hostname")
 
     @classmethod
     def parse(cls, text: str) -> Endpoint:
@@ -128,15 +150,16 @@ class Endpoint:
         if text.startswith("["):
             host, sep, port = text[1:].partition("]:")
             if not sep:
-                raise InvalidArgumentError(f"endpoint {text!r} must look like [IPv6]:port")
+                raise InvalidArgumentError(f"endpoint {_quote(text)} must look like [IPv6]:port")
         else:
             host, sep, port = text.rpartition(":")
             if not sep:
-                raise InvalidArgumentError(f"endpoint {text!r} has no :port")
+                raise InvalidArgumentError(f"endpoint {_quote(text)} has no :port")
             if ":" in host:
-                raise InvalidArgumentError(f"IPv6 endpoint {text!r} needs brackets: [address]:port")
-        if not port.isdigit() or len(port) > 5:
-            raise InvalidArgumentError(f"endpoint {text!r} has a bad port")
+                raise InvalidArgumentError(
+                    f"IPv6 endpoint {_quote(text)} needs brackets: [address]:port")
+        if not (port.isascii() and port.isdigit()) or len(port) > 5:
+            raise InvalidArgumentError(f"endpoint {_quote(text)} has a bad port")
         return cls(host, int(port))
 
     @property
@@ -266,8 +289,8 @@ class Interface:
             raise InvalidArgumentError(f"listen_port must be 0-{_MAX_U16}, got {self.listen_port}")
         if self.fwmark is not None and not 0 <= self.fwmark <= _MAX_U32:
             raise InvalidArgumentError(f"fwmark must be 0-{_MAX_U32}, got {self.fwmark}")
-        if self.mtu is not None and not 68 <= self.mtu <= _MAX_U16:
-            raise InvalidArgumentError(f"mtu must be 68-{_MAX_U16}, got {self.mtu}")
+        if self.mtu is not None and not _MIN_MTU <= self.mtu <= _MAX_U16:
+            raise InvalidArgumentError(f"mtu must be {_MIN_MTU}-{_MAX_U16}, got {self.mtu}")
         self.peers = list(self.peers)
         seen: set[PublicKey] = set()
         for peer in self.peers:
@@ -384,7 +407,7 @@ def gc_paused() -> Iterator[None]:
 def _parse_uapi(interface: Interface, text: str) -> Interface:
     """Interface.from_uapi's loop, kept tight: the hot path for many peers."""
     peers: list[Peer] = []
-    keys: set[PublicKey] = set()
+    keys: dict[PublicKey, int] = {}
     peer: Peer | None = None
     add_ip = None
     number, key = 0, ""
@@ -395,9 +418,9 @@ def _parse_uapi(interface: Interface, text: str) -> Interface:
                 add_ip(parse_network(value))
             elif key == "public_key":
                 peer = _new_peer(PublicKey.from_hex(value))
-                if peer.public_key in keys:
-                    raise InvalidArgumentError(f"duplicate peer {peer.public_key}")
-                keys.add(peer.public_key)
+                first = keys.setdefault(peer.public_key, number)
+                if first != number:
+                    raise InvalidArgumentError(f"duplicate peer (first at line {first})")
                 peers.append(peer)
                 add_ip = peer.allowed_ips.append
             elif key in UAPI_PEER_STATS and peer is not None:
@@ -411,10 +434,10 @@ def _parse_uapi(interface: Interface, text: str) -> Interface:
             elif not sep:
                 if line:
                     key = ""
-                    raise InvalidArgumentError(f"expected key=value, got {line!r}")
+                    raise InvalidArgumentError(f"expected key=value, got {_quote(line)}")
             elif key == "errno":
                 if value != "0":
-                    raise InvalidArgumentError(f"the device reported errno={value}")
+                    raise InvalidArgumentError(f"the device reported errno={_quote(value)}")
             elif peer is not None:
                 raise InvalidArgumentError("unknown peer key")
             elif key == "private_key":
@@ -453,7 +476,7 @@ def uapi_lines(text: str) -> list[tuple[int, str, str]]:
             continue
         if key == "errno":
             if value != "0":
-                raise ConfigError(f"the device reported errno={value}", line=number, field=key)
+                raise ConfigError(f"the device reported errno={_quote(value)}", line=number, field=key)
             continue
         out.append((number, key, value))
     return out
@@ -489,13 +512,13 @@ def _parse_bool(text: str) -> bool:
         return True
     if lowered in ("false", "no", "off", "0"):
         return False
-    raise InvalidArgumentError(f"expected true or false, got {text!r}")
+    raise InvalidArgumentError(f"expected true or false, got {_quote(text)}")
 
 
 def _split_list(text: str) -> list[str]:
     items = [item.strip() for item in text.split(",")]
     if not all(items):
-        raise InvalidArgumentError(f"empty item in list {text!r}")
+        raise InvalidArgumentError(f"empty item in list {_quote(text)}")
     return items
 
 
@@ -503,7 +526,7 @@ def _parse_address(text: str) -> IPInterface:
     try:
         return ipaddress.ip_interface(text)
     except ValueError as e:
-        raise InvalidArgumentError(f"bad address {text!r}: {e}") from None
+        raise InvalidArgumentError(f"bad address {_quote(text)}: {redact(str(e))}") from None
 
 
 # Canonical spellings of every .conf key, by lowercase name.
@@ -533,7 +556,7 @@ def _parse_conf(text: str) -> Interface:
                 raise ConfigError("[Peer] without PublicKey", line=header, field="PublicKey")
             first = peer_lines.setdefault(target.public_key, header)
             if first != header:
-                raise ConfigError(f"duplicate peer {target.public_key} (first at line {first})",
+                raise ConfigError(f"duplicate peer (first at line {first})",
                                   line=header, field="PublicKey")
             peers.append(target)
 
@@ -551,13 +574,13 @@ def _parse_conf(text: str) -> Interface:
             elif lowered == "[peer]":
                 target, names = Peer(_NO_KEY), _PEER_KEYS
             else:
-                raise ConfigError(f"unknown section {line!r}", line=number)
+                raise ConfigError(f"unknown section {_quote(line)}", line=number)
             given, header = set(), number
             continue
         key, sep, value = line.partition("=")
         key, value = key.strip(), value.strip()
         if not sep:
-            raise ConfigError(f"expected 'Key = value', got {line!r}", line=number)
+            raise ConfigError(f"expected 'Key = value', got {_quote(line)}", line=number)
         if target is None:
             raise ConfigError("key outside [Interface] or [Peer]", line=number, field=key)
         name = names.get(key.lower())
@@ -603,13 +626,13 @@ def _set_interface_field(interface: Interface, name: str, value: str) -> None:
     elif name == "ListenPort":
         interface.listen_port = _parse_int(value, _MAX_U16)
     elif name == "FwMark":
-        interface.fwmark = 0 if value.lower() == "off" else _parse_int(value, _MAX_U32, base=0)
+        interface.fwmark = 0 if value.lower() == "off" else _parse_int(value, _MAX_U32, hex_ok=True)
     elif name == "Address":
         interface.addresses.extend(_parse_address(item) for item in _split_list(value))
     elif name == "DNS":
         interface.dns.extend(_split_list(value))
     elif name == "MTU":
-        interface.mtu = _parse_int(value, _MAX_U16)
+        interface.mtu = _parse_int(value, _MAX_U16, low=_MIN_MTU)
     elif name == "Table":
         interface.table = value
     elif name == "SaveConfig":

@@ -2,6 +2,25 @@
 
 from __future__ import annotations
 
+import re
+
+# The value after a private/preshared key's name, in any spelling the parsers
+# take (PrivateKey, privatekey, private_key, ...) and with any separator
+# (=, :, a space, quotes). Sixteen characters or more, so words of a message
+# ("PrivateKey: empty value") stay readable; a real key is 43-64.
+_SECRET_VALUE = re.compile(r"""(?i)((?:private|preshared)_?key["']?\s*[=:]?\s*["']?)[^\s'",;:]{16,}""")
+# A run of base64 of at least a key's length (43 characters, then optional
+# '=' padding): every 44-character base64 and 64-digit hex key is one.
+_KEY_SHAPED = re.compile(r"[A-Za-z0-9+/]{43,}=*")
+
+
+def redact(text: str) -> str:
+    """``text`` with secrets replaced by ``(hidden)``: the value of any
+    private or preshared key, and any key-shaped token (base64 or hex of
+    32 bytes or more). Applied to everything parsed from untrusted text
+    before it reaches an exception message or a log record."""
+    return _KEY_SHAPED.sub("(hidden)", _SECRET_VALUE.sub(r"\1(hidden)", text))
+
 
 class WireGuardError(Exception):
     """Base class of every wgcore error; ``code`` is libwg's (negative) code."""

@@ -196,9 +196,12 @@ def _request(path: str, request: bytes) -> tuple[str, int]:
             lines: list[bytes] = []
             while line := rfile.readline():
                 if line.startswith(b"errno="):
-                    return b"".join(lines).decode(), abs(int(line[6:]))
+                    try:
+                        return b"".join(lines).decode(), abs(int(line[6:].decode("ascii")))
+                    except ValueError:  # not UTF-8, or not a number
+                        break
                 lines.append(line)
-    raise OSError(errno.EPROTO, f"{path}: reply without errno")
+    raise OSError(errno.EPROTO, f"{path}: malformed reply (no errno=N line)")
 
 
 def uapi_get(path: str) -> str:
@@ -214,7 +217,11 @@ def uapi_set(path: str, text: str) -> None:
     body = text if text.endswith("\n") else text + "\n"
     if "\n\n" in body:
         raise InvalidArgumentError("UAPI set text must not contain blank lines")
-    _, err = _request(path, b"set=1\n" + body.encode() + b"\n")
+    try:
+        request = b"set=1\n" + body.encode() + b"\n"
+    except UnicodeEncodeError:
+        raise InvalidArgumentError("UAPI set text holds text UTF-8 cannot encode") from None
+    _, err = _request(path, request)
     if err:
         raise OSError(err, f"{path}: set failed: {os.strerror(err)}")
 
