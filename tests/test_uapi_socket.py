@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import os
 import socket
 import stat
 import subprocess
+import sys
+import textwrap
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +20,7 @@ import pytest
 import wgcore
 from wgcore import Endpoint, Interface, Peer, PresharedKey, PrivateKey
 from wgcore.config import parse_network
-from wgcore.uapi import default_socket_path, list_interfaces, uapi_get, uapi_set
+from wgcore.uapi import MAX_REQUEST, default_socket_path, list_interfaces, uapi_get, uapi_set
 
 from wgcore import netns
 
@@ -117,8 +121,8 @@ def test_wg_showconf_is_read_and_wg_setconf_takes_our_files(tunnel: wgcore.Tunne
     assert tunnel.config() == Interface.from_conf(stripped.stdout)
 
 
-def test_raw_protocol_replies_and_errors(tunnel: wgcore.Tunnel) -> None:
-    server = tunnel.serve_uapi()
+def test_raw_protocol_replies_and_errors(tunnel: wgcore.Tunnel, tmp_path: Path) -> None:
+    server = tunnel.serve_uapi(tmp_path / "t.sock")
     reply = raw_request(server.path, b"get=1\n\n")
     assert reply.endswith(b"errno=0\n\n")
     assert reply.decode().removesuffix("errno=0\n\n") == tunnel.get_config()
@@ -165,8 +169,8 @@ def test_socket_file_lifecycle(tunnel: wgcore.Tunnel, tmp_path: Path) -> None:
     assert not os.path.exists(path) and not os.path.exists(custom.path)
 
 
-def test_concurrent_clients(tunnel: wgcore.Tunnel) -> None:
-    server = tunnel.serve_uapi()
+def test_concurrent_clients(tunnel: wgcore.Tunnel, tmp_path: Path) -> None:
+    server = tunnel.serve_uapi(tmp_path / "t.sock")
     failures: list[BaseException] = []
 
     def client(i: int) -> None:
@@ -196,3 +200,167 @@ def test_a_tunnel_without_a_name_needs_a_path(tmp_path: Path) -> None:
             assert uapi_get(server.path).startswith("private_key=")
     with pytest.raises(wgcore.InvalidArgumentError):
         default_socket_path("../etc")
+
+
+# -- a busy, idle or hostile client ---------------------------------------------------------------
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[wgcore.Tunnel, str]]:
+    """An in-memory tunnel serving its UAPI socket at a temporary path."""
+    with wgcore.Tunnel.in_memory(Interface(private_key=PrivateKey.generate()), transport="host") as t:
+        yield t, t.serve_uapi(tmp_path / "t.sock").path
+
+
+def idle_and_slow_clients(path: str, stop: threading.Event) -> list[socket.socket]:
+    """One client that connects and never sends, one that sends a byte every 0.5 s."""
+    idle, slow = socket.socket(socket.AF_UNIX), socket.socket(socket.AF_UNIX)
+    idle.connect(path)
+    slow.connect(path)
+
+    def drip() -> None:
+        for byte in b"get=1\n" * 10:
+            if stop.wait(0.5):
+                return
+            try:
+                slow.send(bytes([byte]))
+            except OSError:
+                return
+
+    threading.Thread(target=drip, daemon=True).start()
+    return [idle, slow]
+
+
+def test_idle_and_slow_clients_delay_neither_requests_nor_close(served: tuple[wgcore.Tunnel, str]) -> None:
+    tunnel, path = served
+    stop = threading.Event()
+    clients = idle_and_slow_clients(path, stop)
+    try:
+        time.sleep(0.2)
+        start = time.monotonic()
+        assert uapi_get(path).startswith("private_key=")
+        get_seconds = time.monotonic() - start
+        start = time.monotonic()
+        tunnel.close()
+        close_seconds = time.monotonic() - start
+    finally:
+        stop.set()
+        for c in clients:
+            c.close()
+    print(f"with an idle and a slow client: get {get_seconds * 1000:.1f} ms, close {close_seconds * 1000:.1f} ms")
+    assert get_seconds < 1 and close_seconds < 1
+    assert not os.path.exists(path)
+
+
+def test_an_idle_client_does_not_delay_wg_show(tunnel: wgcore.Tunnel, ns: str) -> None:
+    server = tunnel.serve_uapi()
+    with socket.socket(socket.AF_UNIX) as idle:
+        idle.connect(server.path)
+        start = time.monotonic()
+        shown = wg(ns, "show", NAME)
+        seconds = time.monotonic() - start
+    assert f"interface: {NAME}" in shown and seconds < 2, seconds
+
+
+def test_two_hundred_concurrent_callers_all_succeed(served: tuple[wgcore.Tunnel, str]) -> None:
+    _, path = served
+    barrier = threading.Barrier(200)
+    failures: list[BaseException] = []
+
+    def caller() -> None:
+        try:
+            barrier.wait(30)
+            assert uapi_get(path).startswith("private_key=")
+        except BaseException as e:
+            failures.append(e)
+
+    threads = [threading.Thread(target=caller) for _ in range(200)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not failures, f"{len(failures)} of 200 failed, e.g. {failures[0]!r}"
+
+
+def test_a_client_waits_while_the_backlog_is_full(tmp_path: Path) -> None:
+    """A server slow to accept: callers wait for it instead of failing with EAGAIN."""
+    path = str(tmp_path / "slow.sock")
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(path)
+    listener.listen(1)
+    listener.settimeout(10)  # a caller that gave up never connects
+    results: list[object] = []
+
+    def caller() -> None:
+        try:
+            results.append(uapi_get(path))
+        except BaseException as e:
+            results.append(e)
+
+    threads = [threading.Thread(target=caller) for _ in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)  # the backlog (1) is full, the other callers wait in connect()
+    for _ in threads:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(100)
+            conn.sendall(b"listen_port=1\nerrno=0\n\n")
+    for t in threads:
+        t.join(10)
+    listener.close()
+    assert results == ["listen_port=1\n"] * 4, results
+
+
+def rss_bytes(field: str = "VmRSS") -> int:
+    with open("/proc/self/status") as f:
+        line = next(line for line in f if line.startswith(field + ":"))
+    return int(line.split()[1]) * 1024
+
+
+def test_an_oversized_request_is_refused_and_memory_stays_bounded(served: tuple[wgcore.Tunnel, str]) -> None:
+    _, path = served
+    chunk = b"a" * (1 << 20)
+    sent = 8 * MAX_REQUEST  # an unterminated set=1 line
+    before = rss_bytes()
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # reset the peak (VmHWM) to now
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(30)
+        sock.connect(path)
+        sock.sendall(b"set=1\nlisten_port=")
+        for _ in range(sent // len(chunk)):
+            sock.sendall(chunk)
+        sock.shutdown(socket.SHUT_WR)
+        reply = sock.recv(100)
+    growth = rss_bytes("VmHWM") - before
+    print(f"sent {sent >> 20} MiB unterminated: reply {reply!r}, peak RSS growth {growth / 2**20:.1f} MiB")
+    assert reply == f"errno={-errno.EMSGSIZE}\n\n".encode()
+    assert growth < MAX_REQUEST + (16 << 20), f"RSS grew {growth >> 20} MiB"
+    assert uapi_get(path).startswith("private_key=")  # still serving
+    with pytest.raises(OSError) as info:  # terminated, but too large all the same
+        uapi_set(path, "not_a_key=1\n" * (MAX_REQUEST // 12 + 1))
+    assert info.value.errno == errno.EMSGSIZE
+
+
+def test_interpreter_exits_at_once_with_a_served_socket_and_an_idle_client(tmp_path: Path) -> None:
+    path = tmp_path / "exit.sock"
+    script = textwrap.dedent(f"""
+        import socket, wgcore
+        t = wgcore.Tunnel.in_memory("", transport="host")
+        t.serve_uapi({str(path)!r})
+        idle = socket.socket(socket.AF_UNIX)
+        idle.connect({str(path)!r})
+        print("ready", flush=True)
+    """)
+    with subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd="/") as proc:
+        try:
+            assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+            start = time.monotonic()
+            status = proc.wait(timeout=30)
+            seconds = time.monotonic() - start
+        finally:
+            proc.kill()
+    print(f"exit with a served socket and an idle client: {seconds:.2f} s")
+    assert status == 0 and seconds < 2, (status, seconds)
+    assert not path.exists()

@@ -12,8 +12,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import selectors
 import socket
+import struct
 import threading
+import time
 import weakref
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -23,11 +26,14 @@ from wgcore.errors import InvalidArgumentError, TransientError, UnknownPeerError
 if TYPE_CHECKING:
     from wgcore.tunnel import Tunnel
 
-__all__ = ["SOCKET_DIR", "UapiServer", "default_socket_path", "list_interfaces", "uapi_get", "uapi_set"]
+__all__ = ["MAX_REQUEST", "SOCKET_DIR", "UapiServer", "default_socket_path", "list_interfaces", "uapi_get",
+           "uapi_set"]
 
 SOCKET_DIR = "/var/run/wireguard"
-_CLIENT_TIMEOUT = 10.0
-_MAX_LINE = 65536
+MAX_REQUEST = 16 << 20  # bytes; 10,000 peers take about 2 MiB
+_CLIENT_TIMEOUT = 10.0  # seconds for a client to finish a request
+_MAX_CLIENTS = 64  # served at once; more wait in the listen backlog
+_CHUNK = 65536
 
 
 def default_socket_path(name: str) -> str:
@@ -50,18 +56,24 @@ def _errno_for(error: Exception) -> int:
 class UapiServer:
     """Serves one tunnel's UAPI socket from a background thread.
 
-    Requests are handled one at a time, each applied by libwg as it
-    arrives (the same semantics as wireguard-go's own socket). Close with
-    :meth:`close` (or the tunnel's ``close()``); the socket file goes too.
+    Clients are served concurrently: the thread never blocks on one, so an
+    idle or slow client delays neither other clients nor :meth:`close`.
+    Each request is applied by libwg as a whole (as wireguard-go's own
+    socket does); one larger than ``MAX_REQUEST`` bytes is refused with
+    ``errno=-EMSGSIZE`` (``wg`` says "Message too long"), and a client
+    that has not finished its request within 10 s is hung up on. Close
+    with :meth:`close` (or the tunnel's ``close()``); the socket file goes too.
     """
 
     def __init__(self, tunnel: Tunnel, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
         self._tunnel = weakref.ref(tunnel)
         self._listener = _bind_private(self.path)
+        self._listener.setblocking(False)
         self._inode = os.stat(self.path).st_ino
         self._closed = False
         self._lock = threading.Lock()
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._thread = threading.Thread(target=self._serve, name=f"wgcore-uapi {self.path}", daemon=True)
         self._thread.start()
         weakref.finalize(tunnel, self.close)
@@ -79,19 +91,17 @@ class UapiServer:
             return False
 
     def close(self) -> None:
-        """Stop serving and remove the socket file; closing twice is allowed."""
+        """Stop serving and remove the socket file; closing twice is allowed.
+
+        Clients still connected are hung up on; nothing waits for them.
+        """
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-            if self.socket_exists():
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(self.path)
-            with contextlib.suppress(OSError):
-                self._listener.shutdown(socket.SHUT_RDWR)  # wakes accept()
+            os.write(self._wake_w, b"x")  # the thread closes the pipe only after _closed
         if threading.current_thread() is not self._thread:
             self._thread.join()
-        self._listener.close()
 
     def __enter__(self) -> UapiServer:
         return self
@@ -104,39 +114,104 @@ class UapiServer:
         return f"<UapiServer {self.path!r}{' closed' if self._closed else ''}>"
 
     def _serve(self) -> None:
-        while not self._closed:
-            try:
-                conn, _ = self._listener.accept()
-            except OSError:
-                break
-            with conn:
-                conn.settimeout(_CLIENT_TIMEOUT)
-                with contextlib.suppress(OSError, ValueError):
-                    self._handle(conn)
-            tunnel = self._tunnel()
-            if tunnel is None or tunnel.closed:
-                self.close()
+        """The thread: one selector over the listener, the clients and the wake pipe."""
+        clients: set[_Client] = set()
+        selector = selectors.DefaultSelector()
+        try:
+            selector.register(self._wake_r, selectors.EVENT_READ)
+            selector.register(self._listener, selectors.EVENT_READ)
+            while not self._closed:
+                deadline = min((c.deadline for c in clients), default=None)
+                events = selector.select(None if deadline is None else max(0.0, deadline - time.monotonic()))
+                for key, mask in events:
+                    if key.fileobj is self._listener:
+                        self._accept(selector, clients)
+                    elif key.data is not None:
+                        self._step(selector, clients, key.data, mask)
+                now = time.monotonic()
+                for client in [c for c in clients if c.deadline <= now]:
+                    self._drop(selector, clients, client)
+                if self._tunnel_gone():
+                    self.close()
+        finally:
+            for client in clients:
+                client.sock.close()
+            selector.close()
+            if self.socket_exists():
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.path)
+            self._listener.close()
+            with self._lock:
+                self._closed = True
+                os.close(self._wake_r)
+                os.close(self._wake_w)
 
-    def _handle(self, conn: socket.socket) -> None:
-        with conn.makefile("rb") as rfile, conn.makefile("wb") as wfile:
-            while True:
-                op = rfile.readline(_MAX_LINE)
-                if op == b"get=1\n":
-                    if rfile.readline(_MAX_LINE) != b"\n":
-                        return
-                    reply = self._reply(None)
-                elif op == b"set=1\n":
-                    lines = []
-                    while (line := rfile.readline(_MAX_LINE)) not in (b"\n", b""):
-                        lines.append(line)
-                    if not lines or not lines[-1].endswith(b"\n"):
-                        return
-                    text = b"".join(lines).decode("utf-8", "replace")
-                    reply = self._reply(text)
-                else:
-                    return  # end of stream or an unknown operation: hang up
-                wfile.write(reply.encode())
-                wfile.flush()
+    def _tunnel_gone(self) -> bool:
+        """True once the tunnel is closed or collected (the thread never
+        keeps it alive: it holds it only for this check and for requests)."""
+        tunnel = self._tunnel()
+        return tunnel is None or tunnel.closed
+
+    def _accept(self, selector: selectors.BaseSelector, clients: set[_Client]) -> None:
+        try:
+            sock, _ = self._listener.accept()
+        except OSError:  # BlockingIOError, or a client that left at once
+            return
+        sock.setblocking(False)
+        client = _Client(sock, time.monotonic() + _CLIENT_TIMEOUT)
+        clients.add(client)
+        selector.register(sock, selectors.EVENT_READ, client)
+        if len(clients) >= _MAX_CLIENTS:  # the rest wait in the listen backlog
+            selector.unregister(self._listener)
+
+    def _drop(self, selector: selectors.BaseSelector, clients: set[_Client], client: _Client) -> None:
+        if len(clients) >= _MAX_CLIENTS:
+            selector.register(self._listener, selectors.EVENT_READ)
+        clients.remove(client)
+        selector.unregister(client.sock)
+        client.sock.close()
+
+    def _step(self, selector: selectors.BaseSelector, clients: set[_Client], client: _Client,
+              mask: int) -> None:
+        """Move one client on: read, answer complete requests, write replies."""
+        try:
+            if mask & selectors.EVENT_READ:
+                data = client.sock.recv(_CHUNK)
+                if not data:
+                    client.eof = True
+                elif not client.refused:
+                    client.inbuf += data
+            if client.out:
+                del client.out[:client.sock.send(client.out)]
+        except BlockingIOError:
+            pass
+        except OSError:
+            self._drop(selector, clients, client)
+            return
+        while not client.out and not client.hangup and not client.refused:
+            request = client.next_request()
+            if request is None or len(request) > MAX_REQUEST:
+                if request is not None or len(client.inbuf) > MAX_REQUEST:
+                    client.refuse()
+                break
+            reply = self._answer(request)
+            if reply is None:
+                client.hangup = True
+            else:
+                client.out += reply
+                client.deadline = time.monotonic() + _CLIENT_TIMEOUT
+        if not client.out and (client.eof or client.hangup):
+            self._drop(selector, clients, client)
+        else:
+            selector.modify(client.sock, selectors.EVENT_WRITE if client.out else selectors.EVENT_READ, client)
+
+    def _answer(self, request: bytes) -> bytes | None:
+        """The reply to one complete request; None to hang up (unknown operation)."""
+        if request == b"get=1\n\n":
+            return self._reply(None).encode()
+        if request.startswith(b"set=1\n"):
+            return self._reply(request[6:-1].decode("utf-8", "replace")).encode()
+        return None
 
     def _reply(self, set_text: str | None) -> str:
         """Run a get (``set_text`` None) or a set; the reply to send back."""
@@ -154,21 +229,43 @@ class UapiServer:
         return f"{text}errno=0\n\n"
 
 
+class _Client:
+    """One connection's state: bytes in, reply bytes out, and its deadline."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self.sock = sock
+        self.deadline = deadline
+        self.inbuf = bytearray()
+        self.scanned = 0  # inbuf[:scanned] holds no request end
+        self.out = bytearray()
+        self.eof = self.hangup = self.refused = False
+
+    def next_request(self) -> bytes | None:
+        """Take the first complete request (up to a blank line) from inbuf."""
+        end = self.inbuf.find(b"\n\n", max(0, self.scanned - 1))
+        if end < 0:
+            self.scanned = len(self.inbuf)
+            return None
+        request = bytes(self.inbuf[:end + 2])
+        del self.inbuf[:end + 2]
+        self.scanned = 0
+        return request
+
+    def refuse(self) -> None:
+        """Answer a too-large request with EMSGSIZE, then read and drop the
+        rest of it (so the client gets to read the reply) until it stops."""
+        self.refused = True
+        self.inbuf = bytearray()
+        self.out += f"errno={-errno.EMSGSIZE}\n\n".encode()
+
+
 def _bind_private(path: str) -> socket.socket:
     """A listening unix socket at ``path``, mode 0600, made without a window
     in which others could connect; a stale socket file is replaced, a live
     one is an error (EADDRINUSE)."""
     os.makedirs(os.path.dirname(path) or ".", mode=0o755, exist_ok=True)
-    if os.path.exists(path):
-        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            probe.connect(path)
-        except OSError:
-            pass
-        else:
-            raise OSError(errno.EADDRINUSE, f"{path} is served by another process")
-        finally:
-            probe.close()
+    if _answers(path):
+        raise OSError(errno.EADDRINUSE, f"{path} is served by another process")
     temp = f"{path}.{os.getpid()}.{threading.get_native_id()}.tmp"
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -176,7 +273,7 @@ def _bind_private(path: str) -> socket.socket:
             os.unlink(temp)
         listener.bind(temp)
         os.chmod(temp, 0o600)
-        listener.listen(16)
+        listener.listen(socket.SOMAXCONN)
         os.replace(temp, path)
     except BaseException:
         listener.close()
@@ -186,11 +283,33 @@ def _bind_private(path: str) -> socket.socket:
     return listener
 
 
+def _answers(path: str) -> bool:
+    """True if something listens on the unix socket ``path`` (never blocks:
+    a full listen backlog counts as listening)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.setblocking(False)
+        try:
+            probe.connect(path)
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+    return True
+
+
 def _request(path: str, request: bytes) -> tuple[str, int]:
-    """Send one request; return the reply's text (without errno) and errno."""
+    """Send one request; return the reply's text (without errno) and errno.
+
+    Waits (up to 10 s) while the server's listen backlog is full rather
+    than failing with EAGAIN, as a nonblocking connect would.
+    """
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", int(_CLIENT_TIMEOUT), 0))
+        try:
+            sock.connect(path)  # blocking: a full backlog is waited out, up to SO_SNDTIMEO
+        except BlockingIOError:
+            raise TimeoutError(errno.ETIMEDOUT, f"{path}: not accepted within {_CLIENT_TIMEOUT:g} s") from None
         sock.settimeout(_CLIENT_TIMEOUT)
-        sock.connect(path)
         sock.sendall(request)
         with sock.makefile("rb") as rfile:
             lines: list[bytes] = []
@@ -232,16 +351,5 @@ def list_interfaces(directory: str = SOCKET_DIR) -> list[str]:
         entries = sorted(os.listdir(directory))
     except FileNotFoundError:
         return []
-    names = []
-    for entry in entries:
-        if not entry.endswith(".sock"):
-            continue
-        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            probe.connect(os.path.join(directory, entry))
-            names.append(entry[: -len(".sock")])
-        except OSError:
-            pass
-        finally:
-            probe.close()
-    return names
+    return [entry.removesuffix(".sock") for entry in entries
+            if entry.endswith(".sock") and _answers(os.path.join(directory, entry))]
