@@ -1,22 +1,72 @@
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import itertools
 import os
+import signal
 from collections.abc import Iterator
 
 import pytest
 
 import wgcore
-
 from wgcore import netns
+from wgcore.uapi import SOCKET_DIR, list_interfaces
 
 _ids = itertools.count()
+# Names the tests give interfaces start with this; stale files of theirs are swept.
+TEST_PREFIX = "wgc"
 
 
 def new_key_pair() -> tuple[bytes, bytes]:
     """A fresh WireGuard (private, public) key pair."""
     private = wgcore.PrivateKey.generate()
     return bytes(private), bytes(private.public_key)
+
+
+def die_with_parent() -> None:
+    """preexec_fn for test subprocesses: SIGTERM when the test run dies, even
+    by SIGKILL, so a killed run leaves no 'wgcore up' (or its files) behind."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def remove_stale_files(directory: str = SOCKET_DIR) -> list[str]:
+    """Remove test sockets nobody serves and pid files of dead processes,
+    left by a test run that was killed; return what was removed."""
+    try:
+        entries = os.listdir(directory)
+    except FileNotFoundError:
+        return []
+    live = set(list_interfaces(directory))
+    removed = []
+    for entry in entries:
+        name, _, suffix = entry.partition(".")
+        if not name.startswith(TEST_PREFIX):
+            continue
+        path = os.path.join(directory, entry)
+        if suffix == "sock":
+            stale = name not in live
+        elif suffix == "wgcore.pid":
+            try:
+                with open(path) as f:
+                    pid = f.read().strip()
+            except FileNotFoundError:
+                continue
+            stale = pid.isdigit() and not os.path.exists(f"/proc/{pid}")  # empty: being written
+        else:
+            continue
+        if stale:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+            removed.append(entry)
+    return removed
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_stale_files() -> None:
+    if os.geteuid() == 0:
+        remove_stale_files()
 
 
 @pytest.fixture

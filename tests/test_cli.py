@@ -13,12 +13,14 @@ from pathlib import Path
 
 import pytest
 
+import wgcore
 from wgcore import Interface, PrivateKey, PublicKey
 from wgcore.cli import main
 from wgcore.demo import tunnel_pair
-from wgcore.uapi import default_socket_path
+from wgcore.uapi import SOCKET_DIR, default_socket_path
 
 from wgcore import netns
+from .conftest import die_with_parent, remove_stale_files
 from .packets import carry, ipv4, recv_one
 
 WGCORE = [sys.executable, "-m", "wgcore"]
@@ -110,14 +112,14 @@ def ns(root: None) -> Iterator[str]:
 
 @contextlib.contextmanager
 def running_up(ns: str, conf: Path) -> Iterator[subprocess.Popen[str]]:
-    """`wgcore up conf` in the namespace, once its UAPI socket answers;
-    killed on the way out if the test left it running."""
+    """`wgcore up conf` in the namespace, once it serves (its pid file names
+    it); killed on the way out if the test left it running."""
     proc = subprocess.Popen(["ip", "netns", "exec", ns, *WGCORE, "up", str(conf)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd="/")
+                            stderr=subprocess.PIPE, text=True, cwd="/", preexec_fn=die_with_parent)
     try:
-        sock = default_socket_path(conf.stem)
+        pid_file = Path(SOCKET_DIR) / f"{conf.stem}.wgcore.pid"
         deadline = time.monotonic() + 20
-        while not os.path.exists(sock):
+        while not (pid_file.exists() and pid_file.read_text().strip() == str(proc.pid)):
             if proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"wgcore up did not come up: {proc.stderr.read() if proc.poll() is not None else 'timeout'}")
             time.sleep(0.05)
@@ -235,6 +237,43 @@ def test_up_failing_hook_rolls_back(ns: str, tmp_path: Path) -> None:
     done = wgcore("up", str(conf), ns=ns)
     assert done.returncode == 1 and "exit status 3" in done.stderr
     assert name not in netns.ip("-n", ns, "link", "show")
+    assert not os.path.exists(default_socket_path(name))
+
+
+def test_up_after_a_killed_up_cleans_up_by_itself(ns: str, tmp_path: Path) -> None:
+    name = f"wgck{os.getpid() % 100000}"
+    conf = tmp_path / f"{name}.conf"
+    conf.write_text(f"[Interface]\nPrivateKey = {PrivateKey.generate().to_base64()}\nAddress = 203.0.113.1/24\n")
+    pid_file = f"{SOCKET_DIR}/{name}.wgcore.pid"
+    with running_up(ns, conf) as proc:
+        proc.kill()  # no chance to clean up
+        proc.wait()
+    assert os.path.exists(pid_file) and os.path.exists(default_socket_path(name))
+    with running_up(ns, conf) as proc:
+        down = wgcore("down", name)
+        assert down.returncode == 0, down.stderr
+        _, err = proc.communicate(timeout=20)
+        assert proc.returncode == 0, err
+        assert f"removed {pid_file}" in err
+    assert not os.path.exists(pid_file) and not os.path.exists(default_socket_path(name))
+
+
+def test_files_of_a_killed_process_are_swept(root: None) -> None:
+    name = f"wgcz{os.getpid() % 100000}"
+    script = f"""
+import os, wgcore
+t = wgcore.Tunnel.in_memory("")
+t.serve_uapi({default_socket_path(name)!r})
+open("{SOCKET_DIR}/{name}.wgcore.pid", "w").write(f"{{os.getpid()}}\\n")
+print("ready", flush=True)
+input()
+"""
+    with subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          text=True, cwd="/") as proc:
+        assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+        assert not [f for f in remove_stale_files() if f.startswith(name)]  # alive: kept
+        proc.kill()
+    assert {f"{name}.sock", f"{name}.wgcore.pid"} <= set(remove_stale_files())
     assert not os.path.exists(default_socket_path(name))
 
 

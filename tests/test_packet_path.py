@@ -342,3 +342,35 @@ def test_host_transport_peers_read_back_with_no_endpoint() -> None:
         assert a.stats()[peer].endpoint is None
         assert a.config().peer(peer).endpoint is None
 
+
+def test_closing_a_tunnel_wakes_an_awaited_recv() -> None:
+    async def main() -> None:
+        a, b = tunnel_pair("host")
+        with a:
+            loop = asyncio.get_running_loop()
+            for receive, close in ((AsyncTunnel(b).recv, b.close),
+                                   (AsyncTunnel(a).recv_datagram, lambda: threading.Thread(target=a.close).start())):
+                task = asyncio.create_task(receive())
+                await asyncio.sleep(0.1)
+                loop.call_soon(close)
+                with pytest.raises(wgcore.TunnelClosedError):
+                    await asyncio.wait_for(task, 5)
+
+    asyncio.run(main())
+
+
+def test_strided_buffers_get_a_specific_error() -> None:
+    a, b = tunnel_pair("udp")
+    with a, b:
+        strided = memoryview(bytearray(3000))[::2]  # writable, not contiguous
+        lens = array.array("I", [0] * 4)
+        for call in (lambda: b.recv_packets_into(strided, lens, timeout=0),
+                     lambda: b.recv_into(strided, timeout=0),
+                     lambda: b.recv_packets_into(bytearray(3000), memoryview(array.array("I", [0] * 8))[::2]),
+                     lambda: a.send(strided[:40]),
+                     lambda: a.send_packets([ipv4(b"ok"), strided[:40]]),
+                     lambda: a.send_packets(strided, [40])):
+            with pytest.raises(TypeError, match="C-contiguous, not a strided memoryview"):
+                call()
+        with pytest.raises(TypeError, match="packet 1 must be a buffer, not int"):
+            a.send_packets([ipv4(b"ok"), 42])

@@ -343,6 +343,14 @@ def test_an_oversized_request_is_refused_and_memory_stays_bounded(served: tuple[
     assert info.value.errno == errno.EMSGSIZE
 
 
+def test_serving_a_closed_tunnel_raises_and_creates_no_socket(tmp_path: Path) -> None:
+    t = wgcore.Tunnel.in_memory("", transport="host")
+    t.close()
+    with pytest.raises(wgcore.TunnelClosedError):
+        t.serve_uapi(tmp_path / "closed.sock")
+    assert not (tmp_path / "closed.sock").exists()
+
+
 def test_interpreter_exits_at_once_with_a_served_socket_and_an_idle_client(tmp_path: Path) -> None:
     path = tmp_path / "exit.sock"
     script = textwrap.dedent(f"""

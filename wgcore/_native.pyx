@@ -168,17 +168,26 @@ cdef int32_t next_slice(int32_t wait, double deadline) except -2:
     return <int32_t>min(left + 1, SIGNAL_SLICE_MS)
 
 
-cdef int get_writable(object obj, Py_buffer *view, int flags, str what) except -1:
-    """Acquire a writable, contiguous buffer or raise a TypeError that says why."""
+cdef int get_buffer(object obj, Py_buffer *view, int flags, str what) except -1:
+    """Acquire a contiguous buffer (writable if ``flags`` asks) or raise a
+    TypeError that says why not: not a buffer, read-only, or not contiguous."""
+    cdef bint writable = flags & PyBUF_WRITABLE
+    kind = "a writable buffer (bytearray, memoryview, numpy array)" if writable else "a buffer"
     try:
-        PyObject_GetBuffer(obj, view, flags | PyBUF_WRITABLE)
-    except BufferError:
-        raise TypeError(f"{what} must be a writable buffer, not a read-only "
-                        f"{type(obj).__name__}") from None
+        PyObject_GetBuffer(obj, view, flags)
+        return 0
     except TypeError:
-        raise TypeError(f"{what} must be a writable buffer (bytearray, memoryview, "
-                        f"numpy array), not {type(obj).__name__}") from None
-    return 0
+        raise TypeError(f"{what} must be {kind}, not {type(obj).__name__}") from None
+    except BufferError:
+        pass
+    try:
+        readonly = memoryview(obj).readonly
+    except BufferError as e:
+        raise TypeError(f"{what}: {e}") from None
+    if writable and readonly:
+        raise TypeError(f"{what} must be a writable buffer, not a read-only {type(obj).__name__}")
+    raise TypeError(f"{what} must be C-contiguous, not a strided {type(obj).__name__} "
+                    f"(copy it, or pass a contiguous slice)")
 
 
 cdef bint is_uint32(Py_buffer *view) noexcept:
@@ -397,14 +406,14 @@ cdef class Tunnel:
         try:
             if lengths is None:
                 for i in range(n):
-                    PyObject_GetBuffer(packets[i], &views[i], PyBUF_SIMPLE)
+                    get_buffer(packets[i], &views[i], PyBUF_SIMPLE, f"packet {i}")
                     held += 1
                     if views[i].len > 0xFFFFFFFF:
                         raise errors.InvalidArgumentError(f"packet {i} is too large")
                     ptrs[i] = <uint8_t *>views[i].buf
                     lens[i] = <uint32_t>views[i].len
             else:
-                PyObject_GetBuffer(packets, &views[0], PyBUF_SIMPLE)
+                get_buffer(packets, &views[0], PyBUF_SIMPLE, "packets")
                 held = 1
                 fill_from_lengths(&views[0], lengths, n, ptrs, lens)
             deadline = monotonic_ms() + wait if wait > 0 else 0
@@ -434,9 +443,9 @@ cdef class Tunnel:
         self._check_open()
         cdef int32_t wait = timeout_ms(timeout)
         cdef Py_buffer data, sizes
-        get_writable(buffer, &data, PyBUF_SIMPLE, "buffer")
+        get_buffer(buffer, &data, PyBUF_WRITABLE, "buffer")
         try:
-            get_writable(lengths, &sizes, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS, "lengths")
+            get_buffer(lengths, &sizes, PyBUF_WRITABLE | PyBUF_FORMAT | PyBUF_C_CONTIGUOUS, "lengths")
             check_lengths_buffer(&sizes)
             try:
                 return self._read(kind, <uint8_t *>data.buf, <size_t>data.len,
@@ -453,7 +462,7 @@ cdef class Tunnel:
         cdef Py_buffer data
         cdef uint32_t size = 0
         cdef Py_ssize_t rc
-        get_writable(buffer, &data, PyBUF_SIMPLE, "buffer")
+        get_buffer(buffer, &data, PyBUF_WRITABLE, "buffer")
         try:
             rc = self._read(kind, <uint8_t *>data.buf, <size_t>data.len, &size, 1, wait)
         finally:

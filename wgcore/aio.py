@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import array
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+import os
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from wgcore._native import Tunnel
+from wgcore.errors import TunnelClosedError
 
 # While a send queue is full, a worker thread waits (GIL released) this long
 # per attempt, so a cancelled send never leaves a thread blocked for long.
@@ -20,7 +22,9 @@ class AsyncTunnel:
 
     ``await recv()`` waits on :meth:`Tunnel.fileno` with ``loop.add_reader``;
     ``await send()`` waits for room when the queue is full (back-pressure).
-    Iterating with ``async for`` yields received packets.
+    Iterating with ``async for`` yields received packets. Closing the
+    tunnel, from any thread, wakes a waiting ``recv()`` with
+    :class:`TunnelClosedError`.
     """
 
     def __init__(self, tunnel: Tunnel) -> None:
@@ -28,19 +32,31 @@ class AsyncTunnel:
         self._buffer = bytearray(tunnel.mtu + 32)
         self._one = array.array("I", [0])
 
-    async def _readable(self, fd: int) -> None:
-        loop = asyncio.get_running_loop()
-        ready = loop.create_future()
+    async def _readable(self, readiness_fd: Callable[[], int]) -> None:
+        """Wait until the tunnel's readiness fd is readable, or the tunnel closes.
 
-        def wake() -> None:
-            if not ready.done():
-                ready.set_result(None)
-
-        loop.add_reader(fd, wake)
+        The wait is on a duplicate of the fd: closing the tunnel makes the
+        fd readable and then closes it, and a closed fd would silently drop
+        out of the event loop's epoll set; the duplicate keeps it there.
+        """
+        fd = os.dup(readiness_fd())
         try:
-            await ready
+            if self.tunnel.closed:  # closed (and its fd perhaps reused) before the dup
+                raise TunnelClosedError("the tunnel is closed")
+            loop = asyncio.get_running_loop()
+            ready = loop.create_future()
+
+            def wake() -> None:
+                if not ready.done():
+                    ready.set_result(None)
+
+            loop.add_reader(fd, wake)
+            try:
+                await ready
+            finally:
+                loop.remove_reader(fd)
         finally:
-            loop.remove_reader(fd)
+            os.close(fd)
 
     async def recv_packets_into(self, buffer: Any, lengths: Any) -> int:
         """Wait for packets, then read a batch (see Tunnel.recv_packets_into)."""
@@ -48,7 +64,7 @@ class AsyncTunnel:
             n = self.tunnel.recv_packets_into(buffer, lengths, timeout=0)
             if n:
                 return n
-            await self._readable(self.tunnel.fileno())
+            await self._readable(self.tunnel.fileno)
 
     async def recv(self) -> bytes:
         """Wait for the next received IP packet."""
@@ -75,7 +91,7 @@ class AsyncTunnel:
             n = self.tunnel.recv_datagrams_into(self._buffer, self._one, timeout=0)
             if n:
                 return bytes(self._buffer[: self._one[0]])
-            await self._readable(self.tunnel.datagram_fileno())
+            await self._readable(self.tunnel.datagram_fileno)
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self
@@ -84,5 +100,5 @@ class AsyncTunnel:
         return await self.recv()
 
     def close(self) -> None:
-        """Close the tunnel (no reader may be waiting on it then)."""
+        """Close the tunnel; a waiting ``recv()`` raises TunnelClosedError."""
         self.tunnel.close()

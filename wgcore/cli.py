@@ -227,7 +227,7 @@ def _up(args: argparse.Namespace) -> int:
             interface = Interface.from_conf(f.read())
     except ConfigError as e:
         raise CommandError(f"{path}: {e}") from None
-    if os.path.exists(_pid_path(name)) or name in list_interfaces():
+    if _serving_pid(name) is not None or name in list_interfaces():
         raise CommandError(f"{name} is already up")
     for unsupported in ("dns", "save_config"):
         if getattr(interface, unsupported):
@@ -317,14 +317,9 @@ def _down(args: argparse.Namespace) -> int:
     if "/" in name or name.endswith(".conf"):
         _, name = _conf_path(name)
     pid_path = _pid_path(name)
-    try:
-        with open(pid_path) as f:
-            pid = int(f.read().strip())
-    except (FileNotFoundError, ValueError):
-        raise CommandError(f"{name} is not up (no 'wgcore up' serving it)") from None
-    if not _is_wgcore(pid):
-        os.unlink(pid_path)
-        raise CommandError(f"{name} is not up (stale pid file removed)")
+    pid = _serving_pid(name)
+    if pid is None:
+        raise CommandError(f"{name} is not up (no 'wgcore up' serving it)")
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 15
     while os.path.exists(pid_path) and _is_wgcore(pid):
@@ -332,6 +327,23 @@ def _down(args: argparse.Namespace) -> int:
             raise CommandError(f"process {pid} did not stop {name} within 15 s")
         time.sleep(0.05)
     return 0
+
+
+def _serving_pid(name: str) -> int | None:
+    """The pid of the live 'wgcore up' serving ``name``, or None; the pid
+    file of one that died (killed, say) is removed on the way."""
+    pid_path = _pid_path(name)
+    try:
+        with open(pid_path) as f:
+            text = f.read().strip()
+    except FileNotFoundError:
+        return None
+    if text.isascii() and text.isdigit() and _is_wgcore(int(text)):
+        return int(text)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(pid_path)
+    print(f"wgcore: removed {pid_path}: its 'wgcore up' (pid {text}) is gone", file=sys.stderr)
+    return None
 
 
 def _is_wgcore(pid: int) -> bool:

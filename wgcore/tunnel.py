@@ -104,7 +104,9 @@ class Tunnel(_native.Tunnel):
         """Serve the userspace API socket so ``wg`` can read and change this tunnel.
 
         ``path`` defaults to ``/var/run/wireguard/<name>.sock``. The socket
-        is removed when the returned handle or the tunnel is closed.
+        is removed when the returned handle or the tunnel is closed. Clients
+        are served concurrently (see :class:`UapiServer`); a closed tunnel
+        raises :class:`TunnelClosedError` and creates no socket.
         """
         if path is None:
             if self.name is None:

@@ -21,7 +21,8 @@ import weakref
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from wgcore.errors import InvalidArgumentError, TransientError, UnknownPeerError, WireGuardError
+from wgcore.errors import (InvalidArgumentError, TransientError, TunnelClosedError, UnknownPeerError,
+                           WireGuardError)
 
 if TYPE_CHECKING:
     from wgcore.tunnel import Tunnel
@@ -66,6 +67,8 @@ class UapiServer:
     """
 
     def __init__(self, tunnel: Tunnel, path: str | os.PathLike[str]) -> None:
+        if tunnel.closed:
+            raise TunnelClosedError("the tunnel is closed: nothing to serve")
         self.path = os.fspath(path)
         self._tunnel = weakref.ref(tunnel)
         self._listener = _bind_private(self.path)
