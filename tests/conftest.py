@@ -4,8 +4,10 @@ import contextlib
 import ctypes
 import itertools
 import os
+import shutil
 import signal
 from collections.abc import Iterator
+from typing import NoReturn
 
 import pytest
 
@@ -22,6 +24,21 @@ def new_key_pair() -> tuple[bytes, bytes]:
     """A fresh WireGuard (private, public) key pair."""
     private = wgcore.PrivateKey.generate()
     return bytes(private), bytes(private.public_key)
+
+
+def missing(reason: str) -> NoReturn:
+    """Skip a test whose prerequisite is missing, saying why; under CI
+    (CI=true) fail instead: CI must never pass without running it."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: a missing prerequisite is a failure)", pytrace=False)
+    pytest.skip(reason)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for mark in item.iter_markers("tools"):
+        for tool in mark.args:
+            if shutil.which(tool) is None:
+                missing(f"needs {tool}: tests/install-system-packages.sh installs it")
 
 
 def die_with_parent() -> None:
@@ -72,7 +89,9 @@ def no_stale_files() -> None:
 @pytest.fixture
 def root() -> None:
     if os.geteuid() != 0:
-        pytest.skip("needs root for network namespaces and TUN devices (CI runs as root)")
+        missing("needs root for network namespaces and TUN devices (CI runs as root)")
+    if shutil.which("ip") is None:
+        missing("needs ip (iproute2): tests/install-system-packages.sh installs it")
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,15 +10,18 @@ from pathlib import Path
 import pytest
 
 from wgcore import netns
+from .conftest import missing
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
+@pytest.mark.tools("iperf3", "wireguard-go", "wg")
+@pytest.mark.timeout(300)
 def test_tun_iperf_runs(root: None, tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")
-    for tool in ("iperf3", "wireguard-go", "wg"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        missing("needs matplotlib: pip install '.[bench]'")
     png = tmp_path / "tun_iperf.png"
     proc = subprocess.Popen(
         [sys.executable, str(BENCHMARKS / "tun_iperf.py"), "--seconds", "1", "--repeat", "1",

@@ -32,6 +32,7 @@ def wgcore(*args: str, stdin: str = "", ns: str | None = None) -> subprocess.Com
                           timeout=60, cwd="/")
 
 
+@pytest.mark.tools("wg")
 def test_genkey_pubkey_genpsk_agree_with_wg() -> None:
     private = wgcore("genkey")
     assert private.returncode == 0 and private.stderr == ""
@@ -130,6 +131,7 @@ def running_up(ns: str, conf: Path) -> Iterator[subprocess.Popen[str]]:
         proc.communicate()
 
 
+@pytest.mark.tools("wg")
 def test_up_show_down(ns: str, tmp_path: Path) -> None:
     name = f"wgcu{os.getpid() % 100000}"
     peer_a, peer_b = PrivateKey.generate().public_key, PrivateKey.generate().public_key
@@ -184,6 +186,7 @@ AllowedIPs = fd42:1::/64
     assert wgcore("down", name).returncode == 1
 
 
+@pytest.mark.tools("wg")
 def test_default_route_uses_policy_rules_and_sigterm_cleans_up(ns: str, tmp_path: Path) -> None:
     name = f"wgcd{os.getpid() % 100000}"
     conf = tmp_path / f"{name}.conf"

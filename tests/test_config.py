@@ -360,6 +360,7 @@ def test_stats_parse_handshake_counters_and_unknown_keys() -> None:
 # -- wg(8) and wg-quick(8) interop ----------------------------------------------------------------
 
 
+@pytest.mark.tools("wg-quick")
 def test_wg_quick_strip_agrees_with_to_conf(tmp_path: Path, root: None) -> None:
     @settings(max_examples=15, deadline=None)
     @given(interfaces(wg_quick=True, hostnames_ok=False))

@@ -28,6 +28,7 @@ def test_base64_hex_and_bytes_round_trip(raw: bytes, cls: type[PublicKey]) -> No
     assert pickle.loads(pickle.dumps(key)) == key
 
 
+@pytest.mark.tools("wg")
 def test_public_key_matches_wg_pubkey() -> None:
     for _ in range(5):
         private = subprocess.run(["wg", "genkey"], capture_output=True, text=True, check=True).stdout
@@ -36,6 +37,7 @@ def test_public_key_matches_wg_pubkey() -> None:
         assert PrivateKey.from_base64(private).public_key == PublicKey.from_base64(public)
 
 
+@pytest.mark.tools("wg")
 def test_generated_private_key_is_clamped_and_accepted_by_wg() -> None:
     key = PrivateKey.generate()
     raw = bytes(key)

@@ -25,6 +25,7 @@ def start(ns: str, name: str, config: str) -> wgcore.Tunnel:
     return netns.run_in(ns, lambda: wgcore.Tunnel.from_interface(name, config))
 
 
+@pytest.mark.tools("ping")
 def test_ping_crosses_both_directions(namespaces: tuple[str, str]) -> None:
     a, b = namespaces
     (priv_a, pub_a), (priv_b, pub_b) = new_key_pair(), new_key_pair()

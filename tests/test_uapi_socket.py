@@ -60,6 +60,7 @@ def raw_request(path: str, data: bytes) -> bytes:
     return b"".join(chunks)
 
 
+@pytest.mark.tools("wg")
 def test_wg_show_and_wg_set_drive_a_wgcore_tunnel(tunnel: wgcore.Tunnel, ns: str) -> None:
     peer = Peer(PrivateKey.generate().public_key, [parse_network("203.0.113.2/32")],
                 Endpoint("198.18.0.2", 51820), 25, PresharedKey.generate())
@@ -91,6 +92,7 @@ def test_wg_show_and_wg_set_drive_a_wgcore_tunnel(tunnel: wgcore.Tunnel, ns: str
         assert key == str(peer.public_key) and set(ips) == {"203.0.113.0/25", "fd42::2/128"}
 
 
+@pytest.mark.tools("wg", "wg-quick")
 def test_wg_showconf_is_read_and_wg_setconf_takes_our_files(tunnel: wgcore.Tunnel, ns: str, tmp_path: Path) -> None:
     tunnel.serve_uapi()
     wanted = Interface(
@@ -252,6 +254,7 @@ def test_idle_and_slow_clients_delay_neither_requests_nor_close(served: tuple[wg
     assert not os.path.exists(path)
 
 
+@pytest.mark.tools("wg")
 def test_an_idle_client_does_not_delay_wg_show(tunnel: wgcore.Tunnel, ns: str) -> None:
     server = tunnel.serve_uapi()
     with socket.socket(socket.AF_UNIX) as idle:
