@@ -45,8 +45,12 @@ def test_tun_iperf_runs(root: None, tmp_path: Path) -> None:
 
 
 @pytest.mark.daita
+@pytest.mark.timeout(300)  # the script alone may take its 120 s
 def test_daita_benchmark_quick(tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        missing("needs matplotlib: pip install '.[bench]'")
     png = tmp_path / "daita.png"
     done = subprocess.run([sys.executable, str(BENCHMARKS / "daita.py"), "--quick", "--plot", str(png)],
                           capture_output=True, text=True, cwd=tmp_path, timeout=120)

@@ -140,17 +140,11 @@ def test_refused_machine_leaves_process_and_tunnel_alive(wire: Wire) -> None:
     assert wire.received == [ipv4_packet(b"after")]
 
 
-@pytest.fixture
-def wireguard_go() -> str:
-    path = shutil.which("wireguard-go")
-    if path is None:
-        pytest.skip("needs Debian's wireguard-go (README's test command installs it)")
-    return path
-
-
 @pytest.mark.daita
-def test_debian_wireguard_go_drops_the_padding(namespaces: tuple[str, str], wireguard_go: str,
-                                              tmp_path: os.PathLike[str]) -> None:
+@pytest.mark.tools("wireguard-go", "wg", "ping")
+def test_debian_wireguard_go_drops_the_padding(namespaces: tuple[str, str], tmp_path: os.PathLike[str]) -> None:
+    wireguard_go = shutil.which("wireguard-go")
+    assert wireguard_go is not None
     a, b = namespaces
     (priv_a, pub_a), (priv_b, pub_b) = new_key_pair(), new_key_pair()
     inner_a, inner_b = ".".join(map(str, INNER_A)), ".".join(map(str, INNER_B))

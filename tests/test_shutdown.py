@@ -56,6 +56,7 @@ def test_interpreter_exits_with_live_tunnels_of_every_kind(tun_ns: str | None) -
     assert stderr == ""
 
 
+@pytest.mark.timeout(360)  # the child has 300 s
 def test_on_off_cycles_leak_no_fds_or_handles(tun_ns: str | None) -> None:
     done = child("soak", "--cycles", "200", *ns_args(tun_ns), timeout=300)
     assert done.returncode == 0, done.stderr
