@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import wgcore
-from wgcore import Interface, PrivateKey, PublicKey
+from wgcore import Interface, PrivateKey, PublicKey, Tunnel
 from wgcore.cli import main
 from wgcore.demo import tunnel_pair
 from wgcore.uapi import SOCKET_DIR, default_socket_path
@@ -291,3 +291,40 @@ def test_show_of_a_host_transport_tunnel(root: None) -> None:
         done = wgcore("show", name)
     assert done.returncode == 0, done.stderr
     assert f"peer: {peer}" in done.stdout and "endpoint" not in done.stdout
+
+
+@pytest.mark.daita
+@pytest.mark.tools("ping")
+def test_up_turns_daita_on_for_a_peer(namespaces: tuple[str, str], tmp_path: Path) -> None:
+    a, b = namespaces
+    name = f"wgcd{os.getpid() % 100000}"
+    key_a, key_b = PrivateKey.generate(), PrivateKey.generate()
+    conf = tmp_path / f"{name}.conf"
+    conf.write_text(f"""
+[Interface]
+PrivateKey = {key_a.to_base64()}
+ListenPort = 51820
+Address = 203.0.113.1/24
+
+[Peer]
+PublicKey = {key_b.public_key}
+AllowedIPs = 203.0.113.2/32
+Endpoint = 198.18.0.2:51820
+DAITA = on
+ConstantPacketSize = true
+""")
+    peer = netns.run_in(b, lambda: Tunnel.from_interface(
+        "wgd0", f"private_key={key_b.hex()}\nlisten_port=51820\npublic_key={key_a.public_key.hex()}\n"
+                f"allowed_ip=203.0.113.1/32\n"))
+    with peer, running_up(a, conf) as proc:
+        netns.ip("-n", b, "addr", "add", "203.0.113.2/24", "dev", "wgd0")
+        netns.ip("-n", b, "link", "set", "wgd0", "up")
+        done = netns.run(a, "ping", "-c", "3", "-i", "0.2", "-W", "3", "203.0.113.2")
+        assert done.returncode == 0, done.stdout + done.stderr
+        time.sleep(0.5)
+        got = peer.traffic()
+        assert got.received.data.packets - got.to_app.packets > 0, "no padding reached the peer"
+        assert got.received.data.bytes == got.received.data.packets * (1420 + 32), "constant size: all MTU"
+        assert wgcore("down", name).returncode == 0
+        assert proc.wait(timeout=20) == 0
+        assert f"[#] DAITA for {key_b.public_key}: FRONT, BREAK_BURST" in proc.stderr.read()

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 import wgcore
 from wgcore import ConfigError, Endpoint, Interface, Peer, PresharedKey, PrivateKey, PublicKey
 from wgcore.config import parse_network
+from wgcore.daita import DEFAULT, SHIPPED
 from wgcore.stats import parse_stats
 
 from wgcore import netns
@@ -33,6 +34,7 @@ networks = st.one_of(
     st.builds(lambda a, n: ipaddress.IPv4Network((a, n), strict=False), st.integers(0, 2**32 - 1), st.integers(0, 32)),
     st.builds(lambda a, n: ipaddress.IPv6Network((a, n), strict=False), st.integers(0, 2**128 - 1), st.integers(0, 128)),
 )
+daita_machines = st.lists(st.sampled_from(list(SHIPPED.values())), max_size=3).map(tuple)
 shell_text = st.text(
     st.characters(codec="utf-8", exclude_characters="#\n\r", exclude_categories=("Cs", "Cc", "Zl", "Zp")),
     min_size=1, max_size=30,
@@ -53,6 +55,8 @@ def interfaces(draw: st.DrawFn, *, wg_quick: bool, hostnames_ok: bool) -> Interf
             endpoint=draw(endpoints),
             persistent_keepalive=draw(st.sampled_from([0, 1, 25, 65535])),
             preshared_key=draw(st.none() | preshared_keys),
+            constant_packet_size=wg_quick and draw(st.booleans()),
+            daita=draw(daita_machines) if wg_quick else (),
         )
         for i, key in enumerate(keys)
     ]
@@ -77,10 +81,34 @@ def interfaces(draw: st.DrawFn, *, wg_quick: bool, hostnames_ok: bool) -> Interf
     return interface
 
 
+def without_wgcore_keys(interface: Interface) -> Interface:
+    """The config without the fork's peer keys, which wg(8) does not know."""
+    peers = [dataclasses.replace(p, constant_packet_size=False, daita=()) for p in interface.peers]
+    return dataclasses.replace(interface, peers=peers)
+
+
 def wg_fields_only(interface: Interface) -> Interface:
-    """What a device keeps of a config (no wg-quick fields)."""
-    return dataclasses.replace(interface, addresses=[], dns=[], mtu=None, table=None, pre_up=[],
-                               post_up=[], pre_down=[], post_down=[], save_config=False)
+    """What a device keeps of a config (no wg-quick or wgcore-only fields)."""
+    return dataclasses.replace(without_wgcore_keys(interface), addresses=[], dns=[], mtu=None,
+                               table=None, pre_up=[], post_up=[], pre_down=[], post_down=[],
+                               save_config=False)
+
+
+def test_wgcore_only_peer_keys() -> None:
+    key = PrivateKey.generate().public_key
+    text = f"[Peer]\nPublicKey = {key}\nconstantpacketsize = yes\ndaita = front, Constant_Rate\n"
+    peer = Interface.from_conf(text).peers[0]
+    assert peer.constant_packet_size and [str(m) for m in peer.daita] == [
+        str(SHIPPED["FRONT"]), str(SHIPPED["CONSTANT_RATE"])]
+    assert "constant_packet_size=true\n" in peer.to_uapi()
+    assert Interface.from_conf(f"[Peer]\nPublicKey = {key}\nDAITA = on\n").peers[0].daita == DEFAULT
+    assert Interface.from_conf(f"[Peer]\nPublicKey = {key}\nDAITA = off\n").peers[0].daita == ()
+    stripped = Interface.from_conf(text).to_conf(wg_quick=False)
+    assert "ConstantPacketSize" not in stripped and "DAITA" not in stripped
+    with pytest.raises(ConfigError, match="line 3: DAITA"):
+        Interface.from_conf(f"[Peer]\nPublicKey = {key}\nDAITA = FRONT, 00ff\n")
+    with pytest.raises(ConfigError, match="line 3: ConstantPacketSize"):
+        Interface.from_conf(f"[Peer]\nPublicKey = {key}\nConstantPacketSize = maybe\n")
 
 
 # -- .conf ------------------------------------------------------------------------------------
@@ -365,6 +393,7 @@ def test_wg_quick_strip_agrees_with_to_conf(tmp_path: Path, root: None) -> None:
     @settings(max_examples=15, deadline=None)
     @given(interfaces(wg_quick=True, hostnames_ok=False))
     def check(config: Interface) -> None:
+        config = without_wgcore_keys(config)
         path = tmp_path / "wgcs0.conf"
         path.write_text(config.to_conf())
         path.chmod(0o600)

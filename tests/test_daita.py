@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import array
 import os
+from ipaddress import ip_network
 import re
 import shutil
 import subprocess
@@ -16,7 +17,7 @@ import pytest
 
 import wgcore
 from wgcore import netns
-from wgcore.daita import CONSTANT_RATE
+from wgcore.daita import CONSTANT_RATE, DEFAULT
 from wgcore.demo import INNER_A, INNER_B, ipv4_packet, tunnel_pair
 
 from .conftest import new_key_pair
@@ -183,3 +184,12 @@ def test_debian_wireguard_go_drops_the_padding(namespaces: tuple[str, str], tmp_
         daemon.terminate()
         daemon.wait(timeout=10)
         log.close()
+
+
+@pytest.mark.daita
+def test_add_peer_with_daita_turns_it_on(wire: Wire) -> None:
+    key = peer_of(wire.a)
+    wire.a.remove_peer(key)
+    wire.a.add_peer(wgcore.Peer(key, [ip_network("198.51.100.2/32")], daita=DEFAULT))
+    with pytest.raises(wgcore.DaitaError, match="already"):
+        wire.a.activate_daita(key)

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 
 from wgcore._native import version
 from wgcore.config import ConfigError, Interface
+from wgcore.daita import machine_names
 from wgcore.errors import InvalidArgumentError, WireGuardError
 from wgcore.keys import PresharedKey, PrivateKey
 from wgcore.stats import parse_stats
@@ -238,6 +239,11 @@ def _up(args: argparse.Namespace) -> int:
         _hooks(interface.pre_up, name, check=True)
         print(f"[#] open TUN {name}, mtu {mtu}", file=sys.stderr)
         tunnel = undo.enter_context(Tunnel.from_interface(name, interface, mtu=mtu))
+        for peer in interface.peers:
+            if peer.daita:
+                print(f"[#] DAITA for {peer.public_key}: {', '.join(machine_names(peer.daita))}",
+                      file=sys.stderr)
+                tunnel.activate_daita(peer.public_key, peer.daita)
         for address in interface.addresses:
             _run("ip", f"-{address.version}", "address", "add", str(address), "dev", name)
         _run("ip", "link", "set", "mtu", str(mtu), "up", "dev", name)

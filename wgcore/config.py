@@ -21,7 +21,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Union
 
-from wgcore.errors import InvalidArgumentError, redact
+from wgcore.daita import Machine, machine_names, machines_named
+from wgcore.errors import InvalidArgumentError, WireGuardError, redact
 from wgcore.keys import PresharedKey, PrivateKey, PublicKey
 
 __all__ = ["ConfigError", "Endpoint", "Interface", "IPNetwork", "IPInterface", "Peer"]
@@ -189,6 +190,13 @@ class Peer:
 
     ``persistent_keepalive`` is in seconds, 0 meaning off. An all-zero
     preshared key means none, as in WireGuard, and becomes None.
+
+    Two fields are Mullvad's fork's, wgcore-only in ``.conf`` files
+    (``ConstantPacketSize``, ``DAITA``; ``to_conf(wg_quick=False)`` drops
+    them). ``constant_packet_size`` pads every data packet sent to this peer
+    to the MTU; the fork cannot turn it off again on a running peer, and
+    UAPI "get" text does not report it. ``daita`` are the DAITA machines
+    ``Tunnel.add_peer`` and ``wgcore up`` activate for the peer (empty: off).
     """
 
     public_key: PublicKey
@@ -196,6 +204,8 @@ class Peer:
     endpoint: Endpoint | None = None
     persistent_keepalive: int = 0
     preshared_key: PresharedKey | None = None
+    constant_packet_size: bool = False
+    daita: tuple[Machine, ...] = ()
 
     def __post_init__(self) -> None:
         _check_type("public_key", self.public_key, PublicKey)
@@ -210,6 +220,10 @@ class Peer:
         if not 0 <= self.persistent_keepalive <= _MAX_U16:
             raise InvalidArgumentError(
                 f"persistent_keepalive must be 0-{_MAX_U16}, got {self.persistent_keepalive}")
+        _check_type("constant_packet_size", self.constant_packet_size, bool)
+        self.daita = tuple(self.daita)
+        for machine in self.daita:
+            _check_type("daita item", machine, Machine)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Peer):
@@ -218,7 +232,9 @@ class Peer:
                 and set(self.allowed_ips) == set(other.allowed_ips)
                 and self.endpoint == other.endpoint
                 and self.persistent_keepalive == other.persistent_keepalive
-                and self.preshared_key == other.preshared_key)
+                and self.preshared_key == other.preshared_key
+                and self.constant_packet_size == other.constant_packet_size
+                and self.daita == other.daita)
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -241,11 +257,13 @@ class Peer:
             lines.append(f"endpoint={self.endpoint.resolve()}")
         if self.persistent_keepalive or update:
             lines.append(f"persistent_keepalive_interval={self.persistent_keepalive}")
+        if self.constant_packet_size:
+            lines.append("constant_packet_size=true")
         lines.append("replace_allowed_ips=true")
         lines.extend(f"allowed_ip={net}" for net in self.allowed_ips)
         return "\n".join(lines) + "\n"
 
-    def _conf_lines(self) -> list[str]:
+    def _conf_lines(self, wg_quick: bool) -> list[str]:
         lines = ["[Peer]", f"PublicKey = {self.public_key.to_base64()}"]
         if self.preshared_key is not None:
             lines.append(f"PresharedKey = {self.preshared_key.to_base64()}")
@@ -255,6 +273,10 @@ class Peer:
             lines.append(f"Endpoint = {self.endpoint}")
         if self.persistent_keepalive:
             lines.append(f"PersistentKeepalive = {self.persistent_keepalive}")
+        if wg_quick and self.constant_packet_size:
+            lines.append("ConstantPacketSize = true")
+        if wg_quick and self.daita:
+            lines.append("DAITA = " + ", ".join(machine_names(self.daita)))
         return lines
 
 
@@ -386,7 +408,7 @@ class Interface:
                 lines.append("SaveConfig = true")
         for peer in self.peers:
             lines.append("")
-            lines.extend(peer._conf_lines())
+            lines.extend(peer._conf_lines(wg_quick))
         return "\n".join(lines) + "\n"
 
 
@@ -534,7 +556,8 @@ _INTERFACE_KEYS = {k.lower(): k for k in (
     "PrivateKey", "ListenPort", "FwMark", "Address", "DNS", "MTU", "Table",
     "PreUp", "PostUp", "PreDown", "PostDown", "SaveConfig")}
 _PEER_KEYS = {k.lower(): k for k in (
-    "PublicKey", "PresharedKey", "AllowedIPs", "Endpoint", "PersistentKeepalive")}
+    "PublicKey", "PresharedKey", "AllowedIPs", "Endpoint", "PersistentKeepalive",
+    "ConstantPacketSize", "DAITA")}
 _REPEATABLE = frozenset({"Address", "DNS", "AllowedIPs", "PreUp", "PostUp", "PreDown", "PostDown"})
 _NO_KEY = PublicKey(bytes(32))
 
@@ -616,6 +639,13 @@ def _set_peer_field(peer: Peer, name: str, value: str) -> None:
         peer.allowed_ips.extend(parse_network(item) for item in _split_list(value))
     elif name == "Endpoint":
         peer.endpoint = device_endpoint(value)
+    elif name == "ConstantPacketSize":
+        peer.constant_packet_size = _parse_bool(value)
+    elif name == "DAITA":
+        try:
+            peer.daita = machines_named(_split_list(value))
+        except WireGuardError as e:  # a machine string libwg refuses, or no DAITA here
+            raise InvalidArgumentError(str(e)) from None
     else:  # PersistentKeepalive
         peer.persistent_keepalive = 0 if value.lower() == "off" else _parse_int(value, _MAX_U16)
 

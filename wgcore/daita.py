@@ -18,7 +18,8 @@ from typing import Any, Final, final
 
 from wgcore import _daita, _daita_machines, errors
 
-__all__ = ["BREAK_BURST", "CONSTANT_RATE", "DEFAULT", "FRONT", "Machine"]
+__all__ = ["BREAK_BURST", "CONSTANT_RATE", "DEFAULT", "FRONT", "SHIPPED", "Machine",
+           "machine_names", "machines_named"]
 
 # What the app's and the machine's own packets mean to a machine.
 _EVENTS = {
@@ -229,3 +230,21 @@ free, after that padding stays under 20 % of what the machine sees sent
 DEFAULT: Final[tuple[Machine, ...]] = (FRONT, BREAK_BURST)
 """The machines ``activate_daita`` runs unless given others: FRONT for the
 start of activity, BREAK_BURST for the ends of bursts."""
+
+SHIPPED: Final[dict[str, Machine]] = {"FRONT": FRONT, "CONSTANT_RATE": CONSTANT_RATE, "BREAK_BURST": BREAK_BURST}
+"""The shipped machines by name, as a ``.conf`` file's ``DAITA =`` names them."""
+
+
+def machines_named(items: list[str]) -> tuple[Machine, ...]:
+    """The machines a ``.conf`` file's ``DAITA =`` list names: ``on`` (or
+    ``default``) for :data:`DEFAULT`, ``off``, shipped names in any case,
+    or machine strings."""
+    if len(items) == 1 and items[0].lower() in ("on", "default", "off"):
+        return () if items[0].lower() == "off" else DEFAULT
+    return tuple(SHIPPED.get(item.upper()) or Machine.parse(item) for item in items)
+
+
+def machine_names(machines: tuple[Machine, ...]) -> list[str]:
+    """What :func:`machines_named` reads back as ``machines``."""
+    names = {machine: name for name, machine in SHIPPED.items()}
+    return [names.get(machine) or str(machine) for machine in machines]

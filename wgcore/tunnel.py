@@ -46,10 +46,13 @@ class Tunnel(_native.Tunnel):
         return f"\npublic_key={_public(public_key).hex()}\n" in "\n" + self.get_config()
 
     def add_peer(self, peer: Peer) -> None:
-        """Add a new peer; InvalidArgumentError if it is already there."""
+        """Add a new peer, with DAITA on if ``peer.daita`` names machines;
+        InvalidArgumentError if it is already there."""
         if self.has_peer(peer.public_key):
             raise InvalidArgumentError(f"peer {peer.public_key} already exists; use update_peer()")
         self.set_config(peer.to_uapi())
+        if peer.daita:
+            self.activate_daita(peer.public_key, peer.daita)
 
     def update_peer(self, peer: Peer) -> None:
         """Make an existing peer exactly ``peer`` (its endpoint is kept if
