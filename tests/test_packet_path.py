@@ -164,12 +164,18 @@ def test_blocking_calls_release_the_gil() -> None:
         advanced = counter_advances_during(lambda: b.recv_packets_into(buf, lens, timeout=0.5))
         assert time.monotonic() - start >= 0.45
         assert advanced > 1000, f"counter moved only {advanced} while recv blocked"
-        # Fill A's send path (nobody carries its datagrams), then block on a large batch.
-        handshake_packets = [ipv4(b"z" * 1000)] * 256
-        for _ in range(200):
-            if a.send_packets(handshake_packets, timeout=0) < 256:
+        # After a handshake, stop carrying A's datagrams: once every queue
+        # between send_packets and the wire is full (a send that waits 0.2 s
+        # gets nothing in), a large batch blocks. Before a handshake the path
+        # never fills: wireguard-go's staging queue drops the oldest.
+        handshake(a, b)
+        packets = [ipv4(b"z" * 1000)] * 256
+        for _ in range(100):
+            if a.send_packets(packets, timeout=0.2) == 0:
                 break
-        advanced = counter_advances_during(lambda: a.send_packets(handshake_packets, timeout=0.5))
+        start = time.monotonic()
+        advanced = counter_advances_during(lambda: a.send_packets(packets, timeout=0.5))
+        assert time.monotonic() - start >= 0.45, "the send path did not stay full"
         assert advanced > 1000, f"counter moved only {advanced} while send blocked"
 
 
