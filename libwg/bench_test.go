@@ -2,8 +2,9 @@ package main
 
 // The native-Go baseline of benchmarks/packet_path.py: the same work as the
 // Python driver, done with the Go functions that wgWrite and wgRead call
-// (checkIPPacket, packetQueue.put and packetQueue.take on tunnel.mem), so
-// the difference between the two is cgo plus Cython plus Python.
+// (checkIPPacket, packetQueue.put and packetQueue.take on the tunnel's
+// host queue), so the difference between the two is cgo plus Cython plus
+// Python.
 //
 //	GOTOOLCHAIN=local go test -run '^$' -bench PacketPath -benchtime 1s
 //
@@ -53,7 +54,7 @@ func write(tun *tunnel, packets [][]byte) {
 		}
 	}
 	for queued := 0; queued < len(packets); {
-		n, err := tun.mem.outbound.put(len(packets)-queued, func(i int) []byte { return packets[queued+i] }, -1, nil)
+		n, err := tun.queues(kindPackets).write.put(len(packets)-queued, func(i int) []byte { return packets[queued+i] }, -1, nil)
 		if err != nil {
 			panic(fmt.Sprintf("put: %d of %d, %v", queued, len(packets), err))
 		}
@@ -64,7 +65,7 @@ func write(tun *tunnel, packets [][]byte) {
 // read does what wgRead does: take up to len(lens) packets, waiting up to
 // benchWait for the first; 0 means none came.
 func read(tb testing.TB, tun *tunnel, buf []byte, lens []uint32) int {
-	n, err := tun.mem.inbound.take(buf, lens, benchWait, nil)
+	n, err := tun.queues(kindPackets).read.take(buf, lens, benchWait, nil)
 	if err != nil {
 		tb.Fatalf("take: %v", err)
 	}
@@ -76,7 +77,7 @@ func drain(tb testing.TB, tun *tunnel) {
 	buf := make([]byte, 256*benchMTU)
 	lens := make([]uint32, 256)
 	for {
-		n, err := tun.mem.inbound.take(buf, lens, 50*time.Millisecond, nil)
+		n, err := tun.queues(kindPackets).read.take(buf, lens, 50*time.Millisecond, nil)
 		if err != nil {
 			tb.Fatalf("drain: %v", err)
 		}
@@ -93,13 +94,13 @@ func benchPump(from, to *tunnel, stop chan struct{}, done *sync.WaitGroup) {
 	buf := make([]byte, 256*maxDatagram(benchMTU))
 	lens := make([]uint32, 256)
 	for {
-		n, err := from.link.outbound.take(buf, lens, benchPumpWait, stop)
+		n, err := from.queues(kindDatagrams).read.take(buf, lens, benchPumpWait, stop)
 		if err != nil {
 			return
 		}
 		offset := 0
 		for queued := 0; queued < n; {
-			k, err := to.link.inbound.put(n-queued, func(i int) []byte {
+			k, err := to.queues(kindDatagrams).write.put(n-queued, func(i int) []byte {
 				size := int(lens[queued+i])
 				p := buf[offset : offset+size]
 				offset += size
@@ -129,7 +130,7 @@ func benchPair(b *testing.B, transport int) memPair {
 		src, dst []byte
 	}{{pair.a, pair.b, addrA, addrB}, {pair.b, pair.a, addrB, addrA}} {
 		write(dir.from, [][]byte{benchPacket(64, dir.src, dir.dst)})
-		if dir.to.mem.inbound.take(buf, lens, 10*time.Second, nil); lens[0] != 64 {
+		if dir.to.queues(kindPackets).read.take(buf, lens, 10*time.Second, nil); lens[0] != 64 {
 			b.Fatal("no handshake within 10 s")
 		}
 	}
@@ -290,7 +291,7 @@ func benchPoll(b *testing.B, pair memPair) {
 	drain(b, pair.b)
 	b.ResetTimer()
 	for range b.N {
-		if n, err := pair.b.mem.inbound.take(buf, lens, 0, nil); n != 0 || err != nil {
+		if n, err := pair.b.queues(kindPackets).read.take(buf, lens, 0, nil); n != 0 || err != nil {
 			b.Fatalf("poll: %d, %v", n, err)
 		}
 	}

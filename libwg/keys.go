@@ -1,13 +1,6 @@
 package main
 
-/*
-#include <stdint.h>
-*/
-import "C"
-
 import (
-	"unsafe"
-
 	"golang.org/x/crypto/curve25519"
 )
 
@@ -16,17 +9,4 @@ const keyLen = 32
 // publicKey derives the X25519 public key of a WireGuard private key.
 func publicKey(private []byte) ([]byte, error) {
 	return curve25519.X25519(private, curve25519.Basepoint)
-}
-
-//export wgDerivePublicKey
-func wgDerivePublicKey(privateKey *C.uint8_t, publicKeyOut *C.uint8_t) C.int32_t {
-	if privateKey == nil || publicKeyOut == nil {
-		return C.int32_t(fail(errInvalidArgument, "key pointers must not be NULL"))
-	}
-	pub, err := publicKey(unsafe.Slice((*byte)(unsafe.Pointer(privateKey)), keyLen))
-	if err != nil {
-		return C.int32_t(fail(errInvalidArgument, "%v", err))
-	}
-	copy(unsafe.Slice((*byte)(unsafe.Pointer(publicKeyOut)), keyLen), pub)
-	return 0
 }

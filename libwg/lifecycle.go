@@ -1,36 +1,23 @@
 package main
 
-/*
-#include "log_sink.h"
-*/
-import "C"
-
 import (
 	"errors"
 	"sync"
 	"syscall"
 
-	"golang.zx2c4.com/wireguard/conn"
 	"golang.zx2c4.com/wireguard/device"
 	"golang.zx2c4.com/wireguard/ipc"
-	"golang.zx2c4.com/wireguard/tun"
 )
 
-// tunnel is one running WireGuard device and what it was built from.
+// tunnel is one running WireGuard device and the mode it runs in.
 type tunnel struct {
 	dev    *device.Device
+	mode   mode
 	mtu    int // the device's MTU, read at turn-on
-	bind   conn.Bind
 	log    logSink
-	mem    *memTun  // in-memory TUN, nil for a kernel TUN
-	link   *memBind // host-carried transport, nil for UDP
 	counts *traffic
 	gate   *hostGate  // how the device waits for room in the host's queues
 	setMu  sync.Mutex // one config set (and the route refresh after it) at a time
-}
-
-func newTunnel(log logSink) *tunnel {
-	return &tunnel{log: log, counts: &traffic{}, gate: newHostGate()}
 }
 
 var tunnels handleTable[*tunnel]
@@ -40,15 +27,34 @@ const (
 	maxMTU = 65535
 )
 
-// startTunnel builds a device over tunDev and t.bind, seen through the
-// counting wrappers, applies settings and brings it up; on failure
-// everything it was given is closed.
-func startTunnel(t *tunnel, tunDev tun.Device, settings string) (int32, int32) {
-	t.mtu, _ = tunDev.MTU()
-	t.dev = device.NewDevice(countingTun{tunDev, t.counts}, countingBind{t.bind, t.counts}, t.log.deviceLogger())
+// checkTurnOn checks what every way of turning a tunnel on takes.
+func checkTurnOn(mtu int32, haveSettings bool) int32 {
+	if mtu < minMTU || mtu > maxMTU {
+		return fail(errInvalidArgument, "mtu %d is outside %d..%d", mtu, minMTU, maxMTU)
+	}
+	if !haveSettings {
+		return fail(errInvalidArgument, "settings is NULL; pass UAPI text (an empty string sets nothing)")
+	}
+	return 0
+}
+
+// newTunnel prepares a tunnel; build makes its mode, given the gate the
+// mode's host queues wait behind.
+func newTunnel(log logSink, build func(gate *hostGate) mode) *tunnel {
+	t := &tunnel{log: log, counts: &traffic{}, gate: newHostGate()}
+	t.mode = build(t.gate)
+	return t
+}
+
+// start builds the device over the mode's TUN and bind, seen through the
+// counting wrappers, applies settings, brings it up and gives it a handle;
+// on failure everything the mode holds is closed.
+func (t *tunnel) start(settings string) (int32, int32) {
+	t.mtu, _ = t.mode.tun().MTU()
+	t.dev = device.NewDevice(countingTun{t.mode.tun(), t.counts}, countingBind{t.mode.bind(), t.counts}, t.log.deviceLogger())
 	if err := t.setConfig(settings); err != nil {
 		t.turnOff()
-		return -1, fail(ipcErrorCode(err), "applying settings: %v", err)
+		return -1, fail(ipcErrorCode(err), "%s", settingsError(err, settings))
 	}
 	if err := t.dev.Up(); err != nil {
 		t.turnOff()
@@ -90,86 +96,45 @@ func (t *tunnel) setConfig(settings string) error {
 }
 
 // turnOff first ends every wait of the device on the host's queues, then
-// closes the device, then the host's queues. The order matters:
-// wireguard-go holds the device's net lock while a send waits for room in
-// a host-carried queue, and closing the device needs that lock, so a host
-// that stopped reading would otherwise block the close for ever.
+// closes the device, then the mode. The order matters: wireguard-go holds
+// the device's net lock while a send waits for room in a host-carried
+// queue, and closing the device needs that lock, so a host that stopped
+// reading would otherwise block the close for ever.
 func (t *tunnel) turnOff() {
 	t.gate.turnOff()
 	t.dev.Close()
-	if t.link != nil {
-		t.link.closeQueues()
-	}
+	t.mode.close()
 }
 
-func lookupTunnel(handle C.int32_t) (*tunnel, int32) {
-	t, ok := tunnels.get(int32(handle))
+// hostQueue is the tunnel's queue of kind, or the code of why not.
+func (t *tunnel) hostQueue(kind int32) (*hostQueue, int32) {
+	if kind != kindPackets && kind != kindDatagrams {
+		return nil, fail(errInvalidArgument, "kind %d is neither WG_KIND_PACKETS (%d) nor WG_KIND_DATAGRAMS (%d)",
+			kind, kindPackets, kindDatagrams)
+	}
+	q, err := t.mode.hostQueue(kind)
+	if err != nil {
+		return nil, fail(modeErrorCode(err), "%v", err)
+	}
+	return q, 0
+}
+
+// modeErrorCode is the code of an error a mode returned.
+func modeErrorCode(err error) int32 {
+	var unsupported notSupported
+	if errors.As(err, &unsupported) {
+		return errNotSupported
+	}
+	return errGeneral
+}
+
+func lookupTunnel(handle int32) (*tunnel, int32) {
+	t, ok := tunnels.get(handle)
 	if !ok {
-		return nil, fail(errUnknownTunnel, "unknown tunnel handle %d", int32(handle))
+		return nil, fail(errUnknownTunnel, "unknown tunnel handle %d (never turned on, or turned off)", handle)
 	}
 	return t, 0
 }
-
-func validMTU(mtu C.int32_t) bool {
-	return mtu >= minMTU && mtu <= maxMTU
-}
-
-//export wgTurnOn
-func wgTurnOn(mtu C.int32_t, settings *C.char, tunFD C.int32_t, logSinkFn C.wg_log_sink, logCtx C.uint64_t) C.int32_t {
-	log := logSink{fn: logSinkFn, ctx: logCtx}
-	if !validMTU(mtu) || settings == nil || tunFD < 0 {
-		closeFD(int(tunFD))
-		return C.int32_t(fail(errInvalidArgument, "need %d <= mtu <= %d, settings and a TUN fd", minMTU, maxMTU))
-	}
-	tunDev, err := tunFromFD(int(tunFD), int(mtu))
-	if err != nil {
-		closeFD(int(tunFD))
-		log.emit(logLevelError, "wgTurnOn: %v", err)
-		return C.int32_t(fail(errInvalidArgument, "%v", err))
-	}
-	t := newTunnel(log)
-	t.bind = &udpBind{}
-	handle, code := startTunnel(t, tunDev, C.GoString(settings))
-	if code != 0 {
-		return C.int32_t(code)
-	}
-	return C.int32_t(handle)
-}
-
-//export wgTurnOff
-func wgTurnOff(handle C.int32_t) C.int32_t {
-	t, ok := tunnels.remove(int32(handle))
-	if !ok {
-		return C.int32_t(fail(errUnknownTunnel, "unknown tunnel handle %d", int32(handle)))
-	}
-	t.turnOff()
-	return 0
-}
-
-func socketFD(handle C.int32_t, v6 bool) C.int32_t {
-	t, code := lookupTunnel(handle)
-	if code != 0 {
-		return C.int32_t(code)
-	}
-	b, ok := t.bind.(*udpBind)
-	if !ok {
-		return C.int32_t(fail(errNotSupported, "tunnel %d has no UDP socket", int32(handle)))
-	}
-	fd, err := b.socketFD(v6)
-	if err != nil {
-		return C.int32_t(fail(errGeneral, "%v", err))
-	}
-	return C.int32_t(fd)
-}
-
-//export wgGetSocketV4
-func wgGetSocketV4(handle C.int32_t) C.int32_t { return socketFD(handle, false) }
-
-//export wgGetSocketV6
-func wgGetSocketV6(handle C.int32_t) C.int32_t { return socketFD(handle, true) }
-
-//export wgDisableLogging
-func wgDisableLogging() { disableLogSinks() }
 
 func ipcErrorCode(err error) int32 {
 	var ipcErr *device.IPCError
@@ -184,5 +149,15 @@ func ipcErrorCode(err error) int32 {
 	return errGeneral
 }
 
-//export wgTunnelCount
-func wgTunnelCount() C.int32_t { return C.int32_t(tunnels.len()) }
+// socketFD is the tunnel's UDP socket fd of one address family, or a code.
+func socketFD(handle int32, v6 bool) int32 {
+	t, code := lookupTunnel(handle)
+	if code != 0 {
+		return code
+	}
+	fd, err := t.mode.socketFD(v6)
+	if err != nil {
+		return fail(modeErrorCode(err), "%v", err)
+	}
+	return int32(fd)
+}

@@ -44,11 +44,11 @@ func testKey(seed byte) []byte {
 type memPair struct{ a, b *tunnel }
 
 func startMem(t testing.TB, transport int, settings string) *tunnel {
-	tun := newInMemoryTunnel(logSink{}, 1420, transport)
-	handle, code := startTunnel(tun, tun.mem, settings)
+	tun := newTunnel(logSink{}, func(gate *hostGate) mode { return inMemoryModes[int32(transport)](1420, gate) })
+	handle, code := tun.start(settings)
 	if code != 0 {
 		e, _ := takeLastError()
-		t.Fatalf("startTunnel: %d %s", code, e.message)
+		t.Fatalf("start: %d %s", code, e.message)
 	}
 	t.Cleanup(func() {
 		if _, ok := tunnels.remove(handle); ok {
@@ -56,6 +56,15 @@ func startMem(t testing.TB, transport int, settings string) *tunnel {
 		}
 	})
 	return tun
+}
+
+// queues is tun's host queue of kind, which its mode must have.
+func (t *tunnel) queues(kind int32) *hostQueue {
+	q, err := t.mode.hostQueue(kind)
+	if err != nil {
+		panic(err)
+	}
+	return q
 }
 
 var listenPort = regexp.MustCompile(`(?m)^listen_port=(\d+)$`)
@@ -107,13 +116,13 @@ func exchange(t *testing.T, pair memPair, packets [][]byte, window int) {
 	received := 0
 	for sent := 0; received < len(packets); {
 		for sent < len(packets) && sent-received < window {
-			n, err := pair.a.mem.outbound.put(1, func(int) []byte { return packets[sent] }, -1, nil)
+			n, err := pair.a.queues(kindPackets).write.put(1, func(int) []byte { return packets[sent] }, -1, nil)
 			if err != nil || n != 1 {
 				t.Fatalf("put: %d, %v", n, err)
 			}
 			sent++
 		}
-		n, err := pair.b.mem.inbound.take(buf, length[:], 10*time.Second, nil)
+		n, err := pair.b.queues(kindPackets).read.take(buf, length[:], 10*time.Second, nil)
 		if err != nil || n != 1 {
 			t.Fatalf("packet %d: took %d, %v", received, n, err)
 		}

@@ -131,7 +131,7 @@ func tallyPump(t *testing.T, from, to *tunnel, tally map[string]counted) int {
 	t.Helper()
 	buf := make([]byte, 64*maxDatagram(1420))
 	lens := make([]uint32, 64)
-	n, err := from.link.outbound.take(buf, lens, 0, nil)
+	n, err := from.queues(kindDatagrams).read.take(buf, lens, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func tallyPump(t *testing.T, from, to *tunnel, tally map[string]counted) int {
 		}
 		c := tally[kind]
 		tally[kind] = counted{c.packets + 1, c.bytes + uint64(len(d))}
-		if k, err := to.link.inbound.put(1, func(int) []byte { return d }, time.Second, nil); k != 1 {
+		if k, err := to.queues(kindDatagrams).write.put(1, func(int) []byte { return d }, time.Second, nil); k != 1 {
 			t.Fatalf("delivering: %d, %v", k, err)
 		}
 	}
@@ -187,7 +187,7 @@ func TestCountersMatchWhatTheHostCarried(t *testing.T) {
 			}
 			tallyPump(t, pair.a, pair.b, aToB)
 			tallyPump(t, pair.b, pair.a, bToA)
-			if n, _ := pair.b.mem.inbound.take(buf, length[:], time.Millisecond, nil); n == 1 {
+			if n, _ := pair.b.queues(kindPackets).read.take(buf, length[:], time.Millisecond, nil); n == 1 {
 				delivered = counted{delivered.packets + 1, delivered.bytes + uint64(length[0])}
 			}
 		}

@@ -1,7 +1,5 @@
 package main
 
-import "C"
-
 import (
 	"fmt"
 	"runtime"
@@ -53,9 +51,4 @@ func pseudoVersionCommit(module string) string {
 		return "unknown"
 	}
 	return module[i+1:]
-}
-
-//export wgVersion
-func wgVersion() *C.char {
-	return C.CString(versionText())
 }

@@ -10,7 +10,7 @@ import "unsafe"
 
 //export wgGetConfig
 func wgGetConfig(handle C.int32_t) *C.char {
-	t, code := lookupTunnel(handle)
+	t, code := lookupTunnel(int32(handle))
 	if code != 0 {
 		return nil
 	}
@@ -24,15 +24,16 @@ func wgGetConfig(handle C.int32_t) *C.char {
 
 //export wgSetConfig
 func wgSetConfig(handle C.int32_t, settings *C.char) C.int32_t {
-	t, code := lookupTunnel(handle)
+	t, code := lookupTunnel(int32(handle))
 	if code != 0 {
 		return C.int32_t(code)
 	}
 	if settings == nil {
-		return C.int32_t(fail(errInvalidArgument, "settings is NULL"))
+		return C.int32_t(fail(errInvalidArgument, "settings is NULL; pass UAPI text"))
 	}
-	if err := t.setConfig(C.GoString(settings)); err != nil {
-		return C.int32_t(fail(ipcErrorCode(err), "applying settings: %v", err))
+	text := C.GoString(settings)
+	if err := t.setConfig(text); err != nil {
+		return C.int32_t(fail(ipcErrorCode(err), "%s", settingsError(err, text)))
 	}
 	return 0
 }

@@ -1,0 +1,61 @@
+package main
+
+/*
+#include "log_sink.h"
+*/
+import "C"
+
+//export wgTurnOn
+func wgTurnOn(mtu C.int32_t, settings *C.char, tunFD C.int32_t, logSinkFn C.wg_log_sink, logCtx C.uint64_t) C.int32_t {
+	log := logSink{fn: logSinkFn, ctx: logCtx}
+	if code := checkTurnOn(int32(mtu), settings != nil); code != 0 {
+		closeFD(int(tunFD))
+		return C.int32_t(code)
+	}
+	if tunFD < 0 {
+		return C.int32_t(fail(errInvalidArgument, "tun_fd %d is not a file descriptor", int32(tunFD)))
+	}
+	tunDev, err := tunFromFD(int(tunFD), int(mtu))
+	if err != nil {
+		closeFD(int(tunFD))
+		log.emit(logLevelError, "wgTurnOn: %v", err)
+		return C.int32_t(fail(errInvalidArgument, "%v", err))
+	}
+	t := newTunnel(log, func(*hostGate) mode { return newTunFDMode(tunDev) })
+	handle, code := t.start(C.GoString(settings))
+	if code != 0 {
+		return C.int32_t(code)
+	}
+	return C.int32_t(handle)
+}
+
+//export wgTurnOnInMemory
+func wgTurnOnInMemory(mtu C.int32_t, settings *C.char, transport C.int32_t, logSinkFn C.wg_log_sink, logCtx C.uint64_t) C.int32_t {
+	if code := checkTurnOn(int32(mtu), settings != nil); code != 0 {
+		return C.int32_t(code)
+	}
+	build, ok := inMemoryModes[int32(transport)]
+	if !ok {
+		return C.int32_t(fail(errInvalidArgument, "transport %d is neither WG_TRANSPORT_UDP (%d) nor WG_TRANSPORT_HOST (%d)",
+			int32(transport), transportUDP, transportHost))
+	}
+	t := newTunnel(logSink{fn: logSinkFn, ctx: logCtx}, func(gate *hostGate) mode { return build(int(mtu), gate) })
+	handle, code := t.start(C.GoString(settings))
+	if code != 0 {
+		return C.int32_t(code)
+	}
+	return C.int32_t(handle)
+}
+
+//export wgTurnOff
+func wgTurnOff(handle C.int32_t) C.int32_t {
+	t, ok := tunnels.remove(int32(handle))
+	if !ok {
+		return C.int32_t(fail(errUnknownTunnel, "unknown tunnel handle %d (never turned on, or turned off)", int32(handle)))
+	}
+	t.turnOff()
+	return 0
+}
+
+//export wgTunnelCount
+func wgTunnelCount() C.int32_t { return C.int32_t(tunnels.len()) }

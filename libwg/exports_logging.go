@@ -1,0 +1,6 @@
+package main
+
+import "C"
+
+//export wgDisableLogging
+func wgDisableLogging() { disableLogSinks() }

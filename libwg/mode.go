@@ -1,0 +1,87 @@
+package main
+
+import (
+	"fmt"
+
+	"golang.zx2c4.com/wireguard/conn"
+	"golang.zx2c4.com/wireguard/tun"
+)
+
+// A mode is how a tunnel meets the world: the TUN and the bind its device
+// runs over, and what the host can do with it besides. Each mode lives in
+// a mode_*.go file of its own; a new way to turn a tunnel on (multihop,
+// netstack) is a new mode, not a new field of tunnel.
+type mode interface {
+	// tun and bind are what the device reads and writes; the tunnel sees
+	// them through its traffic counters.
+	tun() tun.Device
+	bind() conn.Bind
+	// hostQueue is where the host writes and reads traffic of kind
+	// (kindPackets or kindDatagrams), or a notSupported error saying why
+	// this mode has none.
+	hostQueue(kind int32) (*hostQueue, error)
+	// socketFD is the fd of the mode's UDP socket of one address family.
+	socketFD(v6 bool) (int, error)
+	// close releases what closing the device does not, after it closed.
+	close()
+}
+
+// What a host reads and writes on an in-memory tunnel (libwg.h WG_KIND_*).
+const (
+	kindPackets   = 0 // plaintext IP packets: written ones are sent, read ones arrived
+	kindDatagrams = 1 // ciphertext datagrams of a host-carried transport
+)
+
+// Transports of an in-memory tunnel (libwg.h WG_TRANSPORT_*).
+const (
+	transportUDP  = 0
+	transportHost = 1
+)
+
+// queueCapacity is how many packets each host queue holds.
+const queueCapacity = 1024
+
+// hostQueue is one kind of traffic the host exchanges with a tunnel.
+type hostQueue struct {
+	write *packetQueue       // the host writes, the device reads
+	read  *packetQueue       // the device writes, the host reads
+	check func([]byte) error // why a packet the host writes is refused, or nil
+}
+
+// notSupported is an operation the tunnel's mode does not offer, in the
+// user's terms (WG_ERR_NOT_SUPPORTED).
+type notSupported string
+
+func (e notSupported) Error() string { return string(e) }
+
+// inMemoryModes builds the mode of each in-memory transport
+// (WG_TRANSPORT_*); each mode's file registers its own.
+var inMemoryModes = map[int32]func(mtu int, gate *hostGate) mode{}
+
+func registerInMemoryMode(transport int32, build func(mtu int, gate *hostGate) mode) {
+	if _, taken := inMemoryModes[transport]; taken {
+		panic(fmt.Sprintf("transport %d registered twice", transport))
+	}
+	inMemoryModes[transport] = build
+}
+
+// udpWire is the wire side of modes whose datagrams go over UDP sockets.
+type udpWire struct{ udp *udpBind }
+
+func (w udpWire) bind() conn.Bind               { return w.udp }
+func (w udpWire) socketFD(v6 bool) (int, error) { return w.udp.socketFD(v6) }
+
+// memApp is the application side of in-memory modes: an in-memory TUN
+// whose packets the host writes and reads.
+type memApp struct {
+	mem     *memTun
+	packets hostQueue
+}
+
+func newMemApp(mtu int, gate *hostGate) memApp {
+	mem := newMemTun(mtu, queueCapacity, gate)
+	check := func(p []byte) error { return checkIPPacket(p, mtu) }
+	return memApp{mem, hostQueue{write: mem.outbound, read: mem.inbound, check: check}}
+}
+
+func (a *memApp) tun() tun.Device { return a.mem }

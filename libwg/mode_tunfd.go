@@ -1,0 +1,27 @@
+package main
+
+import "golang.zx2c4.com/wireguard/tun"
+
+// tunFDMode is a tunnel over a kernel TUN device (wgTurnOn) with UDP
+// sockets: the kernel carries both sides, the host has no queue.
+type tunFDMode struct {
+	dev tun.Device
+	udpWire
+}
+
+func newTunFDMode(dev tun.Device) *tunFDMode {
+	return &tunFDMode{dev: dev, udpWire: udpWire{&udpBind{}}}
+}
+
+func (m *tunFDMode) tun() tun.Device { return m.dev }
+
+func (m *tunFDMode) hostQueue(kind int32) (*hostQueue, error) {
+	what := "packet"
+	if kind == kindDatagrams {
+		what = "datagram"
+	}
+	return nil, notSupported("this tunnel was turned on over a kernel TUN: it has no in-memory " +
+		what + " queue; use Tunnel.in_memory")
+}
+
+func (m *tunFDMode) close() {}
