@@ -2,7 +2,7 @@ package main
 
 // The native-Go baseline of benchmarks/packet_path.py: the same work as the
 // Python driver, done with the Go functions that wgWrite and wgRead call
-// (checkIPPacket, packetQueue.put and packetQueue.take on the tunnel's
+// (checkIPPacket, packetqueue.Queue.Put and Take on the tunnel's
 // host queue), so the difference between the two is cgo plus Cython plus
 // Python.
 //
@@ -17,6 +17,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"wgcore/libwg/internal/membind"
+	"wgcore/libwg/internal/memtun"
 )
 
 var (
@@ -49,12 +52,12 @@ func benchPacket(size int, src, dst []byte) []byte {
 // their own.
 func write(tun *tunnel, packets [][]byte) {
 	for i, p := range packets {
-		if err := checkIPPacket(p, benchMTU); err != nil {
+		if err := memtun.CheckIPPacket(p, benchMTU); err != nil {
 			panic(fmt.Sprintf("packet %d: %v", i, err))
 		}
 	}
 	for queued := 0; queued < len(packets); {
-		n, err := tun.queues(kindPackets).write.put(len(packets)-queued, func(i int) []byte { return packets[queued+i] }, -1, nil)
+		n, err := tun.queues(kindPackets).write.Put(len(packets)-queued, func(i int) []byte { return packets[queued+i] }, -1, nil)
 		if err != nil {
 			panic(fmt.Sprintf("put: %d of %d, %v", queued, len(packets), err))
 		}
@@ -65,7 +68,7 @@ func write(tun *tunnel, packets [][]byte) {
 // read does what wgRead does: take up to len(lens) packets, waiting up to
 // benchWait for the first; 0 means none came.
 func read(tb testing.TB, tun *tunnel, buf []byte, lens []uint32) int {
-	n, err := tun.queues(kindPackets).read.take(buf, lens, benchWait, nil)
+	n, err := tun.queues(kindPackets).read.Take(buf, lens, benchWait, nil)
 	if err != nil {
 		tb.Fatalf("take: %v", err)
 	}
@@ -77,7 +80,7 @@ func drain(tb testing.TB, tun *tunnel) {
 	buf := make([]byte, 256*benchMTU)
 	lens := make([]uint32, 256)
 	for {
-		n, err := tun.queues(kindPackets).read.take(buf, lens, 50*time.Millisecond, nil)
+		n, err := tun.queues(kindPackets).read.Take(buf, lens, 50*time.Millisecond, nil)
 		if err != nil {
 			tb.Fatalf("drain: %v", err)
 		}
@@ -91,16 +94,16 @@ func drain(tb testing.TB, tun *tunnel) {
 // Python driver's pump threads do: take a batch, put all of it.
 func benchPump(from, to *tunnel, stop chan struct{}, done *sync.WaitGroup) {
 	defer done.Done()
-	buf := make([]byte, 256*maxDatagram(benchMTU))
+	buf := make([]byte, 256*membind.MaxDatagram(benchMTU))
 	lens := make([]uint32, 256)
 	for {
-		n, err := from.queues(kindDatagrams).read.take(buf, lens, benchPumpWait, stop)
+		n, err := from.queues(kindDatagrams).read.Take(buf, lens, benchPumpWait, stop)
 		if err != nil {
 			return
 		}
 		offset := 0
 		for queued := 0; queued < n; {
-			k, err := to.queues(kindDatagrams).write.put(n-queued, func(i int) []byte {
+			k, err := to.queues(kindDatagrams).write.Put(n-queued, func(i int) []byte {
 				size := int(lens[queued+i])
 				p := buf[offset : offset+size]
 				offset += size
@@ -130,7 +133,7 @@ func benchPair(b *testing.B, transport int) memPair {
 		src, dst []byte
 	}{{pair.a, pair.b, addrA, addrB}, {pair.b, pair.a, addrB, addrA}} {
 		write(dir.from, [][]byte{benchPacket(64, dir.src, dir.dst)})
-		if dir.to.queues(kindPackets).read.take(buf, lens, 10*time.Second, nil); lens[0] != 64 {
+		if dir.to.queues(kindPackets).read.Take(buf, lens, 10*time.Second, nil); lens[0] != 64 {
 			b.Fatal("no handshake within 10 s")
 		}
 	}
@@ -291,7 +294,7 @@ func benchPoll(b *testing.B, pair memPair) {
 	drain(b, pair.b)
 	b.ResetTimer()
 	for range b.N {
-		if n, err := pair.b.queues(kindPackets).read.take(buf, lens, 0, nil); n != 0 || err != nil {
+		if n, err := pair.b.queues(kindPackets).read.Take(buf, lens, 0, nil); n != 0 || err != nil {
 			b.Fatalf("poll: %d, %v", n, err)
 		}
 	}

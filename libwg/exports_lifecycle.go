@@ -5,6 +5,8 @@ package main
 */
 import "C"
 
+import "wgcore/libwg/internal/hostgate"
+
 //export wgTurnOn
 func wgTurnOn(mtu C.int32_t, settings *C.char, tunFD C.int32_t, logSinkFn C.wg_log_sink, logCtx C.uint64_t) C.int32_t {
 	log := logSink{fn: logSinkFn, ctx: logCtx}
@@ -21,7 +23,7 @@ func wgTurnOn(mtu C.int32_t, settings *C.char, tunFD C.int32_t, logSinkFn C.wg_l
 		log.emit(logLevelError, "wgTurnOn: %v", err)
 		return C.int32_t(fail(errInvalidArgument, "%v", err))
 	}
-	t := newTunnel(log, func(*hostGate) mode { return newTunFDMode(tunDev) })
+	t := newTunnel(log, func(*hostgate.Gate) mode { return newTunFDMode(tunDev) })
 	handle, code := t.start(C.GoString(settings))
 	if code != 0 {
 		return C.int32_t(code)
@@ -39,7 +41,7 @@ func wgTurnOnInMemory(mtu C.int32_t, settings *C.char, transport C.int32_t, logS
 		return C.int32_t(fail(errInvalidArgument, "transport %d is neither WG_TRANSPORT_UDP (%d) nor WG_TRANSPORT_HOST (%d)",
 			int32(transport), transportUDP, transportHost))
 	}
-	t := newTunnel(logSink{fn: logSinkFn, ctx: logCtx}, func(gate *hostGate) mode { return build(int(mtu), gate) })
+	t := newTunnel(logSink{fn: logSinkFn, ctx: logCtx}, func(gate *hostgate.Gate) mode { return build(int(mtu), gate) })
 	handle, code := t.start(C.GoString(settings))
 	if code != 0 {
 		return C.int32_t(code)

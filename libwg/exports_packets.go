@@ -9,6 +9,8 @@ import "C"
 import (
 	"time"
 	"unsafe"
+
+	"wgcore/libwg/internal/packetqueue"
 )
 
 //export wgWrite
@@ -30,7 +32,7 @@ func wgWrite(handle C.int32_t, kind C.int32_t, packets **C.uint8_t, lens *C.uint
 			return C.int32_t(fail(errInvalidArgument, "packet %d: %v", i, err))
 		}
 	}
-	n, err := q.write.put(int(count), packet, timeoutOf(timeoutMs), nil)
+	n, err := q.write.Put(int(count), packet, timeoutOf(timeoutMs), nil)
 	if err != nil {
 		return C.int32_t(queueErrorCode(err, handle))
 	}
@@ -47,8 +49,8 @@ func wgRead(handle C.int32_t, kind C.int32_t, buf *C.uint8_t, bufLen C.size_t, l
 		return C.int32_t(fail(errInvalidArgument, "buf and lens must not be NULL"))
 	}
 	dst := unsafe.Slice((*byte)(unsafe.Pointer(buf)), int(bufLen))
-	n, err := q.read.take(dst, unsafe.Slice((*uint32)(unsafe.Pointer(lens)), int(maxCount)), timeoutOf(timeoutMs), nil)
-	if err == errPacketTooBig {
+	n, err := q.read.Take(dst, unsafe.Slice((*uint32)(unsafe.Pointer(lens)), int(maxCount)), timeoutOf(timeoutMs), nil)
+	if err == packetqueue.ErrTooBig {
 		return C.int32_t(fail(errBufferTooSmall, "the next packet does not fit %d bytes", int(bufLen)))
 	}
 	if err != nil {
@@ -63,7 +65,7 @@ func wgReadyFd(handle C.int32_t, kind C.int32_t) C.int32_t {
 	if code != 0 {
 		return C.int32_t(code)
 	}
-	fd, err := q.read.readinessFD()
+	fd, err := q.read.ReadinessFD()
 	if err != nil {
 		return C.int32_t(fail(errGeneral, "eventfd: %v", err))
 	}
@@ -86,7 +88,7 @@ func timeoutOf(ms C.int32_t) time.Duration {
 }
 
 func queueErrorCode(err error, handle C.int32_t) int32 {
-	if err == errQueueClosed {
+	if err == packetqueue.ErrClosed {
 		return fail(errUnknownTunnel, "tunnel %d was turned off", int32(handle))
 	}
 	return fail(errGeneral, "%v", err)

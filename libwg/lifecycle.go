@@ -7,6 +7,8 @@ import (
 
 	"golang.zx2c4.com/wireguard/device"
 	"golang.zx2c4.com/wireguard/ipc"
+
+	"wgcore/libwg/internal/hostgate"
 )
 
 // tunnel is one running WireGuard device and the mode it runs in.
@@ -16,8 +18,8 @@ type tunnel struct {
 	mtu    int // the device's MTU, read at turn-on
 	log    logSink
 	counts *traffic
-	gate   *hostGate  // how the device waits for room in the host's queues
-	setMu  sync.Mutex // one config set (and the route refresh after it) at a time
+	gate   *hostgate.Gate // how the device waits for room in the host's queues
+	setMu  sync.Mutex     // one config set (and the route refresh after it) at a time
 }
 
 var tunnels handleTable[*tunnel]
@@ -40,8 +42,8 @@ func checkTurnOn(mtu int32, haveSettings bool) int32 {
 
 // newTunnel prepares a tunnel; build makes its mode, given the gate the
 // mode's host queues wait behind.
-func newTunnel(log logSink, build func(gate *hostGate) mode) *tunnel {
-	t := &tunnel{log: log, counts: &traffic{}, gate: newHostGate()}
+func newTunnel(log logSink, build func(gate *hostgate.Gate) mode) *tunnel {
+	t := &tunnel{log: log, counts: &traffic{}, gate: hostgate.New()}
 	t.mode = build(t.gate)
 	return t
 }
@@ -75,13 +77,13 @@ func (t *tunnel) start(settings string) (int32, int32) {
 // setConfig applies UAPI "set" text, then refreshes the route table from
 // what the device now holds (also after an error: a set applies line by
 // line, so part of it may have taken effect). While the set runs, the
-// device does not wait for room in the host's queues (see hostGate).
+// device does not wait for room in the host's queues (see hostgate.Gate).
 func (t *tunnel) setConfig(settings string) error {
 	t.setMu.Lock()
 	defer t.setMu.Unlock()
-	t.gate.setSetting(true)
+	t.gate.SetSetting(true)
 	err := t.dev.IpcSet(settings)
-	t.gate.setSetting(false)
+	t.gate.SetSetting(false)
 	text, getErr := t.dev.IpcGet()
 	var routes *routeTable
 	if getErr == nil {
@@ -101,7 +103,7 @@ func (t *tunnel) setConfig(settings string) error {
 // queue, and closing the device needs that lock, so a host that stopped
 // reading would otherwise block the close for ever.
 func (t *tunnel) turnOff() {
-	t.gate.turnOff()
+	t.gate.TurnOff()
 	t.dev.Close()
 	t.mode.close()
 }

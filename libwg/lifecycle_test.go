@@ -26,7 +26,7 @@ func fillUntilStuck(t *testing.T, tun *tunnel, packet []byte) int {
 	total := 0
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		n, err := tun.queues(kindPackets).write.put(64, func(int) []byte { return packet }, 300*time.Millisecond, nil)
+		n, err := tun.queues(kindPackets).write.Put(64, func(int) []byte { return packet }, 300*time.Millisecond, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -82,11 +82,11 @@ func TestTurnOffWhileTheHostStopsReadingPackets(t *testing.T) {
 		}
 		packet := ipv4Packet(make([]byte, 1000))
 		deadline := time.Now().Add(30 * time.Second)
-		for pair.b.queues(kindPackets).read.len() < queueCapacity {
+		for pair.b.queues(kindPackets).read.Len() < queueCapacity {
 			if time.Now().After(deadline) {
-				t.Fatalf("transport %d: B's inbound queue never filled (%d)", transport, pair.b.queues(kindPackets).read.len())
+				t.Fatalf("transport %d: B's inbound queue never filled (%d)", transport, pair.b.queues(kindPackets).read.Len())
 			}
-			pair.a.queues(kindPackets).write.put(64, func(int) []byte { return packet }, 10*time.Millisecond, nil)
+			pair.a.queues(kindPackets).write.Put(64, func(int) []byte { return packet }, 10*time.Millisecond, nil)
 		}
 		time.Sleep(100 * time.Millisecond) // let the device block on the full queue
 		turnOffWithin(t, pair.b, 10*time.Second)
@@ -121,7 +121,7 @@ func TestSetConfigWhileTheHostStopsCarryingDatagrams(t *testing.T) {
 	buf := make([]byte, 64*1500)
 	lens := make([]uint32, 64)
 	for received := 0; received < accepted; {
-		n, err := pair.b.queues(kindPackets).read.take(buf, lens, 10*time.Second, nil)
+		n, err := pair.b.queues(kindPackets).read.Take(buf, lens, 10*time.Second, nil)
 		if n == 0 || err != nil {
 			close(stop)
 			t.Fatalf("%d of %d accepted packets arrived (%v)", received, accepted, err)

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"wgcore/libwg/internal/hostgate"
 )
 
 var (
@@ -44,7 +46,7 @@ func testKey(seed byte) []byte {
 type memPair struct{ a, b *tunnel }
 
 func startMem(t testing.TB, transport int, settings string) *tunnel {
-	tun := newTunnel(logSink{}, func(gate *hostGate) mode { return inMemoryModes[int32(transport)](1420, gate) })
+	tun := newTunnel(logSink{}, func(gate *hostgate.Gate) mode { return inMemoryModes[int32(transport)](1420, gate) })
 	handle, code := tun.start(settings)
 	if code != 0 {
 		e, _ := takeLastError()
@@ -116,13 +118,13 @@ func exchange(t *testing.T, pair memPair, packets [][]byte, window int) {
 	received := 0
 	for sent := 0; received < len(packets); {
 		for sent < len(packets) && sent-received < window {
-			n, err := pair.a.queues(kindPackets).write.put(1, func(int) []byte { return packets[sent] }, -1, nil)
+			n, err := pair.a.queues(kindPackets).write.Put(1, func(int) []byte { return packets[sent] }, -1, nil)
 			if err != nil || n != 1 {
 				t.Fatalf("put: %d, %v", n, err)
 			}
 			sent++
 		}
-		n, err := pair.b.queues(kindPackets).read.take(buf, length[:], 10*time.Second, nil)
+		n, err := pair.b.queues(kindPackets).read.Take(buf, length[:], 10*time.Second, nil)
 		if err != nil || n != 1 {
 			t.Fatalf("packet %d: took %d, %v", received, n, err)
 		}

@@ -5,6 +5,10 @@ import (
 
 	"golang.zx2c4.com/wireguard/conn"
 	"golang.zx2c4.com/wireguard/tun"
+
+	"wgcore/libwg/internal/hostgate"
+	"wgcore/libwg/internal/memtun"
+	"wgcore/libwg/internal/packetqueue"
 )
 
 // A mode is how a tunnel meets the world: the TUN and the bind its device
@@ -43,8 +47,8 @@ const queueCapacity = 1024
 
 // hostQueue is one kind of traffic the host exchanges with a tunnel.
 type hostQueue struct {
-	write *packetQueue       // the host writes, the device reads
-	read  *packetQueue       // the device writes, the host reads
+	write *packetqueue.Queue // the host writes, the device reads
+	read  *packetqueue.Queue // the device writes, the host reads
 	check func([]byte) error // why a packet the host writes is refused, or nil
 }
 
@@ -56,9 +60,9 @@ func (e notSupported) Error() string { return string(e) }
 
 // inMemoryModes builds the mode of each in-memory transport
 // (WG_TRANSPORT_*); each mode's file registers its own.
-var inMemoryModes = map[int32]func(mtu int, gate *hostGate) mode{}
+var inMemoryModes = map[int32]func(mtu int, gate *hostgate.Gate) mode{}
 
-func registerInMemoryMode(transport int32, build func(mtu int, gate *hostGate) mode) {
+func registerInMemoryMode(transport int32, build func(mtu int, gate *hostgate.Gate) mode) {
 	if _, taken := inMemoryModes[transport]; taken {
 		panic(fmt.Sprintf("transport %d registered twice", transport))
 	}
@@ -74,14 +78,14 @@ func (w udpWire) socketFD(v6 bool) (int, error) { return w.udp.socketFD(v6) }
 // memApp is the application side of in-memory modes: an in-memory TUN
 // whose packets the host writes and reads.
 type memApp struct {
-	mem     *memTun
+	mem     *memtun.Device
 	packets hostQueue
 }
 
-func newMemApp(mtu int, gate *hostGate) memApp {
-	mem := newMemTun(mtu, queueCapacity, gate)
-	check := func(p []byte) error { return checkIPPacket(p, mtu) }
-	return memApp{mem, hostQueue{write: mem.outbound, read: mem.inbound, check: check}}
+func newMemApp(mtu int, gate *hostgate.Gate) memApp {
+	mem := memtun.New(mtu, queueCapacity, gate)
+	check := func(p []byte) error { return memtun.CheckIPPacket(p, mtu) }
+	return memApp{mem, hostQueue{write: mem.Outbound, read: mem.Inbound, check: check}}
 }
 
 func (a *memApp) tun() tun.Device { return a.mem }

@@ -1,26 +1,25 @@
 package main
 
-import "golang.zx2c4.com/wireguard/conn"
+import (
+	"golang.zx2c4.com/wireguard/conn"
+
+	"wgcore/libwg/internal/hostgate"
+	"wgcore/libwg/internal/membind"
+)
 
 // memHostMode is an in-memory tunnel whose datagrams the host carries too
 // (WG_TRANSPORT_HOST): one point-to-point link, no sockets.
 type memHostMode struct {
 	memApp
-	link      *memBind
+	link      *membind.Bind
 	datagrams hostQueue
 }
 
 func init() {
-	registerInMemoryMode(transportHost, func(mtu int, gate *hostGate) mode {
-		link := newMemBind(mtu, queueCapacity, gate)
-		limit := maxDatagram(mtu)
-		check := func(d []byte) error {
-			if len(d) == 0 || len(d) > limit {
-				return errDatagramSize(len(d), limit)
-			}
-			return nil
-		}
-		return &memHostMode{newMemApp(mtu, gate), link, hostQueue{write: link.inbound, read: link.outbound, check: check}}
+	registerInMemoryMode(transportHost, func(mtu int, gate *hostgate.Gate) mode {
+		link := membind.New(mtu, queueCapacity, gate)
+		check := func(d []byte) error { return membind.CheckDatagram(d, mtu) }
+		return &memHostMode{newMemApp(mtu, gate), link, hostQueue{write: link.Inbound, read: link.Outbound, check: check}}
 	})
 }
 
@@ -38,4 +37,4 @@ func (m *memHostMode) socketFD(bool) (int, error) {
 }
 
 // close ends the host's side of the link for good.
-func (m *memHostMode) close() { m.link.closeQueues() }
+func (m *memHostMode) close() { m.link.CloseQueues() }

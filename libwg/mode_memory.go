@@ -1,5 +1,7 @@
 package main
 
+import "wgcore/libwg/internal/hostgate"
+
 // memUDPMode is an in-memory tunnel over UDP sockets
 // (WG_TRANSPORT_UDP): the host carries the packets, the kernel the
 // datagrams.
@@ -9,7 +11,7 @@ type memUDPMode struct {
 }
 
 func init() {
-	registerInMemoryMode(transportUDP, func(mtu int, gate *hostGate) mode {
+	registerInMemoryMode(transportUDP, func(mtu int, gate *hostgate.Gate) mode {
 		return &memUDPMode{newMemApp(mtu, gate), udpWire{&udpBind{}}}
 	})
 }

@@ -7,6 +7,8 @@ import (
 	"golang.zx2c4.com/wireguard/conn"
 	"golang.zx2c4.com/wireguard/device"
 	"golang.zx2c4.com/wireguard/tun"
+
+	"wgcore/libwg/internal/hostgate"
 )
 
 // traffic counts what crosses a tunnel's two edges: the IP packets between
@@ -114,7 +116,7 @@ func (c countingTun) Write(buf []byte, offset int) (int, error) {
 	switch err {
 	case nil:
 		c.counts.toApp.add(len(buf) - offset)
-	case errTurnedOff:
+	case hostgate.ErrTurnedOff:
 		return 0, nil
 	}
 	return n, err
@@ -151,7 +153,7 @@ func (c countingBind) Send(buf []byte, ep conn.Endpoint) error {
 	switch err {
 	case nil:
 		c.counts.sent.add(buf)
-	case errTurnedOff:
+	case hostgate.ErrTurnedOff:
 		return nil
 	}
 	return err

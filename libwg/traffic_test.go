@@ -6,6 +6,11 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"wgcore/libwg/internal/hostgate"
+	"wgcore/libwg/internal/membind"
+	"wgcore/libwg/internal/memtun"
+	"wgcore/libwg/internal/packetqueue"
 )
 
 // message builds a datagram of size bytes with WireGuard message type typ.
@@ -35,15 +40,19 @@ func TestWireCountsSplitByMessageType(t *testing.T) {
 	}
 }
 
+func putAll(q *packetqueue.Queue, packets ...[]byte) (int, error) {
+	return q.Put(len(packets), func(i int) []byte { return packets[i] }, 0, nil)
+}
+
 func TestCountingTunCountsBothWaysAndNoRoute(t *testing.T) {
-	gate := newHostGate()
-	mem := newMemTun(1420, 4, gate)
+	gate := hostgate.New()
+	mem := memtun.New(1420, 4, gate)
 	counts := &traffic{}
 	counts.routes.Store(mustRoutes(t, "public_key=aa\nallowed_ip=198.51.100.2/32\n"))
 	tun := countingTun{mem, counts}
 
 	routed, unrouted := ipv4PacketFrom(addrA, addrB, make([]byte, 10)), ipv4PacketFrom(addrB, addrA, make([]byte, 50))
-	putAll(mem.outbound, routed, unrouted, routed)
+	putAll(mem.Outbound, routed, unrouted, routed)
 	buf := make([]byte, 1500)
 	for range 3 {
 		if _, err := tun.Read(buf, 16); err != nil {
@@ -70,7 +79,7 @@ func TestCountingTunCountsBothWaysAndNoRoute(t *testing.T) {
 		done <- err
 	}()
 	time.Sleep(20 * time.Millisecond)
-	gate.turnOff()
+	gate.TurnOff()
 	if err := <-done; err != nil {
 		t.Fatalf("write cut off by turn-off: %v", err)
 	}
@@ -80,8 +89,8 @@ func TestCountingTunCountsBothWaysAndNoRoute(t *testing.T) {
 }
 
 func TestCountingBindCountsWhatCrosses(t *testing.T) {
-	gate := newHostGate()
-	link := newMemBind(1420, 3, gate)
+	gate := hostgate.New()
+	link := membind.New(1420, 3, gate)
 	counts := &traffic{}
 	bind := countingBind{link, counts}
 	receive, _, err := bind.Open(0)
@@ -90,11 +99,11 @@ func TestCountingBindCountsWhatCrosses(t *testing.T) {
 	}
 	defer bind.Close()
 	for _, d := range [][]byte{message(1, 148), message(4, 32)} {
-		if err := bind.Send(d, linkEndpoint); err != nil {
+		if err := bind.Send(d, membind.LinkEndpoint); err != nil {
 			t.Fatal(err)
 		}
 	}
-	putAll(link.inbound, message(2, 92), message(4, 200), []byte("junk"))
+	putAll(link.Inbound, message(2, 92), message(4, 200), []byte("junk"))
 	buf := make([]byte, 1500)
 	for range 3 {
 		if _, _, err := receive[0](buf); err != nil {
@@ -110,13 +119,13 @@ func TestCountingBindCountsWhatCrosses(t *testing.T) {
 	}
 	// Once outbound (3 slots) is full, a send waits until turn-off, then
 	// reports success without counting.
-	if err := bind.Send(message(4, 100), linkEndpoint); err != nil {
+	if err := bind.Send(message(4, 100), membind.LinkEndpoint); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error)
-	go func() { done <- bind.Send(message(4, 100), linkEndpoint) }()
+	go func() { done <- bind.Send(message(4, 100), membind.LinkEndpoint) }()
 	time.Sleep(20 * time.Millisecond)
-	gate.turnOff()
+	gate.TurnOff()
 	if err := <-done; err != nil {
 		t.Fatalf("send cut off by turn-off: %v", err)
 	}
@@ -129,9 +138,9 @@ func TestCountingBindCountsWhatCrosses(t *testing.T) {
 // counting what it carried with its own reading of the message type.
 func tallyPump(t *testing.T, from, to *tunnel, tally map[string]counted) int {
 	t.Helper()
-	buf := make([]byte, 64*maxDatagram(1420))
+	buf := make([]byte, 64*membind.MaxDatagram(1420))
 	lens := make([]uint32, 64)
-	n, err := from.queues(kindDatagrams).read.take(buf, lens, 0, nil)
+	n, err := from.queues(kindDatagrams).read.Take(buf, lens, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +154,7 @@ func tallyPump(t *testing.T, from, to *tunnel, tally map[string]counted) int {
 		}
 		c := tally[kind]
 		tally[kind] = counted{c.packets + 1, c.bytes + uint64(len(d))}
-		if k, err := to.queues(kindDatagrams).write.put(1, func(int) []byte { return d }, time.Second, nil); k != 1 {
+		if k, err := to.queues(kindDatagrams).write.Put(1, func(int) []byte { return d }, time.Second, nil); k != 1 {
 			t.Fatalf("delivering: %d, %v", k, err)
 		}
 	}
@@ -187,7 +196,7 @@ func TestCountersMatchWhatTheHostCarried(t *testing.T) {
 			}
 			tallyPump(t, pair.a, pair.b, aToB)
 			tallyPump(t, pair.b, pair.a, bToA)
-			if n, _ := pair.b.queues(kindPackets).read.take(buf, length[:], time.Millisecond, nil); n == 1 {
+			if n, _ := pair.b.queues(kindPackets).read.Take(buf, length[:], time.Millisecond, nil); n == 1 {
 				delivered = counted{delivered.packets + 1, delivered.bytes + uint64(length[0])}
 			}
 		}

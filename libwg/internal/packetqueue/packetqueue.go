@@ -1,4 +1,6 @@
-package main
+// Package packetqueue is the bounded, allocation-free packet FIFO between
+// a host and a device, with timed waits and an eventfd for readiness.
+package packetqueue
 
 import (
 	"errors"
@@ -8,18 +10,19 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// Why a Put or Take ended without moving a packet.
 var (
-	errQueueClosed   = errors.New("queue closed")
-	errCancelled     = errors.New("wait cancelled")
-	errPacketTooBig  = errors.New("packet does not fit the buffer")
-	errQueueTimedOut = errors.New("timed out")
+	ErrClosed    = errors.New("queue closed")
+	ErrCancelled = errors.New("wait cancelled")
+	ErrTooBig    = errors.New("packet does not fit the buffer")
+	ErrTimedOut  = errors.New("timed out")
 )
 
-// packetQueue is a bounded FIFO of packets. Slots are reused, so steady
+// Queue is a bounded FIFO of packets. Slots are reused, so steady
 // state allocates nothing; producers and consumers wait with timeouts, and
 // an optional eventfd is readable exactly while packets wait. Only
-// putAlways may go past capacity (the ring then grows).
-type packetQueue struct {
+// PutAlways may go past capacity (the ring then grows).
+type Queue struct {
 	mu       sync.Mutex
 	slots    [][]byte // a ring of at least capacity slots
 	capacity int
@@ -33,8 +36,9 @@ type packetQueue struct {
 	doneOnce sync.Once
 }
 
-func newPacketQueue(capacity, slotSize int) *packetQueue {
-	q := &packetQueue{
+// New makes a queue of capacity packets of up to slotSize bytes each.
+func New(capacity, slotSize int) *Queue {
+	q := &Queue{
 		slots:    make([][]byte, capacity),
 		capacity: capacity,
 		readyFD:  -1,
@@ -71,12 +75,12 @@ func newWaiter(timeout time.Duration) waiter {
 
 // wait blocks until ch is poked, q closes, cancel closes or the deadline
 // passes.
-func (w *waiter) wait(q *packetQueue, ch chan struct{}, cancel <-chan struct{}) error {
+func (w *waiter) wait(q *Queue, ch chan struct{}, cancel <-chan struct{}) error {
 	var expired <-chan time.Time
 	if !w.deadline.IsZero() {
 		left := time.Until(w.deadline)
 		if left <= 0 {
-			return errQueueTimedOut
+			return ErrTimedOut
 		}
 		if w.timer == nil {
 			w.timer = time.NewTimer(left)
@@ -89,11 +93,11 @@ func (w *waiter) wait(q *packetQueue, ch chan struct{}, cancel <-chan struct{}) 
 	case <-ch:
 		return nil
 	case <-q.done:
-		return errQueueClosed
+		return ErrClosed
 	case <-cancel:
-		return errCancelled
+		return ErrCancelled
 	case <-expired:
-		return errQueueTimedOut
+		return ErrTimedOut
 	}
 }
 
@@ -103,10 +107,10 @@ func (w *waiter) stop() {
 	}
 }
 
-// put copies packets 0..n-1 (from packet(i)) in order while there is room,
+// Put copies packets 0..n-1 (from packet(i)) in order while there is room,
 // waiting up to timeout (negative: forever, zero: not at all) for room for
 // the first. It returns how many it queued.
-func (q *packetQueue) put(n int, packet func(i int) []byte, timeout time.Duration, cancel <-chan struct{}) (int, error) {
+func (q *Queue) Put(n int, packet func(i int) []byte, timeout time.Duration, cancel <-chan struct{}) (int, error) {
 	w := newWaiter(timeout)
 	defer w.stop()
 	for {
@@ -114,7 +118,7 @@ func (q *packetQueue) put(n int, packet func(i int) []byte, timeout time.Duratio
 		select {
 		case <-q.done:
 			q.mu.Unlock()
-			return 0, errQueueClosed
+			return 0, ErrClosed
 		default:
 		}
 		queued := 0
@@ -136,7 +140,7 @@ func (q *packetQueue) put(n int, packet func(i int) []byte, timeout time.Duratio
 			return 0, nil
 		}
 		if err := w.wait(q, q.notFull, cancel); err != nil {
-			if err == errQueueTimedOut {
+			if err == ErrTimedOut {
 				return 0, nil
 			}
 			return 0, err
@@ -144,14 +148,14 @@ func (q *packetQueue) put(n int, packet func(i int) []byte, timeout time.Duratio
 	}
 }
 
-// putAlways queues packet even past capacity, growing the ring if it is
+// PutAlways queues packet even past capacity, growing the ring if it is
 // full; later puts wait until the queue is below capacity again.
-func (q *packetQueue) putAlways(packet []byte) error {
+func (q *Queue) PutAlways(packet []byte) error {
 	q.mu.Lock()
 	select {
 	case <-q.done:
 		q.mu.Unlock()
-		return errQueueClosed
+		return ErrClosed
 	default:
 	}
 	if q.count == len(q.slots) {
@@ -168,17 +172,17 @@ func (q *packetQueue) putAlways(packet []byte) error {
 	return nil
 }
 
-func (q *packetQueue) appendLocked(packet []byte) {
+func (q *Queue) appendLocked(packet []byte) {
 	tail := (q.head + q.count) % len(q.slots)
 	q.slots[tail] = append(q.slots[tail][:0], packet...)
 	q.count++
 }
 
-// take copies waiting packets back to back into dst while they fit,
+// Take copies waiting packets back to back into dst while they fit,
 // writing each length to lens, waiting up to timeout for the first. It
-// fails with errPacketTooBig if the first packet does not fit dst (the
+// fails with ErrTooBig if the first packet does not fit dst (the
 // packet stays queued).
-func (q *packetQueue) take(dst []byte, lens []uint32, timeout time.Duration, cancel <-chan struct{}) (int, error) {
+func (q *Queue) Take(dst []byte, lens []uint32, timeout time.Duration, cancel <-chan struct{}) (int, error) {
 	w := newWaiter(timeout)
 	defer w.stop()
 	for {
@@ -208,18 +212,18 @@ func (q *packetQueue) take(dst []byte, lens []uint32, timeout time.Duration, can
 		waiting := q.count > 0
 		q.mu.Unlock()
 		if waiting && len(lens) > 0 {
-			return 0, errPacketTooBig
+			return 0, ErrTooBig
 		}
 		select {
 		case <-q.done:
-			return 0, errQueueClosed
+			return 0, ErrClosed
 		default:
 		}
 		if len(lens) == 0 || timeout == 0 {
 			return 0, nil
 		}
 		if err := w.wait(q, q.notEmpty, cancel); err != nil {
-			if err == errQueueTimedOut {
+			if err == ErrTimedOut {
 				return 0, nil
 			}
 			return 0, err
@@ -227,10 +231,10 @@ func (q *packetQueue) take(dst []byte, lens []uint32, timeout time.Duration, can
 	}
 }
 
-// takeOne blocks until one packet is copied into dst (or the wait ends).
-func (q *packetQueue) takeOne(dst []byte, cancel <-chan struct{}) (int, error) {
+// TakeOne blocks until one packet is copied into dst (or the wait ends).
+func (q *Queue) TakeOne(dst []byte, cancel <-chan struct{}) (int, error) {
 	var length [1]uint32
-	if _, err := q.take(dst, length[:], -1, cancel); err != nil {
+	if _, err := q.Take(dst, length[:], -1, cancel); err != nil {
 		return 0, err
 	}
 	return int(length[0]), nil
@@ -238,7 +242,7 @@ func (q *packetQueue) takeOne(dst []byte, cancel <-chan struct{}) (int, error) {
 
 // signalReadyLocked keeps the eventfd readable exactly while count > 0;
 // becameNonEmpty says this change took count from zero.
-func (q *packetQueue) signalReadyLocked(becameNonEmpty bool) {
+func (q *Queue) signalReadyLocked(becameNonEmpty bool) {
 	if q.readyFD < 0 {
 		return
 	}
@@ -251,9 +255,9 @@ func (q *packetQueue) signalReadyLocked(becameNonEmpty bool) {
 	}
 }
 
-// readinessFD returns an eventfd, readable while packets wait; it is
+// ReadinessFD returns an eventfd, readable while packets wait; it is
 // created on first use and closed with the queue.
-func (q *packetQueue) readinessFD() (int, error) {
+func (q *Queue) ReadinessFD() (int, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.readyFD < 0 {
@@ -267,14 +271,15 @@ func (q *packetQueue) readinessFD() (int, error) {
 	return q.readyFD, nil
 }
 
-func (q *packetQueue) len() int {
+// Len is how many packets wait.
+func (q *Queue) Len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return q.count
 }
 
-// close wakes every waiter for good and closes the eventfd.
-func (q *packetQueue) close() {
+// Close wakes every waiter for good and closes the eventfd.
+func (q *Queue) Close() {
 	q.doneOnce.Do(func() {
 		close(q.done)
 		q.mu.Lock()

@@ -1,0 +1,110 @@
+// Package memtun is a tun.Device with no kernel behind it: its packets
+// are the host's to write and read.
+package memtun
+
+import (
+	"encoding/binary"
+	"fmt"
+	"os"
+	"sync"
+
+	"golang.zx2c4.com/wireguard/tun"
+
+	"wgcore/libwg/internal/hostgate"
+	"wgcore/libwg/internal/packetqueue"
+)
+
+// Device is a tun.Device with no kernel behind it: the host writes IP
+// packets into outbound (the device encrypts them) and reads the packets
+// the device decrypted from inbound.
+type Device struct {
+	Outbound *packetqueue.Queue
+	Inbound  *packetqueue.Queue
+	mtu      int
+	events   chan tun.Event
+	once     sync.Once
+	gate     *hostgate.Gate // how Write waits for room in inbound
+}
+
+var _ tun.Device = (*Device)(nil)
+
+// New makes a device of mtu bytes whose queues hold capacity packets.
+func New(mtu, capacity int, gate *hostgate.Gate) *Device {
+	return &Device{
+		Outbound: packetqueue.New(capacity, mtu),
+		Inbound:  packetqueue.New(capacity, mtu),
+		mtu:      mtu,
+		events:   make(chan tun.Event),
+		gate:     gate,
+	}
+}
+
+func (t *Device) Read(buf []byte, offset int) (int, error) {
+	n, err := t.Outbound.TakeOne(buf[offset:], nil)
+	if err != nil {
+		return 0, os.ErrClosed
+	}
+	return n, nil
+}
+
+// Write hands a decrypted packet to the host, waiting while inbound is
+// full (see hostgate.Gate): back-pressure reaches the sender instead of
+// packets being lost.
+func (t *Device) Write(buf []byte, offset int) (int, error) {
+	packet := buf[offset:]
+	switch err := t.gate.Put(t.Inbound, packet); err {
+	case nil:
+		return len(packet), nil
+	case hostgate.ErrTurnedOff:
+		return 0, err
+	}
+	return 0, os.ErrClosed
+}
+
+func (t *Device) File() *os.File           { return nil }
+func (t *Device) Flush() error             { return nil }
+func (t *Device) MTU() (int, error)        { return t.mtu, nil }
+func (t *Device) Name() (string, error)    { return "memtun", nil }
+func (t *Device) Events() <-chan tun.Event { return t.events }
+
+func (t *Device) Close() error {
+	t.once.Do(func() {
+		t.Outbound.Close()
+		t.Inbound.Close()
+		close(t.events)
+	})
+	return nil
+}
+
+// CheckIPPacket accepts an IPv4 or IPv6 packet no larger than mtu whose
+// header's length matches its size (the receiving peer drops others).
+func CheckIPPacket(p []byte, mtu int) error {
+	if len(p) > mtu {
+		return fmt.Errorf("%d bytes is more than the MTU (%d)", len(p), mtu)
+	}
+	if len(p) == 0 {
+		return fmt.Errorf("empty packet")
+	}
+	var headerLen, declared int
+	switch p[0] >> 4 {
+	case 4:
+		headerLen = 20
+		if len(p) >= headerLen {
+			declared = int(binary.BigEndian.Uint16(p[2:4]))
+		}
+	case 6:
+		headerLen = 40
+		if len(p) >= headerLen {
+			declared = headerLen + int(binary.BigEndian.Uint16(p[4:6]))
+		}
+	default:
+		return fmt.Errorf("IP version %d is neither 4 nor 6", p[0]>>4)
+	}
+	if len(p) < headerLen {
+		return fmt.Errorf("%d bytes is too short for IPv%d", len(p), p[0]>>4)
+	}
+	if declared != len(p) {
+		return fmt.Errorf("the IP header says %d bytes, the packet has %d", declared, len(p))
+	}
+	return nil
+}
