@@ -2,9 +2,8 @@ package main
 
 // The native-Go baseline of benchmarks/packet_path.py: the same work as the
 // Python driver, done with the Go functions that wgWrite and wgRead call
-// (checkIPPacket, packetqueue.Queue.Put and Take on the tunnel's
-// host queue), so the difference between the two is cgo plus Cython plus
-// Python.
+// (memtun.CheckIPPacket, then Put and Take on the tunnel's packet queue),
+// so the difference between the two is cgo plus Cython plus Python.
 //
 //	GOTOOLCHAIN=local go test -run '^$' -bench PacketPath -benchtime 1s
 //

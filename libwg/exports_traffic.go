@@ -5,14 +5,16 @@ package main
 */
 import "C"
 
-func cCount(c counted) C.wg_count {
-	return C.wg_count{packets: C.uint64_t(c.packets), bytes: C.uint64_t(c.bytes)}
+import "wgcore/libwg/internal/traffic"
+
+func cCount(c traffic.Count) C.wg_count {
+	return C.wg_count{packets: C.uint64_t(c.Packets), bytes: C.uint64_t(c.Bytes)}
 }
 
-func cWire(w wireSnapshot) C.wg_wire_counts {
+func cWire(w traffic.Wire) C.wg_wire_counts {
 	return C.wg_wire_counts{
-		initiation: cCount(w.initiation), response: cCount(w.response), cookie: cCount(w.cookie),
-		data: cCount(w.data), keepalive: cCount(w.keepalive), other: cCount(w.other),
+		initiation: cCount(w.Initiation), response: cCount(w.Response), cookie: cCount(w.Cookie),
+		data: cCount(w.Data), keepalive: cCount(w.Keepalive), other: cCount(w.Other),
 	}
 }
 
@@ -25,10 +27,10 @@ func wgGetTraffic(handle C.int32_t, out *C.wg_traffic) C.int32_t {
 	if code != 0 {
 		return C.int32_t(code)
 	}
-	s := t.counts.load()
+	s := t.counts.Load()
 	*out = C.wg_traffic{
-		from_app: cCount(s.fromApp), to_app: cCount(s.toApp), no_route: cCount(s.noRoute),
-		sent: cWire(s.sent), received: cWire(s.received),
+		from_app: cCount(s.FromApp), to_app: cCount(s.ToApp), no_route: cCount(s.NoRoute),
+		sent: cWire(s.Sent), received: cWire(s.Received),
 	}
 	return 0
 }

@@ -9,6 +9,8 @@ import (
 	"golang.zx2c4.com/wireguard/ipc"
 
 	"wgcore/libwg/internal/hostgate"
+	"wgcore/libwg/internal/routes"
+	"wgcore/libwg/internal/traffic"
 )
 
 // tunnel is one running WireGuard device and the mode it runs in.
@@ -17,7 +19,7 @@ type tunnel struct {
 	mode   mode
 	mtu    int // the device's MTU, read at turn-on
 	log    logSink
-	counts *traffic
+	counts *traffic.Counters
 	gate   *hostgate.Gate // how the device waits for room in the host's queues
 	setMu  sync.Mutex     // one config set (and the route refresh after it) at a time
 }
@@ -43,7 +45,7 @@ func checkTurnOn(mtu int32, haveSettings bool) int32 {
 // newTunnel prepares a tunnel; build makes its mode, given the gate the
 // mode's host queues wait behind.
 func newTunnel(log logSink, build func(gate *hostgate.Gate) mode) *tunnel {
-	t := &tunnel{log: log, counts: &traffic{}, gate: hostgate.New()}
+	t := &tunnel{log: log, counts: &traffic.Counters{}, gate: hostgate.New()}
 	t.mode = build(t.gate)
 	return t
 }
@@ -53,7 +55,7 @@ func newTunnel(log logSink, build func(gate *hostgate.Gate) mode) *tunnel {
 // on failure everything the mode holds is closed.
 func (t *tunnel) start(settings string) (int32, int32) {
 	t.mtu, _ = t.mode.tun().MTU()
-	t.dev = device.NewDevice(countingTun{t.mode.tun(), t.counts}, countingBind{t.mode.bind(), t.counts}, t.log.deviceLogger())
+	t.dev = device.NewDevice(traffic.CountTun(t.mode.tun(), t.counts), traffic.CountBind(t.mode.bind(), t.counts), t.log.deviceLogger())
 	if err := t.setConfig(settings); err != nil {
 		t.turnOff()
 		return -1, fail(ipcErrorCode(err), "%s", settingsError(err, settings))
@@ -85,14 +87,14 @@ func (t *tunnel) setConfig(settings string) error {
 	err := t.dev.IpcSet(settings)
 	t.gate.SetSetting(false)
 	text, getErr := t.dev.IpcGet()
-	var routes *routeTable
+	var table *routes.Table
 	if getErr == nil {
-		routes, getErr = routesFromUAPI(text)
+		table, getErr = routes.FromUAPI(text)
 	}
 	if getErr != nil {
 		t.log.emit(logLevelError, "reading allowed IPs back for the traffic counters: %v", getErr)
 	} else {
-		t.counts.routes.Store(routes)
+		t.counts.SetRoutes(table)
 	}
 	return err
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"math/rand"
@@ -12,28 +11,16 @@ import (
 	"time"
 
 	"wgcore/libwg/internal/hostgate"
+	"wgcore/libwg/internal/packettest"
 )
 
-var (
-	addrA = []byte{198, 51, 100, 1}
-	addrB = []byte{198, 51, 100, 2}
-)
+var addrA, addrB = packettest.AddrA, packettest.AddrB
 
 // ipv4Packet wraps payload in an IPv4 header from addrA to addrB.
-func ipv4Packet(payload []byte) []byte { return ipv4PacketFrom(addrA, addrB, payload) }
+func ipv4Packet(payload []byte) []byte { return packettest.IPv4(addrA, addrB, payload) }
 
 // ipv4PacketFrom wraps payload in an IPv4 header from src to dst.
-func ipv4PacketFrom(src, dst, payload []byte) []byte {
-	p := make([]byte, 20+len(payload))
-	p[0] = 0x45
-	binary.BigEndian.PutUint16(p[2:], uint16(len(p)))
-	p[8] = 64
-	p[9] = 253 // experimental protocol number
-	copy(p[12:], src)
-	copy(p[16:], dst)
-	copy(p[20:], payload)
-	return p
-}
+func ipv4PacketFrom(src, dst, payload []byte) []byte { return packettest.IPv4(src, dst, payload) }
 
 func testKey(seed byte) []byte {
 	k := bytes.Repeat([]byte{seed}, 32)

@@ -9,6 +9,7 @@ import (
 	"wgcore/libwg/internal/hostgate"
 	"wgcore/libwg/internal/memtun"
 	"wgcore/libwg/internal/packetqueue"
+	"wgcore/libwg/internal/udpbind"
 )
 
 // A mode is how a tunnel meets the world: the TUN and the bind its device
@@ -70,10 +71,10 @@ func registerInMemoryMode(transport int32, build func(mtu int, gate *hostgate.Ga
 }
 
 // udpWire is the wire side of modes whose datagrams go over UDP sockets.
-type udpWire struct{ udp *udpBind }
+type udpWire struct{ udp *udpbind.Bind }
 
 func (w udpWire) bind() conn.Bind               { return w.udp }
-func (w udpWire) socketFD(v6 bool) (int, error) { return w.udp.socketFD(v6) }
+func (w udpWire) socketFD(v6 bool) (int, error) { return w.udp.SocketFD(v6) }
 
 // memApp is the application side of in-memory modes: an in-memory TUN
 // whose packets the host writes and reads.

@@ -1,6 +1,9 @@
 package main
 
-import "wgcore/libwg/internal/hostgate"
+import (
+	"wgcore/libwg/internal/hostgate"
+	"wgcore/libwg/internal/udpbind"
+)
 
 // memUDPMode is an in-memory tunnel over UDP sockets
 // (WG_TRANSPORT_UDP): the host carries the packets, the kernel the
@@ -12,7 +15,7 @@ type memUDPMode struct {
 
 func init() {
 	registerInMemoryMode(transportUDP, func(mtu int, gate *hostgate.Gate) mode {
-		return &memUDPMode{newMemApp(mtu, gate), udpWire{&udpBind{}}}
+		return &memUDPMode{newMemApp(mtu, gate), udpWire{&udpbind.Bind{}}}
 	})
 }
 

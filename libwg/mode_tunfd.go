@@ -1,6 +1,10 @@
 package main
 
-import "golang.zx2c4.com/wireguard/tun"
+import (
+	"golang.zx2c4.com/wireguard/tun"
+
+	"wgcore/libwg/internal/udpbind"
+)
 
 // tunFDMode is a tunnel over a kernel TUN device (wgTurnOn) with UDP
 // sockets: the kernel carries both sides, the host has no queue.
@@ -10,7 +14,7 @@ type tunFDMode struct {
 }
 
 func newTunFDMode(dev tun.Device) *tunFDMode {
-	return &tunFDMode{dev: dev, udpWire: udpWire{&udpBind{}}}
+	return &tunFDMode{dev: dev, udpWire: udpWire{&udpbind.Bind{}}}
 }
 
 func (m *tunFDMode) tun() tun.Device { return m.dev }

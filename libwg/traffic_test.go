@@ -1,142 +1,18 @@
 package main
 
 import (
-	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"testing"
 	"time"
 
-	"wgcore/libwg/internal/hostgate"
 	"wgcore/libwg/internal/membind"
-	"wgcore/libwg/internal/memtun"
-	"wgcore/libwg/internal/packetqueue"
+	"wgcore/libwg/internal/traffic"
 )
-
-// message builds a datagram of size bytes with WireGuard message type typ.
-func message(typ uint32, size int) []byte {
-	d := make([]byte, size)
-	if size >= 4 {
-		binary.LittleEndian.PutUint32(d, typ)
-	}
-	return d
-}
-
-func TestWireCountsSplitByMessageType(t *testing.T) {
-	var w wireCounts
-	for _, d := range [][]byte{
-		message(1, 148), message(2, 92), message(3, 64), message(4, 32), message(4, 33), message(4, 1452),
-		message(1, 147), message(2, 148), message(3, 63), message(4, 31), message(5, 100), message(0, 2), nil,
-	} {
-		w.add(d)
-	}
-	want := wireSnapshot{
-		initiation: counted{1, 148}, response: counted{1, 92}, cookie: counted{1, 64},
-		keepalive: counted{1, 32}, data: counted{2, 33 + 1452},
-		other: counted{7, 147 + 148 + 63 + 31 + 100 + 2},
-	}
-	if got := w.load(); got != want {
-		t.Fatalf("got %+v\nwant %+v", got, want)
-	}
-}
-
-func putAll(q *packetqueue.Queue, packets ...[]byte) (int, error) {
-	return q.Put(len(packets), func(i int) []byte { return packets[i] }, 0, nil)
-}
-
-func TestCountingTunCountsBothWaysAndNoRoute(t *testing.T) {
-	gate := hostgate.New()
-	mem := memtun.New(1420, 4, gate)
-	counts := &traffic{}
-	counts.routes.Store(mustRoutes(t, "public_key=aa\nallowed_ip=198.51.100.2/32\n"))
-	tun := countingTun{mem, counts}
-
-	routed, unrouted := ipv4PacketFrom(addrA, addrB, make([]byte, 10)), ipv4PacketFrom(addrB, addrA, make([]byte, 50))
-	putAll(mem.Outbound, routed, unrouted, routed)
-	buf := make([]byte, 1500)
-	for range 3 {
-		if _, err := tun.Read(buf, 16); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if got := counts.load(); got.fromApp != (counted{3, 30 + 70 + 30}) || got.noRoute != (counted{1, 70}) {
-		t.Fatalf("from app %+v, no route %+v", got.fromApp, got.noRoute)
-	}
-
-	for range 4 {
-		if _, err := tun.Write(append(make([]byte, 16), routed...), 16); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if got := counts.load().toApp; got != (counted{4, 4 * 30}) {
-		t.Fatalf("to app %+v", got)
-	}
-	// The inbound queue (4 slots) is full: a write waits until turn-off,
-	// then reports success without counting a delivery.
-	done := make(chan error)
-	go func() {
-		_, err := tun.Write(append(make([]byte, 16), routed...), 16)
-		done <- err
-	}()
-	time.Sleep(20 * time.Millisecond)
-	gate.TurnOff()
-	if err := <-done; err != nil {
-		t.Fatalf("write cut off by turn-off: %v", err)
-	}
-	if got := counts.load().toApp; got.packets != 4 {
-		t.Fatalf("a packet discarded at turn-off counted as delivered: %+v", got)
-	}
-}
-
-func TestCountingBindCountsWhatCrosses(t *testing.T) {
-	gate := hostgate.New()
-	link := membind.New(1420, 3, gate)
-	counts := &traffic{}
-	bind := countingBind{link, counts}
-	receive, _, err := bind.Open(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bind.Close()
-	for _, d := range [][]byte{message(1, 148), message(4, 32)} {
-		if err := bind.Send(d, membind.LinkEndpoint); err != nil {
-			t.Fatal(err)
-		}
-	}
-	putAll(link.Inbound, message(2, 92), message(4, 200), []byte("junk"))
-	buf := make([]byte, 1500)
-	for range 3 {
-		if _, _, err := receive[0](buf); err != nil {
-			t.Fatal(err)
-		}
-	}
-	got := counts.load()
-	if got.sent != (wireSnapshot{initiation: counted{1, 148}, keepalive: counted{1, 32}}) {
-		t.Fatalf("sent %+v", got.sent)
-	}
-	if got.received != (wireSnapshot{response: counted{1, 92}, data: counted{1, 200}, other: counted{1, 4}}) {
-		t.Fatalf("received %+v", got.received)
-	}
-	// Once outbound (3 slots) is full, a send waits until turn-off, then
-	// reports success without counting.
-	if err := bind.Send(message(4, 100), membind.LinkEndpoint); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error)
-	go func() { done <- bind.Send(message(4, 100), membind.LinkEndpoint) }()
-	time.Sleep(20 * time.Millisecond)
-	gate.TurnOff()
-	if err := <-done; err != nil {
-		t.Fatalf("send cut off by turn-off: %v", err)
-	}
-	if got := counts.load().sent.data; got != (counted{1, 100}) {
-		t.Fatalf("a datagram discarded at turn-off counted as sent: %+v", got)
-	}
-}
 
 // tallyPump carries datagrams from one host-transport tunnel to another,
 // counting what it carried with its own reading of the message type.
-func tallyPump(t *testing.T, from, to *tunnel, tally map[string]counted) int {
+func tallyPump(t *testing.T, from, to *tunnel, tally map[string]traffic.Count) int {
 	t.Helper()
 	buf := make([]byte, 64*membind.MaxDatagram(1420))
 	lens := make([]uint32, 64)
@@ -153,7 +29,7 @@ func tallyPump(t *testing.T, from, to *tunnel, tally map[string]counted) int {
 			kind = "keepalive"
 		}
 		c := tally[kind]
-		tally[kind] = counted{c.packets + 1, c.bytes + uint64(len(d))}
+		tally[kind] = traffic.Count{Packets: c.Packets + 1, Bytes: c.Bytes + uint64(len(d))}
 		if k, err := to.queues(kindDatagrams).write.Put(1, func(int) []byte { return d }, time.Second, nil); k != 1 {
 			t.Fatalf("delivering: %d, %v", k, err)
 		}
@@ -161,13 +37,13 @@ func tallyPump(t *testing.T, from, to *tunnel, tally map[string]counted) int {
 	return n
 }
 
-func asTally(w wireSnapshot) map[string]counted {
-	out := map[string]counted{}
-	for kind, c := range map[string]counted{
-		"initiation": w.initiation, "response": w.response, "cookie": w.cookie,
-		"data": w.data, "keepalive": w.keepalive, "other": w.other,
+func asTally(w traffic.Wire) map[string]traffic.Count {
+	out := map[string]traffic.Count{}
+	for kind, c := range map[string]traffic.Count{
+		"initiation": w.Initiation, "response": w.Response, "cookie": w.Cookie,
+		"data": w.Data, "keepalive": w.Keepalive, "other": w.Other,
 	} {
-		if c.packets > 0 {
+		if c.Packets > 0 {
 			out[kind] = c
 		}
 	}
@@ -176,28 +52,28 @@ func asTally(w wireSnapshot) map[string]counted {
 
 func TestCountersMatchWhatTheHostCarried(t *testing.T) {
 	pair := newMemPair(t, transportHost)
-	aToB, bToA := map[string]counted{}, map[string]counted{}
+	aToB, bToA := map[string]traffic.Count{}, map[string]traffic.Count{}
 	buf := make([]byte, 1500)
 	var length [1]uint32
-	var sent, delivered counted
+	var sent, delivered traffic.Count
 	// One packet first (it waits for the handshake), then batches of 50.
 	for i, batch := range []int{1, 50, 50, 50, 50, 50, 50} {
 		var packets [][]byte
 		for j := range batch {
 			p := ipv4Packet(make([]byte, 10*i+j))
 			packets = append(packets, p)
-			sent = counted{sent.packets + 1, sent.bytes + uint64(len(p))}
+			sent = traffic.Count{Packets: sent.Packets + 1, Bytes: sent.Bytes + uint64(len(p))}
 		}
 		write(pair.a, packets)
 		deadline := time.Now().Add(20 * time.Second)
-		for delivered.packets < sent.packets {
+		for delivered.Packets < sent.Packets {
 			if time.Now().After(deadline) {
-				t.Fatalf("%d of %d arrived", delivered.packets, sent.packets)
+				t.Fatalf("%d of %d arrived", delivered.Packets, sent.Packets)
 			}
 			tallyPump(t, pair.a, pair.b, aToB)
 			tallyPump(t, pair.b, pair.a, bToA)
 			if n, _ := pair.b.queues(kindPackets).read.Take(buf, length[:], time.Millisecond, nil); n == 1 {
-				delivered = counted{delivered.packets + 1, delivered.bytes + uint64(length[0])}
+				delivered = traffic.Count{Packets: delivered.Packets + 1, Bytes: delivered.Bytes + uint64(length[0])}
 			}
 		}
 	}
@@ -205,33 +81,33 @@ func TestCountersMatchWhatTheHostCarried(t *testing.T) {
 	write(pair.a, [][]byte{unrouted})
 	// Carry until nothing moves and the counters stand still, then compare.
 	for quiet := 0; quiet < 3; {
-		before := [2]trafficSnapshot{pair.a.counts.load(), pair.b.counts.load()}
+		before := [2]traffic.Snapshot{pair.a.counts.Load(), pair.b.counts.Load()}
 		moved := tallyPump(t, pair.a, pair.b, aToB) + tallyPump(t, pair.b, pair.a, bToA)
 		time.Sleep(20 * time.Millisecond)
-		if moved == 0 && before == [2]trafficSnapshot{pair.a.counts.load(), pair.b.counts.load()} {
+		if moved == 0 && before == [2]traffic.Snapshot{pair.a.counts.Load(), pair.b.counts.Load()} {
 			quiet++
 		} else {
 			quiet = 0
 		}
 	}
-	a, b := pair.a.counts.load(), pair.b.counts.load()
+	a, b := pair.a.counts.Load(), pair.b.counts.Load()
 	for _, c := range []struct {
 		name      string
-		got, want map[string]counted
+		got, want map[string]traffic.Count
 	}{
-		{"A sent", asTally(a.sent), aToB}, {"B received", asTally(b.received), aToB},
-		{"B sent", asTally(b.sent), bToA}, {"A received", asTally(a.received), bToA},
+		{"A sent", asTally(a.Sent), aToB}, {"B received", asTally(b.Received), aToB},
+		{"B sent", asTally(b.Sent), bToA}, {"A received", asTally(a.Received), bToA},
 	} {
 		if fmt.Sprint(c.got) != fmt.Sprint(c.want) {
 			t.Errorf("%s %v, carried %v", c.name, c.got, c.want)
 		}
 	}
-	if a.sent.data.packets != sent.packets {
-		t.Errorf("A sent %d data messages for %d packets", a.sent.data.packets, sent.packets)
+	if a.Sent.Data.Packets != sent.Packets {
+		t.Errorf("A sent %d data messages for %d packets", a.Sent.Data.Packets, sent.Packets)
 	}
-	noRoute := counted{1, uint64(len(unrouted))}
-	if a.fromApp != (counted{sent.packets + 1, sent.bytes + noRoute.bytes}) || a.noRoute != noRoute || b.toApp != delivered {
-		t.Errorf("A from app %+v, no route %+v; B to app %+v (delivered %+v)", a.fromApp, a.noRoute, b.toApp, delivered)
+	noRoute := traffic.Count{Packets: 1, Bytes: uint64(len(unrouted))}
+	if a.FromApp != (traffic.Count{Packets: sent.Packets + 1, Bytes: sent.Bytes + noRoute.Bytes}) || a.NoRoute != noRoute || b.ToApp != delivered {
+		t.Errorf("A from app %+v, no route %+v; B to app %+v (delivered %+v)", a.FromApp, a.NoRoute, b.ToApp, delivered)
 	}
 }
 
@@ -241,16 +117,16 @@ func TestSetConfigRefreshesTheRoutes(t *testing.T) {
 	// counted as having no route.
 	noRouteOf := func() uint64 {
 		t.Helper()
-		before := pair.a.counts.load()
+		before := pair.a.counts.Load()
 		write(pair.a, [][]byte{ipv4Packet(nil)})
 		deadline := time.Now().Add(10 * time.Second)
-		for pair.a.counts.fromApp.packets.Load() == before.fromApp.packets {
+		for pair.a.counts.Load().FromApp.Packets == before.FromApp.Packets {
 			if time.Now().After(deadline) {
 				t.Fatal("the device never read the packet")
 			}
 			time.Sleep(time.Millisecond)
 		}
-		return pair.a.counts.noRoute.packets.Load() - before.noRoute.packets
+		return pair.a.counts.Load().NoRoute.Packets - before.NoRoute.Packets
 	}
 	if n := noRouteOf(); n != 0 {
 		t.Fatalf("a routed packet counted as no route")

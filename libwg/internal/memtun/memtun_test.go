@@ -1,17 +1,13 @@
 package memtun
 
 import (
-	"encoding/binary"
 	"testing"
+
+	"wgcore/libwg/internal/packettest"
 )
 
-// ipv4Packet wraps payload in an IPv4 header whose length is right.
 func ipv4Packet(payload []byte) []byte {
-	p := make([]byte, 20+len(payload))
-	p[0] = 0x45
-	binary.BigEndian.PutUint16(p[2:], uint16(len(p)))
-	copy(p[20:], payload)
-	return p
+	return packettest.IPv4(packettest.AddrA, packettest.AddrB, payload)
 }
 
 func TestCheckIPPacket(t *testing.T) {

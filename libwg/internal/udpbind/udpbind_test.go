@@ -1,4 +1,4 @@
-package main
+package udpbind
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 )
 
 func TestUDPBindCarriesDatagramsAndReportsFds(t *testing.T) {
-	var a, b udpBind
+	var a, b Bind
 	recvA, portA, err := a.Open(0)
 	if err != nil {
 		t.Fatal(err)
@@ -37,7 +37,7 @@ func TestUDPBindCarriesDatagramsAndReportsFds(t *testing.T) {
 		t.Fatalf("from %s", from.DstToString())
 	}
 
-	fd, err := a.socketFD(false)
+	fd, err := a.SocketFD(false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,8 +60,8 @@ func TestUDPBindCarriesDatagramsAndReportsFds(t *testing.T) {
 }
 
 func TestUDPBindClosedHasNoFd(t *testing.T) {
-	var a udpBind
-	if _, err := a.socketFD(false); err == nil {
+	var a Bind
+	if _, err := a.SocketFD(false); err == nil {
 		t.Fatal("closed bind reported an fd")
 	}
 }

@@ -1,4 +1,6 @@
-package main
+// Package traffic counts what crosses a tunnel's two edges, seen through
+// the wrappers the device reads and writes.
+package traffic
 
 import (
 	"encoding/binary"
@@ -9,16 +11,17 @@ import (
 	"golang.zx2c4.com/wireguard/tun"
 
 	"wgcore/libwg/internal/hostgate"
+	"wgcore/libwg/internal/routes"
 )
 
-// traffic counts what crosses a tunnel's two edges: the IP packets between
-// the application and the device, and the datagrams between the device and
-// the wire. The device only ever sees a tunnel's TUN and bind through
-// countingTun and countingBind, so every tunnel kind is counted the same way.
-type traffic struct {
+// Counters count what crosses a tunnel's two edges: the IP packets
+// between the application and the device, and the datagrams between the
+// device and the wire. The device only ever sees a tunnel's TUN and bind
+// through Tun and Bind, so every tunnel mode is counted the same way.
+type Counters struct {
 	fromApp, toApp, noRoute count
 	sent, received          wireCounts
-	routes                  atomic.Pointer[routeTable] // the device's allowed IPs, as of the last config set
+	routes                  atomic.Pointer[routes.Table] // the device's allowed IPs, as of the last config set
 }
 
 // count is a packet and byte counter; adds are atomic.
@@ -29,10 +32,10 @@ func (c *count) add(size int) {
 	c.bytes.Add(uint64(size))
 }
 
-// counted is a snapshot of a count.
-type counted struct{ packets, bytes uint64 }
+// Count is a snapshot of a count.
+type Count struct{ Packets, Bytes uint64 }
 
-func (c *count) load() counted { return counted{c.packets.Load(), c.bytes.Load()} }
+func (c *count) load() Count { return Count{c.packets.Load(), c.bytes.Load()} }
 
 // wireCounts splits datagrams by WireGuard message type. A transport data
 // message of exactly 32 bytes carries no packet: a keepalive. Anything
@@ -72,37 +75,46 @@ func (w *wireCounts) of(d []byte) *count {
 	return &w.other
 }
 
-type wireSnapshot struct {
-	initiation, response, cookie, data, keepalive, other counted
+// Wire is a snapshot of wireCounts.
+type Wire struct {
+	Initiation, Response, Cookie, Data, Keepalive, Other Count
 }
 
-func (w *wireCounts) load() wireSnapshot {
-	return wireSnapshot{w.initiation.load(), w.response.load(), w.cookie.load(), w.data.load(), w.keepalive.load(), w.other.load()}
+func (w *wireCounts) load() Wire {
+	return Wire{w.initiation.load(), w.response.load(), w.cookie.load(), w.data.load(), w.keepalive.load(), w.other.load()}
 }
 
-// trafficSnapshot is every counter of a tunnel, each read atomically (the
+// Snapshot is every counter of a tunnel, each read atomically (the
 // set as a whole is not one atomic read).
-type trafficSnapshot struct {
-	fromApp, toApp, noRoute counted
-	sent, received          wireSnapshot
+type Snapshot struct {
+	FromApp, ToApp, NoRoute Count
+	Sent, Received          Wire
 }
 
-func (t *traffic) load() trafficSnapshot {
-	return trafficSnapshot{t.fromApp.load(), t.toApp.load(), t.noRoute.load(), t.sent.load(), t.received.load()}
+// Load reads every counter.
+func (t *Counters) Load() Snapshot {
+	return Snapshot{t.fromApp.load(), t.toApp.load(), t.noRoute.load(), t.sent.load(), t.received.load()}
 }
 
-// countingTun is the tun.Device the device reads and writes: packets it
+// SetRoutes gives the counters the device's allowed IPs, to tell which
+// packets from the application have no route.
+func (t *Counters) SetRoutes(table *routes.Table) { t.routes.Store(table) }
+
+// Tun is the tun.Device the device reads and writes: packets it
 // reads come from the application, packets it writes go to it.
-type countingTun struct {
+type Tun struct {
 	tun.Device
-	counts *traffic
+	counts *Counters
 }
 
-func (c countingTun) Read(buf []byte, offset int) (int, error) {
+// CountTun is dev counted into c.
+func CountTun(dev tun.Device, c *Counters) Tun { return Tun{dev, c} }
+
+func (c Tun) Read(buf []byte, offset int) (int, error) {
 	n, err := c.Device.Read(buf, offset)
 	if err == nil && n > 0 {
 		c.counts.fromApp.add(n)
-		if c.counts.routes.Load().noRoute(buf[offset : offset+n]) {
+		if c.counts.routes.Load().NoRoute(buf[offset : offset+n]) {
 			c.counts.noRoute.add(n)
 		}
 	}
@@ -111,7 +123,7 @@ func (c countingTun) Read(buf []byte, offset int) (int, error) {
 
 // Write counts a packet the application now has; a write cut off by
 // turning the tunnel off is dropped quietly (the device would log it).
-func (c countingTun) Write(buf []byte, offset int) (int, error) {
+func (c Tun) Write(buf []byte, offset int) (int, error) {
 	n, err := c.Device.Write(buf, offset)
 	switch err {
 	case nil:
@@ -122,21 +134,24 @@ func (c countingTun) Write(buf []byte, offset int) (int, error) {
 	return n, err
 }
 
-// countingBind is the conn.Bind the device sends and receives through.
-type countingBind struct {
+// Bind is the conn.Bind the device sends and receives through.
+type Bind struct {
 	conn.Bind
-	counts *traffic
+	counts *Counters
 }
 
-func (c countingBind) Open(port uint16) ([]conn.ReceiveFunc, uint16, error) {
+// CountBind is b counted into c.
+func CountBind(b conn.Bind, c *Counters) Bind { return Bind{b, c} }
+
+func (c Bind) Open(port uint16) ([]conn.ReceiveFunc, uint16, error) {
 	fns, actual, err := c.Bind.Open(port)
 	for i, fn := range fns {
-		fns[i] = c.counted(fn)
+		fns[i] = c.countReceived(fn)
 	}
 	return fns, actual, err
 }
 
-func (c countingBind) counted(receive conn.ReceiveFunc) conn.ReceiveFunc {
+func (c Bind) countReceived(receive conn.ReceiveFunc) conn.ReceiveFunc {
 	return func(buf []byte) (int, conn.Endpoint, error) {
 		n, ep, err := receive(buf)
 		if err == nil {
@@ -148,7 +163,7 @@ func (c countingBind) counted(receive conn.ReceiveFunc) conn.ReceiveFunc {
 
 // Send counts a datagram that left; one cut off by turning the tunnel off
 // is dropped quietly (the device would log it).
-func (c countingBind) Send(buf []byte, ep conn.Endpoint) error {
+func (c Bind) Send(buf []byte, ep conn.Endpoint) error {
 	err := c.Bind.Send(buf, ep)
 	switch err {
 	case nil:

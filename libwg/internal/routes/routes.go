@@ -1,4 +1,6 @@
-package main
+// Package routes is libwg's copy of a device's allowed IPs, to count the
+// packets the device drops for want of a route.
+package routes
 
 import (
 	"bufio"
@@ -8,13 +10,13 @@ import (
 	"strings"
 )
 
-// routeTable is libwg's copy of a device's allowed IPs, so libwg can count
+// Table is libwg's copy of a device's allowed IPs, so libwg can count
 // the packets the device drops because no peer's allowed IPs cover their
 // destination (wireguard-go drops them without a word). It keeps one map
 // per prefix length in use, longest first: a lookup costs at most one map
 // probe per distinct length, however many peers there are. A table is
 // never changed once built; a new config builds a new one.
-type routeTable struct {
+type Table struct {
 	v4, v6 []prefixLevel
 }
 
@@ -24,9 +26,9 @@ type prefixLevel struct {
 	prefixes map[netip.Prefix]string // public key (hex) of the peer they route to
 }
 
-// routesFromUAPI builds the table from UAPI "get" text: each allowed_ip
+// FromUAPI builds the table from UAPI "get" text: each allowed_ip
 // line belongs to the public_key line before it.
-func routesFromUAPI(text string) (*routeTable, error) {
+func FromUAPI(text string) (*Table, error) {
 	levels := map[bool]map[int]map[netip.Prefix]string{false: {}, true: {}}
 	peer := ""
 	lines := bufio.NewScanner(strings.NewReader(text))
@@ -50,7 +52,7 @@ func routesFromUAPI(text string) (*routeTable, error) {
 			byBits[p.Bits()][p.Masked()] = peer
 		}
 	}
-	return &routeTable{v4: sortedLevels(levels[false]), v6: sortedLevels(levels[true])}, lines.Err()
+	return &Table{v4: sortedLevels(levels[false]), v6: sortedLevels(levels[true])}, lines.Err()
 }
 
 func sortedLevels(byBits map[int]map[netip.Prefix]string) []prefixLevel {
@@ -63,7 +65,7 @@ func sortedLevels(byBits map[int]map[netip.Prefix]string) []prefixLevel {
 }
 
 // lookup returns the peer whose longest allowed prefix contains addr.
-func (r *routeTable) lookup(addr netip.Addr) (peer string, ok bool) {
+func (r *Table) Lookup(addr netip.Addr) (peer string, ok bool) {
 	if r == nil {
 		return "", false
 	}
@@ -82,7 +84,7 @@ func (r *routeTable) lookup(addr netip.Addr) (peer string, ok bool) {
 
 // noRoute reports whether packet is an IPv4 or IPv6 packet whose
 // destination no peer's allowed IPs cover: the device drops it.
-func (r *routeTable) noRoute(packet []byte) bool {
+func (r *Table) NoRoute(packet []byte) bool {
 	var dst netip.Addr
 	switch {
 	case len(packet) >= 20 && packet[0]>>4 == 4:
@@ -92,6 +94,6 @@ func (r *routeTable) noRoute(packet []byte) bool {
 	default:
 		return false
 	}
-	_, ok := r.lookup(dst)
+	_, ok := r.Lookup(dst)
 	return !ok
 }

@@ -1,4 +1,4 @@
-package main
+package routes
 
 import (
 	"fmt"
@@ -6,11 +6,15 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+
+	"wgcore/libwg/internal/packettest"
 )
 
-func mustRoutes(t testing.TB, text string) *routeTable {
+var addrA, addrB = packettest.AddrA, packettest.AddrB
+
+func mustRoutes(t testing.TB, text string) *Table {
 	t.Helper()
-	r, err := routesFromUAPI(text)
+	r, err := FromUAPI(text)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +47,7 @@ public_key=dd
 		"fd01::1":         "",
 		"::ffff:10.0.0.1": "", // IPv4-mapped IPv6 is IPv6, as in wireguard-go
 	} {
-		got, ok := r.lookup(netip.MustParseAddr(addr))
+		got, ok := r.Lookup(netip.MustParseAddr(addr))
 		if got != want || ok != (want != "") {
 			t.Errorf("lookup(%s) = %q, %v; want %q", addr, got, ok, want)
 		}
@@ -52,17 +56,17 @@ public_key=dd
 
 func TestRouteTableDefaultRoutesAreSeparatePerFamily(t *testing.T) {
 	r := mustRoutes(t, "public_key=aa\nallowed_ip=0.0.0.0/0\n")
-	if _, ok := r.lookup(netip.MustParseAddr("203.0.113.9")); !ok {
+	if _, ok := r.Lookup(netip.MustParseAddr("203.0.113.9")); !ok {
 		t.Error("0.0.0.0/0 does not cover an IPv4 address")
 	}
-	if _, ok := r.lookup(netip.MustParseAddr("2001:db8::1")); ok {
+	if _, ok := r.Lookup(netip.MustParseAddr("2001:db8::1")); ok {
 		t.Error("0.0.0.0/0 covers an IPv6 address")
 	}
 }
 
 func TestRouteTableRejectsBadText(t *testing.T) {
 	for _, text := range []string{"allowed_ip=10.0.0.0/8\n", "public_key=aa\nallowed_ip=10.0.0.0/33\n", "public_key=aa\nallowed_ip=nonsense\n"} {
-		if _, err := routesFromUAPI(text); err == nil {
+		if _, err := FromUAPI(text); err == nil {
 			t.Errorf("%q accepted", text)
 		}
 	}
@@ -81,20 +85,20 @@ func TestNoRouteLooksAtTheDestination(t *testing.T) {
 		packet []byte
 		want   bool
 	}{
-		"covered v4":   {ipv4PacketFrom(addrA, addrB, nil), false},
-		"uncovered v4": {ipv4PacketFrom(addrB, addrA, nil), true},
+		"covered v4":   {packettest.IPv4(addrA, addrB, nil), false},
+		"uncovered v4": {packettest.IPv4(addrB, addrA, nil), true},
 		"covered v6":   {v6("fd42::1"), false},
 		"uncovered v6": {v6("fd43::1"), true},
-		"short":        {ipv4PacketFrom(addrB, addrA, nil)[:12], false},
+		"short":        {packettest.IPv4(addrB, addrA, nil)[:12], false},
 		"not IP":       {make([]byte, 40), false},
 	}
 	for name, c := range cases {
-		if got := r.noRoute(c.packet); got != c.want {
+		if got := r.NoRoute(c.packet); got != c.want {
 			t.Errorf("%s: noRoute = %v", name, got)
 		}
 	}
-	var none *routeTable // before the first config set
-	if !none.noRoute(ipv4Packet(nil)) {
+	var none *Table // before the first config set
+	if !none.NoRoute(packettest.IPv4(addrA, addrB, nil)) {
 		t.Error("an empty table routes a packet")
 	}
 }
@@ -141,7 +145,7 @@ func TestRouteTableMatchesALinearScan(t *testing.T) {
 					want, best = owner[p], p.Bits()
 				}
 			}
-			if got, _ := r.lookup(addr); got != want {
+			if got, _ := r.Lookup(addr); got != want {
 				t.Fatalf("round %d: lookup(%s) = %q, want %q", round, addr, got, want)
 			}
 		}
@@ -154,10 +158,10 @@ func BenchmarkNoRouteManyPeers(b *testing.B) {
 		fmt.Fprintf(&text, "public_key=%04x\nallowed_ip=10.%d.%d.0/24\nallowed_ip=fd00:%x::/64\n", peer, peer>>8, peer&255, peer)
 	}
 	r := mustRoutes(b, text.String())
-	packet := ipv4PacketFrom(addrA, []byte{10, 20, 30, 40}, make([]byte, 100))
+	packet := packettest.IPv4(addrA, []byte{10, 20, 30, 40}, make([]byte, 100))
 	b.ResetTimer()
 	for range b.N {
-		if r.noRoute(packet) {
+		if r.NoRoute(packet) {
 			b.Fatal("no route")
 		}
 	}

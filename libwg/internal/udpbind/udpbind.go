@@ -1,4 +1,5 @@
-package main
+// Package udpbind is a conn.Bind over UDP sockets that can report their fds.
+package udpbind
 
 import (
 	"errors"
@@ -11,19 +12,19 @@ import (
 	"golang.zx2c4.com/wireguard/conn"
 )
 
-// udpBind is a conn.Bind over one IPv4 and one IPv6 UDP socket that, unlike
+// Bind is a conn.Bind over one IPv4 and one IPv6 UDP socket that, unlike
 // wireguard-go's StdNetBind on Linux, can report its sockets' fds (for
 // routing exemptions, see wgGetSocketV4/V6).
-type udpBind struct {
+type Bind struct {
 	mu   sync.Mutex
 	v4   *net.UDPConn
 	v6   *net.UDPConn
 	mark uint32
 }
 
-var _ conn.Bind = (*udpBind)(nil)
+var _ conn.Bind = (*Bind)(nil)
 
-func (b *udpBind) Open(port uint16) ([]conn.ReceiveFunc, uint16, error) {
+func (b *Bind) Open(port uint16) ([]conn.ReceiveFunc, uint16, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.v4 != nil || b.v6 != nil {
@@ -94,7 +95,7 @@ func receiveFrom(c *net.UDPConn) conn.ReceiveFunc {
 	}
 }
 
-func (b *udpBind) Close() error {
+func (b *Bind) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var errs []error
@@ -107,7 +108,7 @@ func (b *udpBind) Close() error {
 	return errors.Join(errs...)
 }
 
-func (b *udpBind) SetMark(mark uint32) error {
+func (b *Bind) SetMark(mark uint32) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.mark = mark
@@ -151,7 +152,7 @@ func setMark(c *net.UDPConn, mark uint32) error {
 	return errors.Join(err, opErr)
 }
 
-func (b *udpBind) Send(buf []byte, ep conn.Endpoint) error {
+func (b *Bind) Send(buf []byte, ep conn.Endpoint) error {
 	dst, ok := ep.(conn.StdNetEndpoint)
 	if !ok {
 		return conn.ErrWrongEndpointType
@@ -170,14 +171,14 @@ func (b *udpBind) Send(buf []byte, ep conn.Endpoint) error {
 	return err
 }
 
-func (b *udpBind) ParseEndpoint(s string) (conn.Endpoint, error) {
+func (b *Bind) ParseEndpoint(s string) (conn.Endpoint, error) {
 	ap, err := netip.ParseAddrPort(s)
 	return conn.StdNetEndpoint(ap), err
 }
 
 // socketFD returns the fd of the IPv4 or IPv6 socket; it stays owned by
 // the bind.
-func (b *udpBind) socketFD(v6 bool) (int, error) {
+func (b *Bind) SocketFD(v6 bool) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	c := b.v4
