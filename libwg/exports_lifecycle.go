@@ -5,21 +5,24 @@ package main
 */
 import "C"
 
-import "wgcore/libwg/internal/hostgate"
+import (
+	"wgcore/libwg/internal/hostgate"
+	"wgcore/libwg/internal/tunfd"
+)
 
 //export wgTurnOn
 func wgTurnOn(mtu C.int32_t, settings *C.char, tunFD C.int32_t, logSinkFn C.wg_log_sink, logCtx C.uint64_t) C.int32_t {
 	log := logSink{fn: logSinkFn, ctx: logCtx}
 	if code := checkTurnOn(int32(mtu), settings != nil); code != 0 {
-		closeFD(int(tunFD))
+		tunfd.CloseUnused(int(tunFD))
 		return C.int32_t(code)
 	}
 	if tunFD < 0 {
 		return C.int32_t(fail(errInvalidArgument, "tun_fd %d is not a file descriptor", int32(tunFD)))
 	}
-	tunDev, err := tunFromFD(int(tunFD), int(mtu))
+	tunDev, err := tunfd.Open(int(tunFD), int(mtu))
 	if err != nil {
-		closeFD(int(tunFD))
+		tunfd.CloseUnused(int(tunFD))
 		log.emit(logLevelError, "wgTurnOn: %v", err)
 		return C.int32_t(fail(errInvalidArgument, "%v", err))
 	}

@@ -1,4 +1,8 @@
-/* The traffic counter structs shared by the cgo preambles; libwg.h repeats them. */
+/*
+ * The traffic counter structs for the cgo preambles. libwg.h repeats them:
+ * it cannot be a preamble itself (its prototypes would meet the ones cgo
+ * writes for the same exports). header_test.go checks the two agree.
+ */
 #include <stdint.h>
 
 typedef struct {

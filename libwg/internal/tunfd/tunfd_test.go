@@ -1,4 +1,4 @@
-package main
+package tunfd
 
 import (
 	"os"
@@ -47,11 +47,11 @@ func openTUN(t *testing.T, flags uint16) int {
 	return fd
 }
 
-func TestTunFromFDAcceptsNoPITun(t *testing.T) {
+func TestOpenAcceptsNoPITun(t *testing.T) {
 	inTestNetns(t, func() {
-		dev, err := tunFromFD(openTUN(t, unix.IFF_TUN|unix.IFF_NO_PI), 1380)
+		dev, err := Open(openTUN(t, unix.IFF_TUN|unix.IFF_NO_PI), 1380)
 		if err != nil {
-			t.Errorf("tunFromFD: %v", err)
+			t.Errorf("Open: %v", err)
 			return
 		}
 		defer dev.Close()
@@ -61,7 +61,7 @@ func TestTunFromFDAcceptsNoPITun(t *testing.T) {
 	})
 }
 
-func TestTunFromFDRejectsWrongFds(t *testing.T) {
+func TestOpenRejectsWrongFds(t *testing.T) {
 	inTestNetns(t, func() {
 		cases := map[string]struct {
 			fd   int
@@ -77,7 +77,7 @@ func TestTunFromFDRejectsWrongFds(t *testing.T) {
 			want string
 		}{pipe[0], "not an attached TUN"}
 		for name, c := range cases {
-			_, err := tunFromFD(c.fd, 1420)
+			_, err := Open(c.fd, 1420)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("%s: err = %v, want it to mention %q", name, err, c.want)
 			}

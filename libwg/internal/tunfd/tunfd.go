@@ -1,4 +1,6 @@
-package main
+// Package tunfd turns the fd of a Linux TUN device the host opened into a
+// tun.Device, refusing fds that are not IFF_TUN|IFF_NO_PI.
+package tunfd
 
 import (
 	"errors"
@@ -12,11 +14,11 @@ import (
 	"golang.zx2c4.com/wireguard/tun"
 )
 
-// tunFromFD wraps fd, which must be a Linux TUN device opened with
+// Open wraps fd, which must be a Linux TUN device opened with
 // IFF_TUN|IFF_NO_PI (packets without the packet-information header), and
 // sets the interface's MTU (unless the interface lives in another network
 // namespace than the calling thread). On success the device owns fd.
-func tunFromFD(fd int, mtu int) (tun.Device, error) {
+func Open(fd int, mtu int) (tun.Device, error) {
 	ifr, err := unix.NewIfreq("")
 	if err != nil {
 		return nil, err
@@ -71,9 +73,9 @@ func setInterfaceMTU(name string, mtu int) error {
 	return nil
 }
 
-// closeFD closes an fd handed to libwg that it could not use: ownership of
-// the fd moves to libwg whatever the outcome.
-func closeFD(fd int) {
+// CloseUnused closes an fd handed to libwg that it could not use:
+// ownership of the fd moves to libwg whatever the outcome.
+func CloseUnused(fd int) {
 	if fd >= 0 {
 		unix.Close(fd)
 	}
