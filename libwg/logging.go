@@ -53,7 +53,9 @@ func (s logSink) emit(level uint32, format string, args ...any) {
 func (s logSink) deviceLogger() *device.Logger {
 	return &device.Logger{
 		Verbosef: func(format string, args ...any) { s.emit(logLevelVerbose, format, args...) },
-		Errorf:   func(format string, args ...any) { s.emit(logLevelError, format, args...) },
+		Errorf: func(format string, args ...any) {
+			s.emit(logLevelError, "%s", redactSecrets(fmt.Sprintf(format, args...)))
+		},
 	}
 }
 

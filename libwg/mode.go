@@ -14,7 +14,8 @@ import (
 
 // A mode is how a tunnel meets the world: the TUN and the bind its device
 // runs over, and what the host can do with it besides. Each mode lives in
-// a mode_*.go file of its own; a new way to turn a tunnel on (multihop,
+// a mode_*.go file of its own (mode_tunfd.go, mode_memudp.go,
+// mode_memhost.go); a new way to turn a tunnel on (multihop,
 // netstack) is a new mode, not a new field of tunnel.
 type mode interface {
 	// tun and bind are what the device reads and writes; the tunnel sees

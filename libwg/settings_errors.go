@@ -15,6 +15,8 @@ var (
 	unparsedLine = regexp.MustCompile(`^failed to parse line ("(?:[^"\\]|\\.)*")$`)
 	// keyShaped is a run of base64 or hex at least as long as a key.
 	keyShaped = regexp.MustCompile(`[A-Za-z0-9+/]{43,}=*`)
+	// secretValue is the value after a private or preshared key's name.
+	secretValue = regexp.MustCompile(`(?i)((?:private|preshared)[_ ]?key["'=: ]*)[^\s"',;]{16,}`)
 )
 
 // settingsError says in the user's terms why UAPI "set" text was refused.
@@ -64,4 +66,10 @@ func redactLine(line string) string {
 		}
 	}
 	return keyShaped.ReplaceAllString(line, "(hidden)")
+}
+
+// redactSecrets hides private and preshared key values and key-shaped runs
+// in a log line (wireguard-go logs a refused settings line whole).
+func redactSecrets(line string) string {
+	return keyShaped.ReplaceAllString(secretValue.ReplaceAllString(line, "${1}(hidden)"), "(hidden)")
 }

@@ -78,3 +78,17 @@ func TestTurnOnChecksMTUInTheUsersTerms(t *testing.T) {
 		t.Errorf("mtu %d refused", minMTU)
 	}
 }
+
+func TestRedactSecretsHidesKeyValuesInLogLines(t *testing.T) {
+	key := hex.EncodeToString(testKey(9))
+	for line, want := range map[string]string{
+		`IPC error -1: failed to parse line "private_key ` + key + `"`: `IPC error -1: failed to parse line "private_key (hidden)"`,
+		"preshared_key=" + key[:20]:                                    "preshared_key=(hidden)",
+		"peer " + key + " said hello":                                  "peer (hidden) said hello",
+		"Interface up, listen_port=51820":                              "Interface up, listen_port=51820",
+	} {
+		if got := redactSecrets(line); got != want {
+			t.Errorf("%q: got %q, want %q", line, got, want)
+		}
+	}
+}
