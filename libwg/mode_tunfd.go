@@ -20,12 +20,12 @@ func newTunFDMode(dev tun.Device) *tunFDMode {
 func (m *tunFDMode) tun() tun.Device { return m.dev }
 
 func (m *tunFDMode) hostQueue(kind int32) (*hostQueue, error) {
-	what := "packet"
 	if kind == kindDatagrams {
-		what = "datagram"
+		return nil, notSupported(`this tunnel was turned on over a kernel TUN: it has no datagram queue; ` +
+			`use Tunnel.in_memory with transport="host"`)
 	}
-	return nil, notSupported("this tunnel was turned on over a kernel TUN: it has no in-memory " +
-		what + " queue; use Tunnel.in_memory")
+	return nil, notSupported("this tunnel was turned on over a kernel TUN: it has no in-memory packet queue; " +
+		"use Tunnel.in_memory")
 }
 
 func (m *tunFDMode) close() {}
