@@ -54,7 +54,7 @@ func wgTurnOnInMemory(mtu C.int32_t, settings *C.char, transport C.int32_t, logS
 
 //export wgTurnOff
 func wgTurnOff(handle C.int32_t) C.int32_t {
-	t, ok := tunnels.remove(int32(handle))
+	t, ok := tunnels.Remove(int32(handle))
 	if !ok {
 		return C.int32_t(fail(errUnknownTunnel, "unknown tunnel handle %d (never turned on, or turned off)", int32(handle)))
 	}
@@ -63,4 +63,4 @@ func wgTurnOff(handle C.int32_t) C.int32_t {
 }
 
 //export wgTunnelCount
-func wgTunnelCount() C.int32_t { return C.int32_t(tunnels.len()) }
+func wgTunnelCount() C.int32_t { return C.int32_t(tunnels.Len()) }

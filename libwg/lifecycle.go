@@ -8,6 +8,7 @@ import (
 	"golang.zx2c4.com/wireguard/device"
 	"golang.zx2c4.com/wireguard/ipc"
 
+	"wgcore/libwg/internal/handles"
 	"wgcore/libwg/internal/hostgate"
 	"wgcore/libwg/internal/routes"
 	"wgcore/libwg/internal/traffic"
@@ -24,7 +25,7 @@ type tunnel struct {
 	setMu  sync.Mutex     // one config set (and the route refresh after it) at a time
 }
 
-var tunnels handleTable[*tunnel]
+var tunnels handles.Table[*tunnel]
 
 const (
 	minMTU = 576
@@ -68,7 +69,7 @@ func (t *tunnel) start(settings string) (int32, int32) {
 		}
 		return -1, fail(code, "bringing the device up: %v", err)
 	}
-	handle, ok := tunnels.insert(t)
+	handle, ok := tunnels.Insert(t)
 	if !ok {
 		t.turnOff()
 		return -1, fail(errGeneral, "no free tunnel handle")
@@ -133,7 +134,7 @@ func modeErrorCode(err error) int32 {
 }
 
 func lookupTunnel(handle int32) (*tunnel, int32) {
-	t, ok := tunnels.get(handle)
+	t, ok := tunnels.Get(handle)
 	if !ok {
 		return nil, fail(errUnknownTunnel, "unknown tunnel handle %d (never turned on, or turned off)", handle)
 	}

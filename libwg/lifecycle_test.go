@@ -43,10 +43,8 @@ func fillUntilStuck(t *testing.T, tun *tunnel, packet []byte) int {
 // longer than limit.
 func turnOffWithin(t *testing.T, tun *tunnel, limit time.Duration) {
 	t.Helper()
-	for h, v := range tunnels.current() {
-		if v == tun {
-			tunnels.remove(h)
-		}
+	if h, ok := startedHandles.Load(tun); ok {
+		tunnels.Remove(h.(int32))
 	}
 	done := make(chan struct{})
 	go func() {

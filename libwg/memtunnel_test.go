@@ -32,6 +32,9 @@ func testKey(seed byte) []byte {
 // memPair is two in-memory tunnels, A (198.51.100.1) and B (.2), peered.
 type memPair struct{ a, b *tunnel }
 
+// startedHandles maps each tunnel startMem started to its handle.
+var startedHandles sync.Map
+
 func startMem(t testing.TB, transport int, settings string) *tunnel {
 	tun := newTunnel(logSink{}, func(gate *hostgate.Gate) mode { return inMemoryModes[int32(transport)](1420, gate) })
 	handle, code := tun.start(settings)
@@ -39,8 +42,9 @@ func startMem(t testing.TB, transport int, settings string) *tunnel {
 		e, _ := takeLastError()
 		t.Fatalf("start: %d %s", code, e.message)
 	}
+	startedHandles.Store(tun, handle)
 	t.Cleanup(func() {
-		if _, ok := tunnels.remove(handle); ok {
+		if _, ok := tunnels.Remove(handle); ok {
 			tun.turnOff()
 		}
 	})

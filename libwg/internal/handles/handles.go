@@ -1,4 +1,5 @@
-package main
+// Package handles maps the int32 handles C callers hold to Go values.
+package handles
 
 import (
 	"math"
@@ -6,17 +7,17 @@ import (
 	"sync/atomic"
 )
 
-// handleTable hands out the non-negative int32 handles C callers hold and
+// Table hands out the non-negative int32 handles C callers hold and
 // maps them back to values. Every method is safe from any thread. Lookups,
 // which the packet path makes on every call, read an immutable snapshot
 // without locking; inserts and removes copy it under a mutex.
-type handleTable[T any] struct {
+type Table[T any] struct {
 	mu       sync.Mutex // serialises writers
 	next     int32
 	snapshot atomic.Pointer[map[int32]T]
 }
 
-func (t *handleTable[T]) current() map[int32]T {
+func (t *Table[T]) current() map[int32]T {
 	if m := t.snapshot.Load(); m != nil {
 		return *m
 	}
@@ -24,7 +25,7 @@ func (t *handleTable[T]) current() map[int32]T {
 }
 
 // publish replaces the snapshot with a copy of the current one changed by edit.
-func (t *handleTable[T]) publish(edit func(map[int32]T)) {
+func (t *Table[T]) publish(edit func(map[int32]T)) {
 	old := t.current()
 	next := make(map[int32]T, len(old)+1)
 	for k, v := range old {
@@ -34,9 +35,9 @@ func (t *handleTable[T]) publish(edit func(map[int32]T)) {
 	t.snapshot.Store(&next)
 }
 
-// insert stores v under a free handle; ok is false only when all 2^31
+// Insert stores v under a free handle; ok is false only when all 2^31
 // handles are taken.
-func (t *handleTable[T]) insert(v T) (handle int32, ok bool) {
+func (t *Table[T]) Insert(v T) (handle int32, ok bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	items := t.current()
@@ -57,14 +58,15 @@ func (t *handleTable[T]) insert(v T) (handle int32, ok bool) {
 	}
 }
 
-func (t *handleTable[T]) get(handle int32) (T, bool) {
+// Get is the value under handle.
+func (t *Table[T]) Get(handle int32) (T, bool) {
 	v, ok := t.current()[handle]
 	return v, ok
 }
 
-// remove deletes handle and returns what it held, so exactly one caller
+// Remove deletes handle and returns what it held, so exactly one caller
 // wins a race to close the same handle.
-func (t *handleTable[T]) remove(handle int32) (T, bool) {
+func (t *Table[T]) Remove(handle int32) (T, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	v, ok := t.current()[handle]
@@ -74,6 +76,7 @@ func (t *handleTable[T]) remove(handle int32) (T, bool) {
 	return v, ok
 }
 
-func (t *handleTable[T]) len() int {
+// Len is how many handles are in use.
+func (t *Table[T]) Len() int {
 	return len(t.current())
 }
