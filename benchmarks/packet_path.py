@@ -4,8 +4,8 @@
 Both drivers push the same IPv4 packets through two peered in-memory
 tunnels (A 198.51.100.1, B 198.51.100.2) running the same libwg device
 code. The Go driver is ``BenchmarkPacketPath`` in ``libwg/bench_test.go``:
-it calls the functions wgWrite / wgRead call (checkIPPacket,
-packetQueue.put / take), so the difference is cgo, Cython and Python.
+it calls the functions wgWrite / wgRead call (memtun.CheckIPPacket,
+packetqueue.Queue.Put / Take), so the difference is cgo, Cython and Python.
 This script runs it (``go test -bench``), then the same cases through
 ``wgcore.Tunnel.in_memory``, alternating rounds, and prints one table
 with medians over the rounds and the ratio Python / Go.
