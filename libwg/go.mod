@@ -9,8 +9,11 @@ require (
 )
 
 require (
+	github.com/google/btree v1.0.1 // indirect
 	golang.org/x/net v0.62.0 // indirect
+	golang.org/x/time v0.0.0-20220210224613-90d013bbcef8 // indirect
 	golang.zx2c4.com/wintun v0.0.0-20211104114900-415007cec224 // indirect
+	gvisor.dev/gvisor v0.0.0-20230927004350-cbd86285d259 // indirect
 )
 
 replace golang.zx2c4.com/wireguard => github.com/mullvad/wireguard-go v0.0.0-20241002084513-04c939b19a80
