@@ -33,15 +33,16 @@ var sinkGate = struct {
 
 // logSink forwards log lines to a C callback; a nil callback discards them.
 type logSink struct {
-	fn  C.wg_log_sink
-	ctx C.uint64_t
+	fn     C.wg_log_sink
+	ctx    C.uint64_t
+	prefix string // before every line, e.g. which hop of a multihop tunnel logs it
 }
 
 func (s logSink) emit(level uint32, format string, args ...any) {
 	if s.fn == nil {
 		return
 	}
-	msg := C.CString(fmt.Sprintf(format, args...))
+	msg := C.CString(s.prefix + fmt.Sprintf(format, args...))
 	defer C.free(unsafe.Pointer(msg))
 	sinkGate.RLock()
 	defer sinkGate.RUnlock()

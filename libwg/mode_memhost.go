@@ -11,19 +11,14 @@ import (
 // (WG_TRANSPORT_HOST): one point-to-point link, no sockets.
 type memHostMode struct {
 	memApp
-	link      *membind.Bind
-	datagrams hostQueue
+	*hostWire
 }
 
 func init() {
 	registerInMemoryMode(transportHost, func(mtu int, gate *hostgate.Gate) mode {
-		link := membind.New(mtu, queueCapacity, gate)
-		check := func(d []byte) error { return membind.CheckDatagram(d, mtu) }
-		return &memHostMode{newMemApp(mtu, gate), link, hostQueue{write: link.Inbound, read: link.Outbound, check: check}}
+		return &memHostMode{newMemApp(mtu, gate), newHostWire(mtu, gate)}
 	})
 }
-
-func (m *memHostMode) bind() conn.Bind { return m.link }
 
 func (m *memHostMode) hostQueue(kind int32) (*hostQueue, error) {
 	if kind == kindPackets {
@@ -32,9 +27,23 @@ func (m *memHostMode) hostQueue(kind int32) (*hostQueue, error) {
 	return &m.datagrams, nil
 }
 
-func (m *memHostMode) socketFD(bool) (int, error) {
+// hostWire is the wire side of modes whose datagrams the host carries.
+type hostWire struct {
+	link      *membind.Bind
+	datagrams hostQueue
+}
+
+func newHostWire(mtu int, gate *hostgate.Gate) *hostWire {
+	link := membind.New(mtu, queueCapacity, gate)
+	check := func(d []byte) error { return membind.CheckDatagram(d, mtu) }
+	return &hostWire{link, hostQueue{write: link.Inbound, read: link.Outbound, check: check}}
+}
+
+func (w *hostWire) bind() conn.Bind { return w.link }
+
+func (w *hostWire) socketFD(bool) (int, error) {
 	return -1, notSupported(`this tunnel's datagrams are carried by the host (transport="host"): it has no UDP socket`)
 }
 
 // close ends the host's side of the link for good.
-func (m *memHostMode) close() { m.link.CloseQueues() }
+func (w *hostWire) close() { w.link.CloseQueues() }
