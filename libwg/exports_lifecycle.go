@@ -53,14 +53,7 @@ func wgTurnOnInMemory(mtu C.int32_t, settings *C.char, transport C.int32_t, logS
 }
 
 //export wgTurnOff
-func wgTurnOff(handle C.int32_t) C.int32_t {
-	t, ok := tunnels.Remove(int32(handle))
-	if !ok {
-		return C.int32_t(fail(errUnknownTunnel, "unknown tunnel handle %d (never turned on, or turned off)", int32(handle)))
-	}
-	t.turnOff()
-	return 0
-}
+func wgTurnOff(handle C.int32_t) C.int32_t { return C.int32_t(turnOffHandle(int32(handle))) }
 
 //export wgTunnelCount
 func wgTunnelCount() C.int32_t { return C.int32_t(tunnels.Len()) }

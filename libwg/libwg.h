@@ -90,10 +90,74 @@ int32_t wgRead(int32_t handle, int32_t kind, uint8_t *buf, size_t buf_len,
  */
 int32_t wgReadyFd(int32_t handle, int32_t kind);
 
-/* Close the tunnel and free its handle; WG_ERR_UNKNOWN_TUNNEL if none. */
+/*
+ * Multihop: two WireGuard devices in one tunnel. The exit hop is the
+ * user's side (a kernel TUN, or in-memory packets); its encrypted
+ * datagrams travel, inside the process, as IPv4/UDP packets from
+ * private_ip to the exit endpoint through the entry hop, whose datagrams
+ * go over UDP sockets (or the host's link). Only the entry relay sees this
+ * machine; it sees the exit hop's ciphertext, never the user's packets.
+ *
+ * exit_settings and entry_settings are UAPI "set" text for each hop. The
+ * exit settings must name exactly one peer endpoint, the exit relay's
+ * IPv4 address and port as the entry relay reaches it: the hop's packets
+ * go there (changing it later with wgSetConfig does not move them).
+ * private_ip is the exit hop's IPv4 address inside the entry tunnel, the
+ * source of the hop's packets; the entry's peer must allow the exit
+ * endpoint's address. Both are IPv4 only (the fork's hop builds IPv4
+ * headers); anything else is WG_ERR_INVALID_ARGUMENT.
+ *
+ * MTU: mtu is the entry hop's, what a single-hop tunnel on the same link
+ * would get (e.g. 1420). The exit hop, and so the TUN interface or the
+ * in-memory packets, gets mtu - 60: each exit packet gains the exit's
+ * WireGuard header (32) and the hop's IPv4 and UDP headers (28), so an
+ * exit packet of mtu - 60 bytes is an entry packet of exactly mtu bytes.
+ * (An IPv6 hop would need 80.) mtu must be 636..65535.
+ *
+ * Returns the exit hop's handle >= 0; wgEntryHandle gives the entry's.
+ * Every per-handle function works on either: config, traffic, DAITA (e.g.
+ * on the entry hop, as Mullvad runs it), wgRead/wgWrite/wgReadyFd
+ * (packets on the exit, host-carried datagrams on the entry). On either
+ * handle wgGetSocketV4/V6 return the entry's sockets. wgTurnOff on the exit
+ * handle turns both hops off (the exit first); on the entry handle it is
+ * WG_ERR_INVALID_ARGUMENT. Errors of one hop's settings name the hop.
+ * A libwg built on upstream wireguard-go gives WG_ERR_NOT_SUPPORTED.
+ *
+ * wgTurnOnMultihop takes tun_fd as wgTurnOn does (ownership moves to
+ * libwg whatever the result; the interface MTU is set to mtu - 60); the
+ * entry hop uses UDP sockets.
+ */
+int32_t wgTurnOnMultihop(int32_t mtu, const char *exit_settings,
+                         const char *entry_settings, const char *private_ip,
+                         int32_t tun_fd, wg_log_sink log_sink,
+                         uint64_t log_ctx);
+
+/*
+ * The in-memory twin: the exit hop's packets are read and written as
+ * WG_KIND_PACKETS on the exit handle; transport is the entry hop's
+ * (WG_TRANSPORT_HOST: its datagrams are WG_KIND_DATAGRAMS on the entry
+ * handle).
+ */
+int32_t wgTurnOnMultihopInMemory(int32_t mtu, const char *exit_settings,
+                                 const char *entry_settings,
+                                 const char *private_ip, int32_t transport,
+                                 wg_log_sink log_sink, uint64_t log_ctx);
+
+/*
+ * The entry hop's handle of a multihop tunnel, given its exit handle (or
+ * its entry handle itself). WG_ERR_NOT_SUPPORTED for a single-hop tunnel,
+ * WG_ERR_UNKNOWN_TUNNEL for an unknown handle. Valid until the exit handle
+ * is turned off.
+ */
+int32_t wgEntryHandle(int32_t handle);
+
+/*
+ * Close the tunnel and free its handle; WG_ERR_UNKNOWN_TUNNEL if none.
+ * A multihop tunnel's exit handle closes both hops.
+ */
 int32_t wgTurnOff(int32_t handle);
 
-/* How many tunnels are on (handles in use). */
+/* How many handles are in use (a multihop tunnel holds two). */
 int32_t wgTunnelCount(void);
 
 /*

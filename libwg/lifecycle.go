@@ -111,6 +111,22 @@ func (t *tunnel) turnOff() {
 	t.mode.close()
 }
 
+// turnOffHandle closes the tunnel of handle and frees the handle; a
+// multihop tunnel's entry hop goes with its exit hop, not on its own.
+func turnOffHandle(handle int32) int32 {
+	if t, ok := tunnels.Get(handle); ok {
+		if _, isEntry := t.mode.(entryHop); isEntry {
+			return fail(errInvalidArgument, "handle %d is the entry hop of a multihop tunnel: turn off its exit handle, which turns off both", handle)
+		}
+	}
+	t, ok := tunnels.Remove(handle)
+	if !ok {
+		return fail(errUnknownTunnel, "unknown tunnel handle %d (never turned on, or turned off)", handle)
+	}
+	t.turnOff()
+	return 0
+}
+
 // hostQueue is the tunnel's queue of kind, or the code of why not.
 func (t *tunnel) hostQueue(kind int32) (*hostQueue, int32) {
 	if kind != kindPackets && kind != kindDatagrams {
