@@ -8,13 +8,19 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/netip"
+	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"wgcore/libwg/internal/hoplink"
+	"wgcore/libwg/internal/tunfd"
+	"wgcore/libwg/internal/tuntest"
 )
 
 // The multihop tests run a client against two in-memory relays in this
@@ -363,4 +369,36 @@ func TestMultihopSettingsErrorsNameTheHop(t *testing.T) {
 			t.Errorf("a failed turn-on left %d handles in use", tunnels.Len()-before)
 		}
 	}
+}
+
+// Over a kernel TUN (wgTurnOnMultihop) the interface gets the exit hop's
+// MTU, and turning the tunnel off frees both handles and the interface.
+func TestMultihopOverAKernelTUNSetsTheExitMTU(t *testing.T) {
+	tuntest.InTestNetns(t, func() {
+		fd, name := tuntest.Open(t, unix.IFF_TUN|unix.IFF_NO_PI)
+		exitSettings, entrySettings := multihopSettings(t)
+		plan, code := planMultihop(multihopMTU, exitSettings, privateIP.String())
+		dev, err := tunfd.Open(fd, plan.exitMTU)
+		if code != 0 || err != nil {
+			t.Fatalf("plan %d, open %v", code, err)
+		}
+		handle, code := startMultihop(plan, logSink{}, exitSettings, entrySettings, dev, transportUDP)
+		if code != 0 {
+			t.Fatalf("turn on: %d", code)
+		}
+		mtu, err := os.ReadFile("/sys/class/net/" + name + "/mtu")
+		if err != nil || strings.TrimSpace(string(mtu)) != strconv.Itoa(multihopMTU-60) {
+			t.Errorf("interface MTU %q (%v), want %d", mtu, err, multihopMTU-60)
+		}
+		entryHandle := entryHandleOf(handle)
+		if code := turnOffHandle(handle); code != 0 {
+			t.Fatalf("turn off: %d", code)
+		}
+		if _, ok := tunnels.Get(entryHandle); ok {
+			t.Error("the entry hop outlived its tunnel")
+		}
+		if _, err := os.Stat("/sys/class/net/" + name); err == nil {
+			t.Error("the TUN interface outlived its tunnel")
+		}
+	})
 }

@@ -1,54 +1,22 @@
 package tunfd
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"wgcore/libwg/internal/tuntest"
 )
 
-// inTestNetns runs fn if this process is inside a named network namespace
-// (`ip netns exec NS go test`, as .ci/run does), so TUN devices never touch
-// the host's namespace and sysfs describes the namespace.
-func inTestNetns(t *testing.T, fn func()) {
-	t.Helper()
-	if !inNamedNetns() {
-		t.Skip("TUN tests run only inside a test network namespace: `ip netns exec NS go test`, as .ci/run does")
-	}
-	fn()
-}
-
-func inNamedNetns() bool {
-	self, err := os.Stat("/proc/self/ns/net")
-	if err != nil {
-		return false
-	}
-	named, _ := filepath.Glob("/run/netns/*")
-	for _, path := range named {
-		if info, err := os.Stat(path); err == nil && os.SameFile(self, info) {
-			return true
-		}
-	}
-	return false
-}
-
+// openTUN is a TUN device's fd.
 func openTUN(t *testing.T, flags uint16) int {
-	fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC, 0)
-	if err != nil {
-		t.Fatalf("open /dev/net/tun: %v", err)
-	}
-	ifr, _ := unix.NewIfreq("wgtest%d")
-	ifr.SetUint16(flags)
-	if err := unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr); err != nil {
-		t.Fatalf("TUNSETIFF: %v", err)
-	}
+	fd, _ := tuntest.Open(t, flags)
 	return fd
 }
 
 func TestOpenAcceptsNoPITun(t *testing.T) {
-	inTestNetns(t, func() {
+	tuntest.InTestNetns(t, func() {
 		dev, err := Open(openTUN(t, unix.IFF_TUN|unix.IFF_NO_PI), 1380)
 		if err != nil {
 			t.Errorf("Open: %v", err)
@@ -62,7 +30,7 @@ func TestOpenAcceptsNoPITun(t *testing.T) {
 }
 
 func TestOpenRejectsWrongFds(t *testing.T) {
-	inTestNetns(t, func() {
+	tuntest.InTestNetns(t, func() {
 		cases := map[string]struct {
 			fd   int
 			want string
