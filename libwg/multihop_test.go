@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"wgcore/libwg/internal/hoplink"
+	"wgcore/libwg/internal/packettest"
 	"wgcore/libwg/internal/tunfd"
 	"wgcore/libwg/internal/tuntest"
 )
@@ -145,7 +146,7 @@ func (n *multihopNet) carry() {
 			if k == 0 || port == 0 {
 				continue
 			}
-			p := udpPacket(exitEndpoint, netip.AddrPortFrom(privateIP, port), buf[:lens[0]])
+			p := packettest.UDP(exitEndpoint, netip.AddrPortFrom(privateIP, port), buf[:lens[0]])
 			if _, err := n.entryRelay.queues(kindPackets).write.Put(1, func(int) []byte { return p }, -1, n.stop); err != nil {
 				return
 			}
@@ -157,20 +158,6 @@ func (n *multihopNet) halt() {
 	close(n.stop)
 	n.running.Wait()
 	close(n.seen)
-}
-
-// udpPacket is an IPv4/UDP packet (checksums zero, as the fork's hop sends).
-func udpPacket(src, dst netip.AddrPort, payload []byte) []byte {
-	p := make([]byte, 28+len(payload))
-	p[0], p[8], p[9] = 0x45, 64, 17
-	binary.BigEndian.PutUint16(p[2:], uint16(len(p)))
-	copy(p[12:], src.Addr().AsSlice())
-	copy(p[16:], dst.Addr().AsSlice())
-	binary.BigEndian.PutUint16(p[20:], src.Port())
-	binary.BigEndian.PutUint16(p[22:], dst.Port())
-	binary.BigEndian.PutUint16(p[24:], uint16(8+len(payload)))
-	copy(p[28:], payload)
-	return p
 }
 
 // roundTrip sends a packet from the client's app to the exit relay's app
