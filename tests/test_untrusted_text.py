@@ -18,7 +18,7 @@ import wgcore
 from wgcore import ConfigError, Endpoint, Interface, PresharedKey, PrivateKey, PublicKey
 from wgcore.cli import main
 from wgcore.config import parse_network
-from wgcore.stats import parse_stats
+from wgcore.uapi import parse_get
 from wgcore.uapi import default_socket_path
 
 PEER = PrivateKey.generate().public_key
@@ -85,7 +85,7 @@ def test_conf_parser(text: str) -> None:
 @example(f"public_key={PEER.hex()}\nrx_bytes=²\n")
 def test_uapi_and_stats_parsers(text: str) -> None:
     answers_or_config_error(Interface.from_uapi, text)
-    answers_or_config_error(parse_stats, text)
+    answers_or_config_error(parse_get, text)
 
 
 @settings(max_examples=300)

@@ -64,6 +64,7 @@ cdef int convert_error(int32_t code, str action) except -1:
 # Go's log lines arrive on Go threads; they go to the logger "wgcore.go",
 # redacted (wireguard-go logs the UAPI errors it returns, quoting input).
 _go_logger = logging.getLogger("wgcore.go")
+_go_logger.addHandler(logging.NullHandler())  # a library prints nothing unless asked
 
 
 cdef void log_sink(uint32_t level, const char *msg, uint64_t ctx) noexcept with gil:
@@ -87,19 +88,27 @@ atexit.register(_stop_go_logging)
 
 
 cdef bytes settings_bytes(config):
-    """UAPI text from a str or an object with ``to_uapi()``, as C bytes."""
-    if hasattr(config, "to_uapi"):
-        config = config.to_uapi()
-    if not isinstance(config, str):
-        raise TypeError(
-            f"config must be UAPI text (str) or have to_uapi(), not {type(config).__name__}")
-    if "\0" in config:
-        raise errors.InvalidArgumentError("config contains a NUL character")
-    try:
-        return config.encode()
-    except UnicodeEncodeError as e:
-        raise errors.InvalidArgumentError(
-            f"config holds text UTF-8 cannot encode at position {e.start}") from None
+    """UAPI "set" text (str, or bytes of UTF-8) as C bytes; the typed layer
+    (wgcore.Tunnel) renders Interface and Peer objects before this."""
+    if isinstance(config, str):
+        if "\0" in config:
+            raise errors.InvalidArgumentError("config contains a NUL character")
+        try:
+            return config.encode()
+        except UnicodeEncodeError as e:
+            raise errors.InvalidArgumentError(
+                f"config holds text UTF-8 cannot encode at position {e.start}") from None
+    if isinstance(config, bytes):
+        if b"\0" in config:
+            raise errors.InvalidArgumentError("config contains a NUL character")
+        try:
+            config.decode()
+        except UnicodeDecodeError as e:
+            raise errors.InvalidArgumentError(
+                f"config is not UTF-8 at byte {e.start}") from None
+        return config
+    raise TypeError(f"config must be UAPI text (str or bytes), not {type(config).__name__}; "
+                    "wgcore.Tunnel also takes an Interface or a Peer")
 
 
 cdef bytes key_bytes(key, str what):
@@ -137,7 +146,7 @@ cdef int32_t timeout_ms(object timeout) except? -2:
         return -1
     cdef double seconds = timeout
     if not seconds >= 0:
-        raise ValueError(f"timeout must be None or >= 0 seconds, got {timeout!r}")
+        raise errors.InvalidArgumentError(f"timeout must be None or >= 0 seconds, got {timeout!r}")
     if seconds * 1000 >= INT32_MAX:
         return INT32_MAX
     return <int32_t>ceil(seconds * 1000)
@@ -237,7 +246,7 @@ cdef class Tunnel:
     def from_interface(cls, str name not None, config, *, int mtu=1420):
         """Create the Linux TUN interface ``name`` and run a tunnel on it.
 
-        ``config`` is UAPI "set" text (or has ``to_uapi()``). Needs
+        ``config`` is UAPI "set" text (str or bytes). Needs
         CAP_NET_ADMIN. The interface is removed when the tunnel closes.
         """
         check_process()
@@ -383,7 +392,7 @@ cdef class Tunnel:
         cdef int32_t wait = timeout_ms(timeout)
         cdef Py_ssize_t n = len(packets) if lengths is None else len(lengths)
         if n > INT32_MAX:
-            raise ValueError("too many packets in one batch")
+            raise errors.InvalidArgumentError("too many packets in one batch")
         cdef uint8_t *stack_ptrs[STACK_BATCH]
         cdef uint32_t stack_lens[STACK_BATCH]
         cdef Py_buffer stack_views[STACK_BATCH]
@@ -536,7 +545,7 @@ cdef class Tunnel:
             lw.wgFreePtr(text)
 
     def set_config(self, config):
-        """Apply UAPI "set" text (or an object with ``to_uapi()``)."""
+        """Apply UAPI "set" text (str or bytes)."""
         self._check_open()
         settings = settings_bytes(config)
         cdef const char *c_settings = settings
@@ -574,8 +583,8 @@ cdef class Tunnel:
         cdef int32_t fd
         with nogil:
             fd = lw.wgGetSocketV6(handle) if v6 else lw.wgGetSocketV4(handle)
-        if fd == lw.WG_ERR_GENERAL:
-            take_error_message(&fd)
+        if fd == lw.WG_ERR_GENERAL or fd == lw.WG_ERR_NOT_SUPPORTED:
+            take_error_message(&fd)  # no such socket (transport="host", or not open)
             return None
         if fd < 0:
             convert_error(fd, "reading the socket fd")
@@ -669,7 +678,7 @@ cdef int fill_from_lengths(Py_buffer *view, object lengths, Py_ssize_t n,
         for i in range(n):
             size = direct[i] if direct != NULL else lengths[i]
             if size < 0 or size > view.len - offset:
-                raise ValueError(f"lengths overrun the buffer at packet {i}")
+                raise errors.InvalidArgumentError(f"lengths overrun the buffer at packet {i}")
             ptrs[i] = <uint8_t *>view.buf + offset
             lens[i] = <uint32_t>size
             offset += size

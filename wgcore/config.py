@@ -1,12 +1,11 @@
-"""Typed WireGuard configuration: wg-quick ``.conf`` files and UAPI text.
+"""Typed WireGuard configuration: the value types and the ``.conf`` codec.
 
-:class:`Interface` and :class:`Peer` hold a device's configuration.
-They read and write ``.conf`` files (:meth:`Interface.from_conf`,
-:meth:`Interface.to_conf`), write UAPI "set" text (:meth:`Interface.to_uapi`,
-so ``Tunnel.set_config(interface)`` works) and read UAPI "get" text
-(:meth:`Interface.from_uapi`). Input is parsed completely before anything
-uses it; a mistake raises :class:`ConfigError` naming the line and field,
-whatever the text holds, and never shows a private or preshared key.
+:class:`Interface` and :class:`Peer` hold a device's configuration and
+read and write ``.conf`` files (:meth:`Interface.from_conf`,
+:meth:`Interface.to_conf`). UAPI text is :mod:`wgcore.uapi`'s job;
+``to_uapi``/``from_uapi`` here call it. Input is parsed completely before
+anything uses it; a mistake raises :class:`ConfigError` naming the line and
+field, whatever the text holds, and never shows a private or preshared key.
 """
 
 from __future__ import annotations
@@ -17,12 +16,12 @@ import gc
 import ipaddress
 import re
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Union
+from typing import TYPE_CHECKING, Union
 
 from wgcore.daita import Machine, machine_names, machines_named
-from wgcore.errors import InvalidArgumentError, WireGuardError, redact
+from wgcore.errors import ConfigError, InvalidArgumentError, WireGuardError, redact
 from wgcore.keys import PresharedKey, PrivateKey, PublicKey
 
 __all__ = ["ConfigError", "Endpoint", "Interface", "IPNetwork", "IPInterface", "Peer"]
@@ -30,10 +29,10 @@ __all__ = ["ConfigError", "Endpoint", "Interface", "IPNetwork", "IPInterface", "
 IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 IPInterface = Union[ipaddress.IPv4Interface, ipaddress.IPv6Interface]
 
-_ZERO_HEX = "0" * 64
-_MAX_U16 = 0xFFFF
 _MAX_U32 = 0xFFFFFFFF
-_MIN_MTU = 68
+# libwg accepts 576..65535 (IPv4's minimum datagram a host must take, up).
+MIN_MTU = 576
+MAX_MTU = _MAX_U16 = 0xFFFF
 _HOSTNAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._")
 # ASCII digits only: str.isdigit() and int() also take '²' and '٣'.
 _INTEGER = re.compile(r"-?[0-9]+")
@@ -41,22 +40,6 @@ _INTEGER_OR_HEX = re.compile(r"-?[0-9]+|0[xX][0-9a-fA-F]+")
 # What a device reports for a peer it has no UDP address for: a tunnel with
 # transport="host" (its caller carries the datagrams) reads back 0.0.0.0:0.
 _NO_ENDPOINT = frozenset({"0.0.0.0:0", "[::]:0"})
-
-
-class ConfigError(InvalidArgumentError):
-    """Malformed configuration text; ``line`` and ``field`` say where.
-
-    Message and field are redacted (:func:`wgcore.errors.redact`): they
-    quote text that failed to parse, which may hold a key.
-    """
-
-    def __init__(self, message: str, *, line: int | None = None, field: str | None = None) -> None:
-        field = redact(field) if field else None
-        where = "".join(
-            (f"line {line}: " if line is not None else "", f"{field}: " if field else ""))
-        super().__init__(where + redact(message))
-        self.line = line
-        self.field = field
 
 
 def _quote(text: str) -> str:
@@ -88,6 +71,15 @@ def parse_network(text: str) -> IPNetwork:
         raise InvalidArgumentError(f"bad CIDR {_quote(text)}: prefix length must be 0-{bits}")
     network = ipaddress.IPv6Network if v6 else ipaddress.IPv4Network
     return network((int.from_bytes(packed, "big"), prefix), strict=False)
+
+
+def to_network(value: IPNetwork | str, what: str = "network") -> IPNetwork:
+    """A network from an ``ip_network`` or its text (:func:`parse_network`);
+    TypeError for anything else."""
+    if isinstance(value, str):
+        return parse_network(value)
+    _check_type(what, value, (ipaddress.IPv4Network, ipaddress.IPv6Network, str))
+    return value
 
 
 def _canonical_ip(host: str) -> str | None:
@@ -200,23 +192,32 @@ class Peer:
     """
 
     public_key: PublicKey
-    allowed_ips: list[IPNetwork] = field(default_factory=list)
-    endpoint: Endpoint | None = None
+    allowed_ips: list[IPNetwork] = field(default_factory=list)  # str items are parsed
+    endpoint: Endpoint | None = None  # a str is parsed (Endpoint.parse)
     persistent_keepalive: int = 0
     preshared_key: PresharedKey | None = None
     constant_packet_size: bool = False
     daita: tuple[Machine, ...] = ()
+
+    if TYPE_CHECKING:  # the dataclass's __init__, with the str it also takes
+        def __init__(self, public_key: PublicKey, allowed_ips: Iterable[IPNetwork | str] = ...,
+                     endpoint: Endpoint | str | None = None, persistent_keepalive: int = 0,
+                     preshared_key: PresharedKey | None = None, constant_packet_size: bool = False,
+                     daita: Iterable[Machine] = ()) -> None: ...
 
     def __post_init__(self) -> None:
         _check_type("public_key", self.public_key, PublicKey)
         if self.preshared_key is not None:
             _check_type("preshared_key", self.preshared_key, PresharedKey)
             self.preshared_key = _nonzero(self.preshared_key)
-        if self.endpoint is not None:
-            _check_type("endpoint", self.endpoint, Endpoint)
-        self.allowed_ips = list(self.allowed_ips)
-        for net in self.allowed_ips:
-            _check_type("allowed_ips item", net, (ipaddress.IPv4Network, ipaddress.IPv6Network))
+        if isinstance(self.endpoint, str):
+            self.endpoint = Endpoint.parse(self.endpoint)
+        elif self.endpoint is not None:
+            _check_type("endpoint", self.endpoint, (Endpoint, str))
+        if isinstance(self.allowed_ips, (str, bytes)):
+            raise TypeError("allowed_ips must be a list of networks, not one "
+                            f"{type(self.allowed_ips).__name__}: write [{self.allowed_ips!r}]")
+        self.allowed_ips = [to_network(net, "allowed_ips item") for net in self.allowed_ips]
         if not 0 <= self.persistent_keepalive <= _MAX_U16:
             raise InvalidArgumentError(
                 f"persistent_keepalive must be 0-{_MAX_U16}, got {self.persistent_keepalive}")
@@ -246,22 +247,9 @@ class Peer:
         preshared key or keepalive is written out as zero, so the peer
         ends up exactly as described.
         """
-        lines = [f"public_key={self.public_key.hex()}"]
-        if update:
-            lines.append("update_only=true")
-        if self.preshared_key is not None:
-            lines.append(f"preshared_key={self.preshared_key.hex()}")
-        elif update:
-            lines.append(f"preshared_key={_ZERO_HEX}")
-        if self.endpoint is not None:
-            lines.append(f"endpoint={self.endpoint.resolve()}")
-        if self.persistent_keepalive or update:
-            lines.append(f"persistent_keepalive_interval={self.persistent_keepalive}")
-        if self.constant_packet_size:
-            lines.append("constant_packet_size=true")
-        lines.append("replace_allowed_ips=true")
-        lines.extend(f"allowed_ip={net}" for net in self.allowed_ips)
-        return "\n".join(lines) + "\n"
+        from wgcore.uapi import codec
+
+        return codec.peer_set(self, update=update)
 
     def _conf_lines(self, wg_quick: bool) -> list[str]:
         lines = ["[Peer]", f"PublicKey = {self.public_key.to_base64()}"]
@@ -311,8 +299,8 @@ class Interface:
             raise InvalidArgumentError(f"listen_port must be 0-{_MAX_U16}, got {self.listen_port}")
         if self.fwmark is not None and not 0 <= self.fwmark <= _MAX_U32:
             raise InvalidArgumentError(f"fwmark must be 0-{_MAX_U32}, got {self.fwmark}")
-        if self.mtu is not None and not _MIN_MTU <= self.mtu <= _MAX_U16:
-            raise InvalidArgumentError(f"mtu must be {_MIN_MTU}-{_MAX_U16}, got {self.mtu}")
+        if self.mtu is not None and not MIN_MTU <= self.mtu <= _MAX_U16:
+            raise InvalidArgumentError(f"mtu must be {MIN_MTU}-{_MAX_U16}, got {self.mtu}")
         self.peers = list(self.peers)
         seen: set[PublicKey] = set()
         for peer in self.peers:
@@ -355,25 +343,22 @@ class Interface:
         Like ``wg setconf``: existing peers are replaced; wg-quick fields
         are left out. Hostname endpoints are resolved here.
         """
-        lines = []
-        if self.private_key is not None:
-            lines.append(f"private_key={self.private_key.hex()}")
-        if self.listen_port is not None:
-            lines.append(f"listen_port={self.listen_port}")
-        if self.fwmark is not None:
-            lines.append(f"fwmark={self.fwmark}")
-        lines.append("replace_peers=true")
-        return "\n".join(lines) + "\n" + "".join(p.to_uapi() for p in self.peers)
+        from wgcore.uapi import codec
+
+        return codec.interface_set(self)
 
     @classmethod
     def from_uapi(cls, text: str) -> Interface:
-        """Parse UAPI "get" text (``Tunnel.get_config()``).
+        """The configuration in UAPI "get" text (``Tunnel.get_config()``).
 
-        Counters and handshake times are skipped (see ``Tunnel.stats()``);
-        any other unknown key is an error. A peer endpoint of ``0.0.0.0:0``
-        (no UDP address, as on a ``transport="host"`` tunnel) reads as None.
+        Statistics and keys not known here are skipped (see
+        :func:`wgcore.uapi.parse_get`, which keeps them). A peer endpoint of
+        ``0.0.0.0:0`` (no UDP address, as on a ``transport="host"`` tunnel)
+        reads as None.
         """
-        return _parse_uapi(cls(), text)
+        from wgcore.uapi import codec
+
+        return codec.parse_get(text).interface
 
     # -- .conf files --------------------------------------------------------
 
@@ -425,85 +410,6 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-@gc_paused()
-def _parse_uapi(interface: Interface, text: str) -> Interface:
-    """Interface.from_uapi's loop, kept tight: the hot path for many peers."""
-    peers: list[Peer] = []
-    keys: dict[PublicKey, int] = {}
-    peer: Peer | None = None
-    add_ip = None
-    number, key = 0, ""
-    try:
-        for number, line in enumerate(text.split("\n"), 1):
-            key, sep, value = line.partition("=")
-            if key == "allowed_ip" and add_ip is not None:
-                add_ip(parse_network(value))
-            elif key == "public_key":
-                peer = _new_peer(PublicKey.from_hex(value))
-                first = keys.setdefault(peer.public_key, number)
-                if first != number:
-                    raise InvalidArgumentError(f"duplicate peer (first at line {first})")
-                peers.append(peer)
-                add_ip = peer.allowed_ips.append
-            elif key in UAPI_PEER_STATS and peer is not None:
-                pass
-            elif key == "endpoint" and peer is not None:
-                peer.endpoint = device_endpoint(value)
-            elif key == "persistent_keepalive_interval" and peer is not None:
-                peer.persistent_keepalive = _parse_int(value, _MAX_U16)
-            elif key == "preshared_key" and peer is not None:
-                peer.preshared_key = None if value == _ZERO_HEX else PresharedKey.from_hex(value)
-            elif not sep:
-                if line:
-                    key = ""
-                    raise InvalidArgumentError(f"expected key=value, got {_quote(line)}")
-            elif key == "errno":
-                if value != "0":
-                    raise InvalidArgumentError(f"the device reported errno={_quote(value)}")
-            elif peer is not None:
-                raise InvalidArgumentError("unknown peer key")
-            elif key == "private_key":
-                interface.private_key = None if value == _ZERO_HEX else PrivateKey.from_hex(value)
-            elif key == "listen_port":
-                interface.listen_port = _parse_int(value, _MAX_U16)
-            elif key == "fwmark":
-                interface.fwmark = _parse_int(value, _MAX_U32)
-            elif key != "protocol_version":
-                raise InvalidArgumentError("unknown interface key")
-    except InvalidArgumentError as e:
-        raise ConfigError(str(e), line=number, field=key or None) from None
-    interface.peers = peers
-    return interface
-
-
-# Read-only per-peer keys of UAPI "get" text: statistics, not configuration.
-UAPI_PEER_STATS = frozenset({
-    "protocol_version", "last_handshake_time_sec", "last_handshake_time_nsec",
-    "rx_bytes", "tx_bytes",
-})
-
-
-def uapi_lines(text: str) -> list[tuple[int, str, str]]:
-    """(line number, key, value) of each ``key=value`` line of UAPI text.
-
-    An ``errno=0`` line and blank lines are skipped; a nonzero errno or a
-    line without ``=`` raises :class:`ConfigError`.
-    """
-    out = []
-    for number, line in enumerate(text.split("\n"), 1):
-        key, sep, value = line.partition("=")
-        if not sep:
-            if line:
-                raise ConfigError("expected key=value", line=number)
-            continue
-        if key == "errno":
-            if value != "0":
-                raise ConfigError(f"the device reported errno={_quote(value)}", line=number, field=key)
-            continue
-        out.append((number, key, value))
-    return out
-
-
 def device_endpoint(text: str) -> Endpoint | None:
     """A peer's endpoint as a device reports it; ``0.0.0.0:0`` or ``[::]:0``
     (no UDP address, as on a ``transport="host"`` tunnel) is None."""
@@ -514,7 +420,7 @@ def _new_peer(public_key: PublicKey) -> Peer:
     """A Peer with defaults, skipping __post_init__ (the parser checks values)."""
     peer = object.__new__(Peer)
     peer.__dict__.update(public_key=public_key, allowed_ips=[], endpoint=None,
-                         persistent_keepalive=0, preshared_key=None)
+                         persistent_keepalive=0, preshared_key=None, constant_packet_size=False, daita=())
     return peer
 
 
@@ -662,7 +568,7 @@ def _set_interface_field(interface: Interface, name: str, value: str) -> None:
     elif name == "DNS":
         interface.dns.extend(_split_list(value))
     elif name == "MTU":
-        interface.mtu = _parse_int(value, _MAX_U16, low=_MIN_MTU)
+        interface.mtu = _parse_int(value, _MAX_U16, low=MIN_MTU)
     elif name == "Table":
         interface.table = value
     elif name == "SaveConfig":

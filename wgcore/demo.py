@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import array
-import re
+import ipaddress
 import struct
 import threading
 import time
 
+from wgcore.config import Endpoint, Interface, Peer
 from wgcore.keys import PrivateKey
 from wgcore.tunnel import Tunnel
 
@@ -31,15 +32,12 @@ def tunnel_pair(transport: str = "udp", mtu: int = 1420) -> tuple[Tunnel, Tunnel
     """
     keys = [PrivateKey.generate(), PrivateKey.generate()]
     tunnels = [
-        Tunnel.in_memory(f"private_key={k.hex()}\nlisten_port=0\n", mtu=mtu, transport=transport) for k in keys
+        Tunnel.in_memory(Interface(private_key=k, listen_port=0), mtu=mtu, transport=transport) for k in keys
     ]
     for me, other, inner in ((0, 1, INNER_B), (1, 0, INNER_A)):
-        port = re.search(r"^listen_port=(\d+)$", tunnels[other].get_config(), re.M)
-        tunnels[me].set_config(
-            f"public_key={keys[other].public_key.hex()}\n"
-            f"endpoint=127.0.0.1:{port.group(1) if port else 1}\n"
-            f"allowed_ip={'.'.join(map(str, inner))}/32\n"
-        )
+        port = tunnels[other].config().listen_port or 1
+        peer = Peer(keys[other].public_key, [ipaddress.ip_network(inner)], Endpoint("127.0.0.1", port))
+        tunnels[me].set_config(peer)
     return tunnels[0], tunnels[1]
 
 
