@@ -179,15 +179,19 @@ def serving_pid(name: str, log: TextIO | None = sys.stderr) -> int | None:
 
 
 def _is_wgcore(pid: int) -> bool:
-    """True if ``pid`` is a live (not zombie) process running wgcore."""
+    """True if ``pid`` is a live (not zombie) process running wgcore: the
+    ``wgcore`` command, or any program that loaded libwg (this library)."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             state = f.read().rsplit(b")", 1)[1].split()[0]
         with open(f"/proc/{pid}/cmdline", "rb") as f:
             cmdline = f.read()
+        if state != b"Z" and b"wgcore" not in cmdline:
+            with open(f"/proc/{pid}/maps", "rb") as f:
+                return b"/wgcore/libwg" in f.read()
     except (OSError, IndexError):
         return False
-    return state != b"Z" and b"wgcore" in cmdline
+    return state != b"Z"
 
 
 def _say(log: TextIO | None, line: str) -> None:
