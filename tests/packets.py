@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 
 import wgcore
-from wgcore.demo import ipv4_packet as ipv4
+from wgcore.testing import ipv4_packet as ipv4
 
 
 Link = Callable[[list[bytes]], list[bytes]]

@@ -20,7 +20,7 @@ from wgcore.config import parse_network
 from wgcore.daita import DEFAULT, SHIPPED
 from wgcore.uapi import parse_get
 
-from wgcore import netns
+from wgcore.testing import netns
 
 # -- strategies ------------------------------------------------------------------
 

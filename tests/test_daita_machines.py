@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import wgcore
-import wgcore.demo
+import wgcore.testing
 from wgcore.daita import BREAK_BURST, CONSTANT_RATE, DEFAULT, FRONT, Machine
 
 from . import machines as mk
@@ -74,15 +74,15 @@ def move(src: wgcore.Tunnel, dst: wgcore.Tunnel) -> list[bytes]:
 
 def handshaken_pair() -> tuple[wgcore.Tunnel, wgcore.Tunnel]:
     """A host-carried pair that has carried one packet A to B."""
-    a, b = wgcore.demo.tunnel_pair("host")
-    a.send(wgcore.demo.ipv4_packet(b"hello"), timeout=1)
-    assert recv_one(b, lambda: carry(a, b)) == wgcore.demo.ipv4_packet(b"hello")
+    a, b = wgcore.testing.tunnel_pair("host")
+    a.send(wgcore.testing.ipv4_packet(b"hello"), timeout=1)
+    assert recv_one(b, lambda: carry(a, b)) == wgcore.testing.ipv4_packet(b"hello")
     return a, b
 
 
 def crosses(a: wgcore.Tunnel, b: wgcore.Tunnel, payload: bytes) -> bool:
     """A packet from A reaches B intact (datagrams carried both ways)."""
-    packet = wgcore.demo.ipv4_packet(payload)
+    packet = wgcore.testing.ipv4_packet(payload)
     a.send(packet, timeout=1)
     return recv_one(b, lambda: carry(a, b)) == packet
 
@@ -146,7 +146,7 @@ def test_shipped_machines_pad_on_the_wire(name: str) -> None:
     """One app packet (over 52 bytes: the machines ignore smaller ones),
     then count MTU-sized datagrams (padding) for a second, with the machine
     and without; B gets the app packet only."""
-    packet = wgcore.demo.ipv4_packet(bytes(100))
+    packet = wgcore.testing.ipv4_packet(bytes(100))
     counts = {}
     for active in (False, True):
         a, b = handshaken_pair()

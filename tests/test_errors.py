@@ -12,15 +12,8 @@ import pytest
 
 import wgcore
 
-from wgcore import netns
-from .conftest import new_key_pair
-from .test_tun_tunnel import device_uapi, start
-
-
-@pytest.fixture
-def ns(root: None):
-    with netns.namespace(f"wgce{os.getpid()}") as name:
-        yield name
+from wgcore.testing import netns
+from .helpers import device_uapi, new_key_pair, start
 
 
 @pytest.fixture
