@@ -14,8 +14,9 @@ import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from wgcore.config import (_MAX_U16, _MAX_U32, Interface, IPNetwork, Peer, _new_peer, _parse_int, _quote,
-                           device_endpoint, gc_paused, parse_network)
+from wgcore.config import Interface, Peer
+from wgcore.values import (MAX_U16, MAX_U32, IPNetwork, device_endpoint, gc_paused, parse_int, parse_network,
+                           quote)
 from wgcore.errors import ConfigError, InvalidArgumentError, redact
 from wgcore.keys import PresharedKey, PrivateKey, PublicKey
 from wgcore.stats import PeerStats
@@ -96,18 +97,18 @@ def parse_get(text: str) -> Device:
             elif not sep:
                 if line:
                     key = ""
-                    raise InvalidArgumentError(f"expected key=value, got {_quote(line)}")
+                    raise InvalidArgumentError(f"expected key=value, got {quote(line)}")
             elif key == "errno":
                 if value != "0":
-                    raise InvalidArgumentError(f"the device reported errno={_quote(value)}")
+                    raise InvalidArgumentError(f"the device reported errno={quote(value)}")
             elif state is not None:
                 _peer_key(state, key, value)
             elif key == "private_key":
                 interface.private_key = None if value == ZERO_HEX else PrivateKey.from_hex(value)
             elif key == "listen_port":
-                interface.listen_port = _parse_int(value, _MAX_U16)
+                interface.listen_port = parse_int(value, MAX_U16)
             elif key == "fwmark":
-                interface.fwmark = _parse_int(value, _MAX_U32)
+                interface.fwmark = parse_int(value, MAX_U32)
             elif key in _PEER_KEYS:
                 raise InvalidArgumentError("a peer's key before any public_key line")
             elif key != "protocol_version":
@@ -133,13 +134,21 @@ def _peer_key(state: _PeerState, key: str, value: str) -> None:
     elif key == "endpoint":
         state.peer.endpoint = device_endpoint(value)
     elif key == "persistent_keepalive_interval":
-        state.peer.persistent_keepalive = _parse_int(value, _MAX_U16)
+        state.peer.persistent_keepalive = parse_int(value, MAX_U16)
     elif key == "preshared_key":
         state.peer.preshared_key = None if value == ZERO_HEX else PresharedKey.from_hex(value)
     elif key == "protocol_version":
         state.stats.protocol_version = _count(value)
     elif key != "private_key":  # never per peer; a secret if a text holds one
         state.stats.extra[redact(key)] = redact(value)
+
+
+def _new_peer(public_key: PublicKey) -> Peer:
+    """A Peer with defaults, skipping __post_init__ (the parser checks values)."""
+    peer = object.__new__(Peer)
+    peer.__dict__.update(public_key=public_key, allowed_ips=[], endpoint=None,
+                         persistent_keepalive=0, preshared_key=None, constant_packet_size=False, daita=())
+    return peer
 
 
 def _new_stats(public_key: PublicKey) -> PeerStats:
