@@ -130,3 +130,19 @@ def test_compiled_layer_takes_text_only() -> None:
 def test_go_logger_prints_nothing_by_default() -> None:
     handlers = logging.getLogger("wgcore.go").handlers
     assert any(isinstance(h, logging.NullHandler) for h in handlers)
+
+
+def test_a_conf_file_passed_as_uapi_text_says_what_to_do() -> None:
+    text = f"[Interface]\nPrivateKey = {PrivateKey.generate()}\n"
+    with wgcore.Tunnel.in_memory("", transport="host") as t:
+        with pytest.raises(wgcore.InvalidArgumentError, match=r"looks like a \.conf file.*Interface\.from_conf"):
+            t.set_config(text)
+
+
+def test_go_error_lines_that_an_exception_repeats_are_not_logged(caplog: pytest.LogCaptureFixture) -> None:
+    with wgcore.Tunnel.in_memory("", transport="host") as t, caplog.at_level(logging.DEBUG, "wgcore.go"):
+        with pytest.raises(wgcore.InvalidArgumentError, match="private_key"):
+            t.set_config("private_key=zz\n")
+        t.set_config("listen_port=0\n")
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+    assert any("private_key" in r.getMessage() for r in caplog.records), "still there at DEBUG"

@@ -23,6 +23,7 @@ import base64
 import binascii
 import logging
 import os
+import threading
 
 from wgcore import errors
 from wgcore.traffic import Count, TrafficStats, WireCounts
@@ -73,8 +74,31 @@ _go_logger = logging.getLogger("wgcore.go")
 _go_logger.addHandler(logging.NullHandler())  # a library prints nothing unless asked
 
 
+# Error lines Go logs on a thread that is inside set_config or turning a
+# tunnel on: held back until the call returns; if it raised, the exception
+# says the same, so they go out at DEBUG only (not printed twice).
+_held = threading.local()
+
+
+cdef int hold_go_errors() except -1:
+    _held.lines = []
+    return 0
+
+
+cdef int release_go_errors(bint failed) except -1:
+    lines, _held.lines = _held.lines, None
+    level = logging.DEBUG if failed else logging.ERROR
+    for ctx, text in lines:
+        _go_logger.log(level, "tunnel %d: %s", ctx, text)
+    return 0
+
+
 cdef void log_sink(uint32_t level, const char *msg, uint64_t ctx) noexcept with gil:
     try:
+        held = getattr(_held, "lines", None)
+        if held is not None and level == lw.WG_LOG_ERROR:
+            held.append((ctx, errors.redact(msg.decode("utf-8", "replace"))))
+            return
         py_level = logging.ERROR if level == lw.WG_LOG_ERROR else logging.DEBUG
         if _go_logger.isEnabledFor(py_level):
             _go_logger.log(py_level, "tunnel %d: %s", ctx,
@@ -97,6 +121,10 @@ cdef bytes settings_bytes(config):
     """UAPI "set" text (str, or bytes of UTF-8) as C bytes; the typed layer
     (wgcore.Tunnel) renders Interface and Peer objects before this."""
     if isinstance(config, str):
+        if config.lstrip().startswith("["):
+            raise errors.InvalidArgumentError(
+                "this looks like a .conf file ([Interface]/[Peer] sections), not UAPI text: "
+                "parse it with wgcore.Interface.from_conf(text) and pass the Interface")
         if "\0" in config:
             raise errors.InvalidArgumentError("config contains a NUL character")
         try:
@@ -305,13 +333,17 @@ cdef class Tunnel:
         self.log_id = _next_log_id
         self.mtu = mtu
         cdef const char *c_settings = settings
-        cdef int32_t handle
+        cdef int32_t handle = -1
         cdef uint64_t log_id = self.log_id
-        with nogil:
-            if fd >= 0:
-                handle = lw.wgTurnOn(mtu, c_settings, fd, log_sink, log_id)
-            else:
-                handle = lw.wgTurnOnInMemory(mtu, c_settings, transport, log_sink, log_id)
+        hold_go_errors()
+        try:
+            with nogil:
+                if fd >= 0:
+                    handle = lw.wgTurnOn(mtu, c_settings, fd, log_sink, log_id)
+                else:
+                    handle = lw.wgTurnOnInMemory(mtu, c_settings, transport, log_sink, log_id)
+        finally:
+            release_go_errors(handle < 0)
         if handle < 0:
             convert_error(handle, "turning the tunnel on")
         self._handle = handle
@@ -556,9 +588,13 @@ cdef class Tunnel:
         settings = settings_bytes(config)
         cdef const char *c_settings = settings
         cdef int32_t handle = self._handle
-        cdef int32_t rc
-        with nogil:
-            rc = lw.wgSetConfig(handle, c_settings)
+        cdef int32_t rc = -1
+        hold_go_errors()
+        try:
+            with nogil:
+                rc = lw.wgSetConfig(handle, c_settings)
+        finally:
+            release_go_errors(rc < 0)
         if rc < 0:
             convert_error(rc, "applying the config")
 
