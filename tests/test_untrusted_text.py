@@ -143,7 +143,8 @@ def fake_uapi_server(path: str, reply: bytes) -> Iterator[None]:
 replies = st.one_of(
     uapi_texts.map(lambda text: text.encode("utf-8", "surrogatepass") + b"\nerrno=0\n\n"),
     st.binary(max_size=200),
-    st.sampled_from([b"errno=abc\n\n", b"\xff\xfe\nerrno=0\n\n", b"errno=\xff\n", b"", b"errno=-22\n\n"]),
+    st.sampled_from([b"errno=abc\n\n", b"\xff\xfe\nerrno=0\n\n", b"errno=\xff\n", b"", b"errno=-22\n\n",
+                     b"errno=2147483648\n\n", b"errno=-99999999999999999999\n\n"]),
 )
 
 

@@ -319,9 +319,13 @@ def _request(path: str, request: bytes) -> tuple[str, int]:
             while line := rfile.readline():
                 if line.startswith(b"errno="):
                     try:
-                        return b"".join(lines).decode(), abs(int(line[6:].decode("ascii")))
+                        err = abs(int(line[6:].decode("ascii")))
+                        text = b"".join(lines).decode()
                     except ValueError:  # not UTF-8, or not a number
                         break
+                    if err >= 4096:  # no errno is this large: the reply is garbage
+                        break
+                    return text, err
                 lines.append(line)
     raise UapiError(errno.EPROTO, f"{path}: malformed reply (no errno=N line); is a UAPI server listening?")
 
