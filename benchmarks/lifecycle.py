@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import wgcore
-from wgcore import netns
+from wgcore.testing import netns
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

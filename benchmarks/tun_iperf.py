@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from wgcore import netns
+from wgcore.testing import netns
 
 SETUPS = ("libwg", "wireguard-go")
 UNDERLAY = ("198.18.0.1", "198.18.0.2")

@@ -3,6 +3,7 @@ maybenot (version 1 layout, zlib, hex), to feed libwg good and bad ones."""
 
 from __future__ import annotations
 
+import math
 import struct
 import zlib
 from dataclasses import dataclass, field
@@ -85,3 +86,28 @@ def with_padding_state(**changes: object) -> str:
     for name, value in changes.items():
         setattr(states[1], name, value)
     return machine(states)
+
+
+# (id, machine text, the refusal libwg gives, naming the machine)
+BAD = [
+    ("garbage hex", "zz", "is not hex"),
+    ("hex of non-zlib", "00ff00ff", "is not zlib data"),
+    ("corrupt zlib", "789c00ff00ff00ff", "corrupt zlib data"),
+    ("zlib bomb", text(bytes(2_000_000)), "decompresses to more than"),
+    ("wrong version", text(b"\x02\x00" + pack(good_states())[2:]), "is version 2"),
+    ("no states", machine([]), "has no states"),
+    ("blocking state", with_padding_state(block=True), "state 1 blocks outgoing traffic"),
+    ("cancel transition", with_padding_state(next={"PaddingSent": {"cancel": 1.0}}),
+     "state 1 moves to STATECANCEL on PaddingSent"),
+    ("end transition", with_padding_state(next={"LimitReached": {"end": 1.0}}),
+     "state 1 moves to STATEEND on LimitReached"),
+    ("huge padding", with_padding_state(action=Dist("Uniform", 100, 9000)), "can pad 9000 bytes"),
+    ("unbounded padding", with_padding_state(action=Dist("Poisson", 1000, 0, 4)), "pads an unbounded size"),
+    ("too-small padding", with_padding_state(action=Dist("Uniform", 1, 3)), "can pad 1 bytes"),
+    ("NaN fraction", machine(good_states(), max_padding_frac=math.nan), "has max_padding_frac NaN"),
+    ("NaN parameter", with_padding_state(timeout=Dist("Uniform", math.nan, 1)),
+     "the timeout distribution has param1 NaN"),
+    ("binomial", with_padding_state(limit=Dist("Binomial", 10, 0.5)), "is Binomial"),
+    ("never-built geometric", with_padding_state(timeout=Dist("Geometric", 1e-300)),
+     "is Geometric with probability 1e-300"),
+]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import array
 import random
+import re
 import time
 from collections.abc import Callable
 
 import wgcore
-from wgcore.demo import ipv4_packet as ipv4
+import wgcore.testing
+from wgcore.testing import ipv4_packet as ipv4
 
 
 Link = Callable[[list[bytes]], list[bytes]]
@@ -73,3 +75,39 @@ def recv_one(t: wgcore.Tunnel, pump: Callable[[], object] | None, timeout: float
             if pump is not None:
                 time.sleep(0.0005)
     raise TimeoutError("no packet arrived")
+
+
+def move(src: wgcore.Tunnel, dst: wgcore.Tunnel) -> list[bytes]:
+    """Carry the datagrams src has sent to dst, one way; return them."""
+    buf, lens = bytearray(256 * 1600), array.array("I", bytes(4 * 256))
+    n = src.recv_datagrams_into(buf, lens, timeout=0)
+    out, offset = [], 0
+    for size in lens[:n]:
+        out.append(bytes(buf[offset : offset + size]))
+        offset += size
+    rest = out
+    while rest:
+        rest = rest[dst.send_datagrams(rest, timeout=1):]
+    return out
+
+
+def handshaken_pair() -> tuple[wgcore.Tunnel, wgcore.Tunnel]:
+    """A host-carried pair that has carried one packet A to B."""
+    a, b = wgcore.testing.tunnel_pair("host")
+    a.send(wgcore.testing.ipv4_packet(b"hello"), timeout=1)
+    assert recv_one(b, lambda: carry(a, b)) == wgcore.testing.ipv4_packet(b"hello")
+    return a, b
+
+
+def crosses(a: wgcore.Tunnel, b: wgcore.Tunnel, payload: bytes) -> bool:
+    """A packet from A reaches B intact (datagrams carried both ways)."""
+    packet = wgcore.testing.ipv4_packet(payload)
+    a.send(packet, timeout=1)
+    return recv_one(b, lambda: carry(a, b)) == packet
+
+
+def peer_key(t: wgcore.Tunnel) -> bytes:
+    """The public key of t's only peer."""
+    found = re.search(r"^public_key=([0-9a-f]{64})$", t.get_config(), re.M)
+    assert found is not None
+    return bytes.fromhex(found.group(1))

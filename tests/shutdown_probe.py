@@ -36,8 +36,8 @@ import time
 from collections.abc import Callable, Iterator
 
 import wgcore
-from wgcore import netns
-from wgcore.demo import INNER_A, INNER_B, ipv4_packet, tunnel_pair
+from wgcore.testing import netns
+from wgcore.testing import INNER_A, INNER_B, ipv4_packet, tunnel_pair
 
 PACKET = ipv4_packet(bytes(1000))
 BATCH = [PACKET] * 64

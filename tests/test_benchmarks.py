@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from wgcore import netns
-from .conftest import missing
+from wgcore.testing import netns
+from .helpers import missing
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 

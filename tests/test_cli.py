@@ -16,11 +16,11 @@ import pytest
 import wgcore
 from wgcore import Interface, PrivateKey, PublicKey, Tunnel
 from wgcore.cli import main
-from wgcore.demo import tunnel_pair
+from wgcore.testing import tunnel_pair
 from wgcore.uapi import SOCKET_DIR, default_socket_path
 
-from wgcore import netns
-from .conftest import die_with_parent, remove_stale_files
+from wgcore.testing import netns
+from .helpers import die_with_parent, remove_stale_files
 from .packets import carry, ipv4, recv_one
 
 WGCORE = [sys.executable, "-m", "wgcore"]
@@ -103,12 +103,6 @@ def test_show_and_down_of_an_unknown_interface_fail() -> None:
 
 
 # -- up / down in a namespace ---------------------------------------------------------------
-
-
-@pytest.fixture
-def ns(root: None) -> Iterator[str]:
-    with netns.namespace(f"wgcl{os.getpid()}") as name:
-        yield name
 
 
 @contextlib.contextmanager

@@ -3,7 +3,6 @@ tunnel usable, and the machines wgcore ships pad on the wire."""
 
 from __future__ import annotations
 
-import array
 import copy
 import math
 import os
@@ -23,76 +22,16 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import wgcore
-import wgcore.demo
+import wgcore.testing
 from wgcore.daita import BREAK_BURST, CONSTANT_RATE, DEFAULT, FRONT, Machine
 
 from . import machines as mk
-from .packets import carry, recv_one
+from .machines import BAD
+from .packets import crosses, handshaken_pair, move, peer_key
 
 SOURCE = Path(__file__).resolve().parents[1]
 MTU = 1420
 SHIPPED = {"FRONT": FRONT, "CONSTANT_RATE": CONSTANT_RATE, "BREAK_BURST": BREAK_BURST}
-
-# (id, machine text, the refusal libwg gives, naming the machine)
-BAD = [
-    ("garbage hex", "zz", "is not hex"),
-    ("hex of non-zlib", "00ff00ff", "is not zlib data"),
-    ("corrupt zlib", "789c00ff00ff00ff", "corrupt zlib data"),
-    ("zlib bomb", mk.text(bytes(2_000_000)), "decompresses to more than"),
-    ("wrong version", mk.text(b"\x02\x00" + mk.pack(mk.good_states())[2:]), "is version 2"),
-    ("no states", mk.machine([]), "has no states"),
-    ("blocking state", mk.with_padding_state(block=True), "state 1 blocks outgoing traffic"),
-    ("cancel transition", mk.with_padding_state(next={"PaddingSent": {"cancel": 1.0}}),
-     "state 1 moves to STATECANCEL on PaddingSent"),
-    ("end transition", mk.with_padding_state(next={"LimitReached": {"end": 1.0}}),
-     "state 1 moves to STATEEND on LimitReached"),
-    ("huge padding", mk.with_padding_state(action=mk.Dist("Uniform", 100, 9000)), "can pad 9000 bytes"),
-    ("unbounded padding", mk.with_padding_state(action=mk.Dist("Poisson", 1000, 0, 4)), "pads an unbounded size"),
-    ("too-small padding", mk.with_padding_state(action=mk.Dist("Uniform", 1, 3)), "can pad 1 bytes"),
-    ("NaN fraction", mk.machine(mk.good_states(), max_padding_frac=math.nan), "has max_padding_frac NaN"),
-    ("NaN parameter", mk.with_padding_state(timeout=mk.Dist("Uniform", math.nan, 1)),
-     "the timeout distribution has param1 NaN"),
-    ("binomial", mk.with_padding_state(limit=mk.Dist("Binomial", 10, 0.5)), "is Binomial"),
-    ("never-built geometric", mk.with_padding_state(timeout=mk.Dist("Geometric", 1e-300)),
-     "is Geometric with probability 1e-300"),
-]
-
-
-def move(src: wgcore.Tunnel, dst: wgcore.Tunnel) -> list[bytes]:
-    """Carry the datagrams src has sent to dst, one way; return them."""
-    buf, lens = bytearray(256 * 1600), array.array("I", bytes(4 * 256))
-    n = src.recv_datagrams_into(buf, lens, timeout=0)
-    out, offset = [], 0
-    for size in lens[:n]:
-        out.append(bytes(buf[offset : offset + size]))
-        offset += size
-    rest = out
-    while rest:
-        rest = rest[dst.send_datagrams(rest, timeout=1):]
-    return out
-
-
-def handshaken_pair() -> tuple[wgcore.Tunnel, wgcore.Tunnel]:
-    """A host-carried pair that has carried one packet A to B."""
-    a, b = wgcore.demo.tunnel_pair("host")
-    a.send(wgcore.demo.ipv4_packet(b"hello"), timeout=1)
-    assert recv_one(b, lambda: carry(a, b)) == wgcore.demo.ipv4_packet(b"hello")
-    return a, b
-
-
-def crosses(a: wgcore.Tunnel, b: wgcore.Tunnel, payload: bytes) -> bool:
-    """A packet from A reaches B intact (datagrams carried both ways)."""
-    packet = wgcore.demo.ipv4_packet(payload)
-    a.send(packet, timeout=1)
-    return recv_one(b, lambda: carry(a, b)) == packet
-
-
-def peer_key(t: wgcore.Tunnel) -> bytes:
-    """The public key of t's only peer."""
-    found = re.search(r"^public_key=([0-9a-f]{64})$", t.get_config(), re.M)
-    assert found is not None
-    return bytes.fromhex(found.group(1))
-
 
 # --- the shipped machines ---------------------------------------------------
 
@@ -146,7 +85,7 @@ def test_shipped_machines_pad_on_the_wire(name: str) -> None:
     """One app packet (over 52 bytes: the machines ignore smaller ones),
     then count MTU-sized datagrams (padding) for a second, with the machine
     and without; B gets the app packet only."""
-    packet = wgcore.demo.ipv4_packet(bytes(100))
+    packet = wgcore.testing.ipv4_packet(bytes(100))
     counts = {}
     for active in (False, True):
         a, b = handshaken_pair()
@@ -246,7 +185,8 @@ CHILD = """
 import sys
 import wgcore
 sys.path.append({source!r})  # the tests package; wgcore stays the installed one
-from tests.test_daita_machines import BAD, crosses, handshaken_pair, peer_key
+from tests.machines import BAD
+from tests.packets import crosses, handshaken_pair, peer_key
 a, b = handshaken_pair()
 key = peer_key(a)
 for case, text, _ in BAD:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import missing
+from .helpers import missing
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "packet_path.py"

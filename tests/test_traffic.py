@@ -14,13 +14,12 @@ import pytest
 
 import wgcore
 from wgcore import _native, netns
-from wgcore.demo import ipv4_packet as ipv4
-from wgcore.demo import tunnel_pair
+from wgcore.testing import ipv4_packet as ipv4
+from wgcore.testing import tunnel_pair
 from wgcore.traffic import Count, WireCounts
 
-from .conftest import new_key_pair
+from .helpers import device_uapi, new_key_pair, peer_uapi, start
 from .packets import recv_one
-from .test_tun_tunnel import device_uapi, peer_uapi, start
 
 NOWHERE = bytes([203, 0, 113, 9])  # in no peer's allowed IPs
 

@@ -9,20 +9,8 @@ import pytest
 
 import wgcore
 
-from wgcore import netns
-from .conftest import new_key_pair
-
-
-def device_uapi(private: bytes, port: int) -> str:
-    return f"private_key={private.hex()}\nlisten_port={port}\n"
-
-
-def peer_uapi(public: bytes, endpoint: str, allowed_ip: str) -> str:
-    return f"public_key={public.hex()}\nendpoint={endpoint}\nallowed_ip={allowed_ip}\n"
-
-
-def start(ns: str, name: str, config: str) -> wgcore.Tunnel:
-    return netns.run_in(ns, lambda: wgcore.Tunnel.from_interface(name, config))
+from wgcore.testing import netns
+from .helpers import device_uapi, new_key_pair, peer_uapi, start
 
 
 @pytest.mark.tools("ping")
@@ -48,12 +36,6 @@ def test_ping_crosses_both_directions(namespaces: tuple[str, str]) -> None:
         ta.close()
         tb.close()
     assert "wg0" not in netns.ip("-n", a, "link", "show"), "closing must remove the interface"
-
-
-@pytest.fixture
-def ns(root: None):
-    with netns.namespace(f"wgct{threading.get_native_id()}s") as name:
-        yield name
 
 
 def test_uapi_set_get_round_trip(ns: str) -> None:

@@ -22,15 +22,9 @@ from wgcore import Endpoint, Interface, Peer, PresharedKey, PrivateKey
 from wgcore.config import parse_network
 from wgcore.uapi import MAX_REQUEST, default_socket_path, list_interfaces, uapi_get, uapi_set
 
-from wgcore import netns
+from wgcore.testing import netns
 
 NAME = f"wgcu{os.getpid() % 100000}"
-
-
-@pytest.fixture
-def ns(root: None) -> Iterator[str]:
-    with netns.namespace(f"wgcu{os.getpid()}") as name:
-        yield name
 
 
 @pytest.fixture

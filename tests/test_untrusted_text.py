@@ -18,7 +18,7 @@ import wgcore
 from wgcore import ConfigError, Endpoint, Interface, PresharedKey, PrivateKey, PublicKey
 from wgcore.cli import main
 from wgcore.config import parse_network
-from wgcore.stats import parse_stats
+from wgcore.uapi import parse_get
 from wgcore.uapi import default_socket_path
 
 PEER = PrivateKey.generate().public_key
@@ -85,7 +85,7 @@ def test_conf_parser(text: str) -> None:
 @example(f"public_key={PEER.hex()}\nrx_bytes=²\n")
 def test_uapi_and_stats_parsers(text: str) -> None:
     answers_or_config_error(Interface.from_uapi, text)
-    answers_or_config_error(parse_stats, text)
+    answers_or_config_error(parse_get, text)
 
 
 @settings(max_examples=300)
@@ -143,7 +143,8 @@ def fake_uapi_server(path: str, reply: bytes) -> Iterator[None]:
 replies = st.one_of(
     uapi_texts.map(lambda text: text.encode("utf-8", "surrogatepass") + b"\nerrno=0\n\n"),
     st.binary(max_size=200),
-    st.sampled_from([b"errno=abc\n\n", b"\xff\xfe\nerrno=0\n\n", b"errno=\xff\n", b"", b"errno=-22\n\n"]),
+    st.sampled_from([b"errno=abc\n\n", b"\xff\xfe\nerrno=0\n\n", b"errno=\xff\n", b"", b"errno=-22\n\n",
+                     b"errno=2147483648\n\n", b"errno=-99999999999999999999\n\n"]),
 )
 
 

@@ -10,9 +10,10 @@ if importlib.util.find_spec("wgcore._native") is None:
     )
 
 from wgcore._native import DAITA_COMPILED_IN, derive_public_key, tunnel_count, version
-from wgcore.config import ConfigError, Endpoint, Interface, Peer
+from wgcore.config import Endpoint, Interface, Peer
 from wgcore.errors import (
     BufferTooSmallError,
+    ConfigError,
     DaitaError,
     DaitaNotCompiledError,
     ForkedProcessError,
@@ -21,8 +22,10 @@ from wgcore.errors import (
     QueueFullError,
     TransientError,
     TunnelClosedError,
+    UapiError,
     UnknownPeerError,
     UnknownTunnelError,
+    WgQuickError,
     WireGuardError,
 )
 from wgcore.keys import PresharedKey, PrivateKey, PublicKey
@@ -53,8 +56,10 @@ __all__ = [
     "TransientError",
     "Tunnel",
     "TunnelClosedError",
+    "UapiError",
     "UnknownPeerError",
     "UnknownTunnelError",
+    "WgQuickError",
     "WireGuardError",
     "derive_public_key",
     "tunnel_count",

@@ -1,5 +1,5 @@
 from types import TracebackType
-from typing import Protocol, Sequence
+from typing import Sequence
 
 from typing import Self
 
@@ -7,10 +7,7 @@ from typing_extensions import Buffer, disjoint_base
 
 from wgcore.traffic import TrafficStats
 
-class _HasUAPI(Protocol):
-    def to_uapi(self) -> str: ...
-
-_Config = str | _HasUAPI
+_Config = str | bytes
 _Key = Buffer | str
 
 DAITA_COMPILED_IN: bool

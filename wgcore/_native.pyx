@@ -1,5 +1,11 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, auto_pickle=False, autotestdict=False
-"""The compiled layer over libwg: tunnels, error conversion, Go's logs."""
+"""The compiled layer over libwg: tunnels, error conversion, Go's logs.
+
+Over 400 lines for now: one ``Tunnel`` extension type holds every mode
+(TUN, in-memory packets, host datagrams), their packet path and the
+config/DAITA calls; splitting it into a shared core and one included file
+per mode (issue 10, item 1) is still to do.
+"""
 
 from cpython.buffer cimport (PyBUF_C_CONTIGUOUS, PyBUF_FORMAT, PyBUF_SIMPLE, PyBUF_WRITABLE,
                              PyBuffer_Release, PyObject_CheckBuffer,
@@ -17,6 +23,7 @@ import base64
 import binascii
 import logging
 import os
+import threading
 
 from wgcore import errors
 from wgcore.traffic import Count, TrafficStats, WireCounts
@@ -64,10 +71,34 @@ cdef int convert_error(int32_t code, str action) except -1:
 # Go's log lines arrive on Go threads; they go to the logger "wgcore.go",
 # redacted (wireguard-go logs the UAPI errors it returns, quoting input).
 _go_logger = logging.getLogger("wgcore.go")
+_go_logger.addHandler(logging.NullHandler())  # a library prints nothing unless asked
+
+
+# Error lines Go logs on a thread that is inside set_config or turning a
+# tunnel on: held back until the call returns; if it raised, the exception
+# says the same, so they go out at DEBUG only (not printed twice).
+_held = threading.local()
+
+
+cdef int hold_go_errors() except -1:
+    _held.lines = []
+    return 0
+
+
+cdef int release_go_errors(bint failed) except -1:
+    lines, _held.lines = _held.lines, None
+    level = logging.DEBUG if failed else logging.ERROR
+    for ctx, text in lines:
+        _go_logger.log(level, "tunnel %d: %s", ctx, text)
+    return 0
 
 
 cdef void log_sink(uint32_t level, const char *msg, uint64_t ctx) noexcept with gil:
     try:
+        held = getattr(_held, "lines", None)
+        if held is not None and level == lw.WG_LOG_ERROR:
+            held.append((ctx, errors.redact(msg.decode("utf-8", "replace"))))
+            return
         py_level = logging.ERROR if level == lw.WG_LOG_ERROR else logging.DEBUG
         if _go_logger.isEnabledFor(py_level):
             _go_logger.log(py_level, "tunnel %d: %s", ctx,
@@ -87,19 +118,31 @@ atexit.register(_stop_go_logging)
 
 
 cdef bytes settings_bytes(config):
-    """UAPI text from a str or an object with ``to_uapi()``, as C bytes."""
-    if hasattr(config, "to_uapi"):
-        config = config.to_uapi()
-    if not isinstance(config, str):
-        raise TypeError(
-            f"config must be UAPI text (str) or have to_uapi(), not {type(config).__name__}")
-    if "\0" in config:
-        raise errors.InvalidArgumentError("config contains a NUL character")
-    try:
-        return config.encode()
-    except UnicodeEncodeError as e:
-        raise errors.InvalidArgumentError(
-            f"config holds text UTF-8 cannot encode at position {e.start}") from None
+    """UAPI "set" text (str, or bytes of UTF-8) as C bytes; the typed layer
+    (wgcore.Tunnel) renders Interface and Peer objects before this."""
+    if isinstance(config, str):
+        if config.lstrip().startswith("["):
+            raise errors.InvalidArgumentError(
+                "this looks like a .conf file ([Interface]/[Peer] sections), not UAPI text: "
+                "parse it with wgcore.Interface.from_conf(text) and pass the Interface")
+        if "\0" in config:
+            raise errors.InvalidArgumentError("config contains a NUL character")
+        try:
+            return config.encode()
+        except UnicodeEncodeError as e:
+            raise errors.InvalidArgumentError(
+                f"config holds text UTF-8 cannot encode at position {e.start}") from None
+    if isinstance(config, bytes):
+        if b"\0" in config:
+            raise errors.InvalidArgumentError("config contains a NUL character")
+        try:
+            config.decode()
+        except UnicodeDecodeError as e:
+            raise errors.InvalidArgumentError(
+                f"config is not UTF-8 at byte {e.start}") from None
+        return config
+    raise TypeError(f"config must be UAPI text (str or bytes), not {type(config).__name__}; "
+                    "wgcore.Tunnel also takes an Interface or a Peer")
 
 
 cdef bytes key_bytes(key, str what):
@@ -137,7 +180,7 @@ cdef int32_t timeout_ms(object timeout) except? -2:
         return -1
     cdef double seconds = timeout
     if not seconds >= 0:
-        raise ValueError(f"timeout must be None or >= 0 seconds, got {timeout!r}")
+        raise errors.InvalidArgumentError(f"timeout must be None or >= 0 seconds, got {timeout!r}")
     if seconds * 1000 >= INT32_MAX:
         return INT32_MAX
     return <int32_t>ceil(seconds * 1000)
@@ -237,7 +280,7 @@ cdef class Tunnel:
     def from_interface(cls, str name not None, config, *, int mtu=1420):
         """Create the Linux TUN interface ``name`` and run a tunnel on it.
 
-        ``config`` is UAPI "set" text (or has ``to_uapi()``). Needs
+        ``config`` is UAPI "set" text (str or bytes). Needs
         CAP_NET_ADMIN. The interface is removed when the tunnel closes.
         """
         check_process()
@@ -290,13 +333,17 @@ cdef class Tunnel:
         self.log_id = _next_log_id
         self.mtu = mtu
         cdef const char *c_settings = settings
-        cdef int32_t handle
+        cdef int32_t handle = -1
         cdef uint64_t log_id = self.log_id
-        with nogil:
-            if fd >= 0:
-                handle = lw.wgTurnOn(mtu, c_settings, fd, log_sink, log_id)
-            else:
-                handle = lw.wgTurnOnInMemory(mtu, c_settings, transport, log_sink, log_id)
+        hold_go_errors()
+        try:
+            with nogil:
+                if fd >= 0:
+                    handle = lw.wgTurnOn(mtu, c_settings, fd, log_sink, log_id)
+                else:
+                    handle = lw.wgTurnOnInMemory(mtu, c_settings, transport, log_sink, log_id)
+        finally:
+            release_go_errors(handle < 0)
         if handle < 0:
             convert_error(handle, "turning the tunnel on")
         self._handle = handle
@@ -383,7 +430,7 @@ cdef class Tunnel:
         cdef int32_t wait = timeout_ms(timeout)
         cdef Py_ssize_t n = len(packets) if lengths is None else len(lengths)
         if n > INT32_MAX:
-            raise ValueError("too many packets in one batch")
+            raise errors.InvalidArgumentError("too many packets in one batch")
         cdef uint8_t *stack_ptrs[STACK_BATCH]
         cdef uint32_t stack_lens[STACK_BATCH]
         cdef Py_buffer stack_views[STACK_BATCH]
@@ -536,14 +583,18 @@ cdef class Tunnel:
             lw.wgFreePtr(text)
 
     def set_config(self, config):
-        """Apply UAPI "set" text (or an object with ``to_uapi()``)."""
+        """Apply UAPI "set" text (str or bytes)."""
         self._check_open()
         settings = settings_bytes(config)
         cdef const char *c_settings = settings
         cdef int32_t handle = self._handle
-        cdef int32_t rc
-        with nogil:
-            rc = lw.wgSetConfig(handle, c_settings)
+        cdef int32_t rc = -1
+        hold_go_errors()
+        try:
+            with nogil:
+                rc = lw.wgSetConfig(handle, c_settings)
+        finally:
+            release_go_errors(rc < 0)
         if rc < 0:
             convert_error(rc, "applying the config")
 
@@ -574,8 +625,8 @@ cdef class Tunnel:
         cdef int32_t fd
         with nogil:
             fd = lw.wgGetSocketV6(handle) if v6 else lw.wgGetSocketV4(handle)
-        if fd == lw.WG_ERR_GENERAL:
-            take_error_message(&fd)
+        if fd == lw.WG_ERR_GENERAL or fd == lw.WG_ERR_NOT_SUPPORTED:
+            take_error_message(&fd)  # no such socket (transport="host", or not open)
             return None
         if fd < 0:
             convert_error(fd, "reading the socket fd")
@@ -669,7 +720,7 @@ cdef int fill_from_lengths(Py_buffer *view, object lengths, Py_ssize_t n,
         for i in range(n):
             size = direct[i] if direct != NULL else lengths[i]
             if size < 0 or size > view.len - offset:
-                raise ValueError(f"lengths overrun the buffer at packet {i}")
+                raise errors.InvalidArgumentError(f"lengths overrun the buffer at packet {i}")
             ptrs[i] = <uint8_t *>view.buf + offset
             lens[i] = <uint32_t>size
             offset += size

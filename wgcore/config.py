@@ -1,187 +1,34 @@
-"""Typed WireGuard configuration: wg-quick ``.conf`` files and UAPI text.
+"""Typed WireGuard configuration: the value types and the ``.conf`` codec.
 
-:class:`Interface` and :class:`Peer` hold a device's configuration.
-They read and write ``.conf`` files (:meth:`Interface.from_conf`,
-:meth:`Interface.to_conf`), write UAPI "set" text (:meth:`Interface.to_uapi`,
-so ``Tunnel.set_config(interface)`` works) and read UAPI "get" text
-(:meth:`Interface.from_uapi`). Input is parsed completely before anything
-uses it; a mistake raises :class:`ConfigError` naming the line and field,
-whatever the text holds, and never shows a private or preshared key.
+:class:`Interface` and :class:`Peer` hold a device's configuration and
+read and write ``.conf`` files (:meth:`Interface.from_conf`,
+:meth:`Interface.to_conf`). UAPI text is :mod:`wgcore.uapi`'s job;
+``to_uapi``/``from_uapi`` here call it. Input is parsed completely before
+anything uses it; a mistake raises :class:`ConfigError` naming the line and
+field, whatever the text holds, and never shows a private or preshared key.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import gc
-import ipaddress
-import re
-import socket
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Union
+from typing import TYPE_CHECKING
 
 from wgcore.daita import Machine, machine_names, machines_named
-from wgcore.errors import InvalidArgumentError, WireGuardError, redact
+from wgcore.errors import ConfigError, InvalidArgumentError, WireGuardError
 from wgcore.keys import PresharedKey, PrivateKey, PublicKey
+from wgcore.values import (MAX_U16, MAX_U32, Endpoint, IPInterface, IPNetwork, check_type, device_endpoint,
+                           parse_address, parse_bool, parse_int, parse_network, quote, split_list, to_network)
 
-__all__ = ["ConfigError", "Endpoint", "Interface", "IPNetwork", "IPInterface", "Peer"]
+# Endpoint, IPNetwork, IPInterface, parse_network, to_network, device_endpoint
+# live in wgcore.values and stay importable from here.
+__all__ = ["ConfigError", "Endpoint", "Interface", "IPNetwork", "IPInterface", "MAX_MTU", "MIN_MTU", "Peer",
+           "device_endpoint", "parse_network", "to_network"]
 
-IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
-IPInterface = Union[ipaddress.IPv4Interface, ipaddress.IPv6Interface]
-
-_ZERO_HEX = "0" * 64
-_MAX_U16 = 0xFFFF
-_MAX_U32 = 0xFFFFFFFF
-_MIN_MTU = 68
-_HOSTNAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._")
-# ASCII digits only: str.isdigit() and int() also take '²' and '٣'.
-_INTEGER = re.compile(r"-?[0-9]+")
-_INTEGER_OR_HEX = re.compile(r"-?[0-9]+|0[xX][0-9a-fA-F]+")
-# What a device reports for a peer it has no UDP address for: a tunnel with
-# transport="host" (its caller carries the datagrams) reads back 0.0.0.0:0.
-_NO_ENDPOINT = frozenset({"0.0.0.0:0", "[::]:0"})
-
-
-class ConfigError(InvalidArgumentError):
-    """Malformed configuration text; ``line`` and ``field`` say where.
-
-    Message and field are redacted (:func:`wgcore.errors.redact`): they
-    quote text that failed to parse, which may hold a key.
-    """
-
-    def __init__(self, message: str, *, line: int | None = None, field: str | None = None) -> None:
-        field = redact(field) if field else None
-        where = "".join(
-            (f"line {line}: " if line is not None else "", f"{field}: " if field else ""))
-        super().__init__(where + redact(message))
-        self.line = line
-        self.field = field
-
-
-def _quote(text: str) -> str:
-    """``text`` for an error message: redacted, at most 40 characters, quoted."""
-    text = redact(text)
-    return repr(text if len(text) <= 40 else text[:40] + "...")
-
-
-def parse_network(text: str) -> IPNetwork:
-    """An allowed-IP range: ``addr/len`` (host bits are masked) or a bare address.
-
-    Addresses are checked by the C library's ``inet_pton`` (strict: no
-    leading zeros, no zones) and built from integers, which is several
-    times faster than ipaddress's string parsing.
-    """
-    address, slash, length = text.partition("/")
-    v6 = ":" in address
-    bits = 128 if v6 else 32
-    try:
-        packed = socket.inet_pton(socket.AF_INET6 if v6 else socket.AF_INET, address)
-    except (OSError, ValueError):  # ValueError: NUL or text UTF-8 cannot encode
-        raise InvalidArgumentError(
-            f"bad CIDR {_quote(text)}: not an IPv{6 if v6 else 4} address") from None
-    if not slash:
-        prefix = bits
-    elif length.isascii() and length.isdigit() and len(length) <= 3 and int(length) <= bits:
-        prefix = int(length)
-    else:
-        raise InvalidArgumentError(f"bad CIDR {_quote(text)}: prefix length must be 0-{bits}")
-    network = ipaddress.IPv6Network if v6 else ipaddress.IPv4Network
-    return network((int.from_bytes(packed, "big"), prefix), strict=False)
-
-
-def _canonical_ip(host: str) -> str | None:
-    """``host`` in canonical form if it is an IP address (IPv6 may carry a
-    ``%zone``), else None."""
-    if not host.isascii() or "\0" in host:
-        return None
-    if ":" in host:
-        address, percent, zone = host.partition("%")
-        try:
-            canonical = socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, address))
-        except OSError:
-            return None
-        if percent and not (zone and _HOSTNAME_CHARS.issuperset(zone)):
-            return None
-        return canonical + percent + zone
-    try:
-        socket.inet_pton(socket.AF_INET, host)
-    except OSError:
-        return None
-    return host  # inet_pton accepts only canonical dotted quads
-
-
-def _parse_int(text: str, limit: int, *, low: int = 0, hex_ok: bool = False) -> int:
-    """A decimal (or, with ``hex_ok``, ``0x`` hex) integer in low..limit."""
-    if not (_INTEGER_OR_HEX if hex_ok else _INTEGER).fullmatch(text):
-        raise InvalidArgumentError(f"not a number: {_quote(text)}")
-    # Longer than any limit's digits: out of range, and int() might refuse it.
-    value = -1 if len(text) > 24 else int(text, 16) if text[1:2] in ("x", "X") else int(text)
-    if not low <= value <= limit:
-        raise InvalidArgumentError(f"{_quote(text)} is out of range {low}-{limit}")
-    return value
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """A peer's UDP address: an IPv4/IPv6 address or a hostname, and a port.
-
-    IP addresses are kept in canonical form; hostnames are kept as text
-    and resolved only when UAPI text is written (as ``wg`` does).
-    """
-
-    host: str
-    port: int
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.port <= _MAX_U16:
-            raise InvalidArgumentError(f"endpoint port must be 1-{_MAX_U16}, got {self.port}")
-        canonical = _canonical_ip(self.host)
-        if canonical is not None:
-            object.__setattr__(self, "host", canonical)
-        elif (not self.host or ":" in self.host or not _HOSTNAME_CHARS.issuperset(self.host)
-                or len(self.host) > 253 or self.host.replace(".", "").isdigit()
-                or any(len(label) > 63 for label in self.host.split("."))):  # DNS's limit
-            raise InvalidArgumentError(
-                f"endpoint host {_quote(self.host)} is neither an IP address nor a hostname")
-
-    @classmethod
-    def parse(cls, text: str) -> Endpoint:
-        """Parse ``1.2.3.4:51820``, ``[fd00::1]:51820`` or ``host.example:51820``."""
-        if text.startswith("["):
-            host, sep, port = text[1:].partition("]:")
-            if not sep:
-                raise InvalidArgumentError(f"endpoint {_quote(text)} must look like [IPv6]:port")
-        else:
-            host, sep, port = text.rpartition(":")
-            if not sep:
-                raise InvalidArgumentError(f"endpoint {_quote(text)} has no :port")
-            if ":" in host:
-                raise InvalidArgumentError(
-                    f"IPv6 endpoint {_quote(text)} needs brackets: [address]:port")
-        if not (port.isascii() and port.isdigit()) or len(port) > 5:
-            raise InvalidArgumentError(f"endpoint {_quote(text)} has a bad port")
-        return cls(host, int(port))
-
-    @property
-    def is_hostname(self) -> bool:
-        """True when ``host`` is a name, not an IP address."""
-        return _canonical_ip(self.host) is None
-
-    def resolve(self) -> Endpoint:
-        """This endpoint with its hostname looked up (IPs return self)."""
-        if not self.is_hostname:
-            return self
-        try:
-            infos = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_DGRAM)
-        except socket.gaierror as e:
-            raise InvalidArgumentError(f"cannot resolve endpoint {self.host!r}: {e.strerror}") from None
-        return Endpoint(str(infos[0][4][0]), self.port)
-
-    def __str__(self) -> str:
-        if ":" in self.host:
-            return f"[{self.host}]:{self.port}"
-        return f"{self.host}:{self.port}"
+# libwg accepts 576..65535 (IPv4's minimum datagram a host must take, up).
+MIN_MTU = 576
+MAX_MTU = 65535
 
 
 @dataclass(eq=False)
@@ -200,30 +47,39 @@ class Peer:
     """
 
     public_key: PublicKey
-    allowed_ips: list[IPNetwork] = field(default_factory=list)
-    endpoint: Endpoint | None = None
+    allowed_ips: list[IPNetwork] = field(default_factory=list)  # str items are parsed
+    endpoint: Endpoint | None = None  # a str is parsed (Endpoint.parse)
     persistent_keepalive: int = 0
     preshared_key: PresharedKey | None = None
     constant_packet_size: bool = False
     daita: tuple[Machine, ...] = ()
 
+    if TYPE_CHECKING:  # the dataclass's __init__, with the str it also takes
+        def __init__(self, public_key: PublicKey, allowed_ips: Iterable[IPNetwork | str] = ...,
+                     endpoint: Endpoint | str | None = None, persistent_keepalive: int = 0,
+                     preshared_key: PresharedKey | None = None, constant_packet_size: bool = False,
+                     daita: Iterable[Machine] = ()) -> None: ...
+
     def __post_init__(self) -> None:
-        _check_type("public_key", self.public_key, PublicKey)
+        check_type("public_key", self.public_key, PublicKey)
         if self.preshared_key is not None:
-            _check_type("preshared_key", self.preshared_key, PresharedKey)
+            check_type("preshared_key", self.preshared_key, PresharedKey)
             self.preshared_key = _nonzero(self.preshared_key)
-        if self.endpoint is not None:
-            _check_type("endpoint", self.endpoint, Endpoint)
-        self.allowed_ips = list(self.allowed_ips)
-        for net in self.allowed_ips:
-            _check_type("allowed_ips item", net, (ipaddress.IPv4Network, ipaddress.IPv6Network))
-        if not 0 <= self.persistent_keepalive <= _MAX_U16:
+        if isinstance(self.endpoint, str):
+            self.endpoint = Endpoint.parse(self.endpoint)
+        elif self.endpoint is not None:
+            check_type("endpoint", self.endpoint, (Endpoint, str))
+        if isinstance(self.allowed_ips, (str, bytes)):
+            raise TypeError("allowed_ips must be a list of networks, not one "
+                            f"{type(self.allowed_ips).__name__}: write [{self.allowed_ips!r}]")
+        self.allowed_ips = [to_network(net, "allowed_ips item") for net in self.allowed_ips]
+        if not 0 <= self.persistent_keepalive <= MAX_U16:
             raise InvalidArgumentError(
-                f"persistent_keepalive must be 0-{_MAX_U16}, got {self.persistent_keepalive}")
-        _check_type("constant_packet_size", self.constant_packet_size, bool)
+                f"persistent_keepalive must be 0-{MAX_U16}, got {self.persistent_keepalive}")
+        check_type("constant_packet_size", self.constant_packet_size, bool)
         self.daita = tuple(self.daita)
         for machine in self.daita:
-            _check_type("daita item", machine, Machine)
+            check_type("daita item", machine, Machine)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Peer):
@@ -246,22 +102,9 @@ class Peer:
         preshared key or keepalive is written out as zero, so the peer
         ends up exactly as described.
         """
-        lines = [f"public_key={self.public_key.hex()}"]
-        if update:
-            lines.append("update_only=true")
-        if self.preshared_key is not None:
-            lines.append(f"preshared_key={self.preshared_key.hex()}")
-        elif update:
-            lines.append(f"preshared_key={_ZERO_HEX}")
-        if self.endpoint is not None:
-            lines.append(f"endpoint={self.endpoint.resolve()}")
-        if self.persistent_keepalive or update:
-            lines.append(f"persistent_keepalive_interval={self.persistent_keepalive}")
-        if self.constant_packet_size:
-            lines.append("constant_packet_size=true")
-        lines.append("replace_allowed_ips=true")
-        lines.extend(f"allowed_ip={net}" for net in self.allowed_ips)
-        return "\n".join(lines) + "\n"
+        from wgcore.uapi import codec
+
+        return codec.peer_set(self, update=update)
 
     def _conf_lines(self, wg_quick: bool) -> list[str]:
         lines = ["[Peer]", f"PublicKey = {self.public_key.to_base64()}"]
@@ -306,17 +149,17 @@ class Interface:
 
     def __post_init__(self) -> None:
         if self.private_key is not None:
-            _check_type("private_key", self.private_key, PrivateKey)
-        if self.listen_port is not None and not 0 <= self.listen_port <= _MAX_U16:
-            raise InvalidArgumentError(f"listen_port must be 0-{_MAX_U16}, got {self.listen_port}")
-        if self.fwmark is not None and not 0 <= self.fwmark <= _MAX_U32:
-            raise InvalidArgumentError(f"fwmark must be 0-{_MAX_U32}, got {self.fwmark}")
-        if self.mtu is not None and not _MIN_MTU <= self.mtu <= _MAX_U16:
-            raise InvalidArgumentError(f"mtu must be {_MIN_MTU}-{_MAX_U16}, got {self.mtu}")
+            check_type("private_key", self.private_key, PrivateKey)
+        if self.listen_port is not None and not 0 <= self.listen_port <= MAX_U16:
+            raise InvalidArgumentError(f"listen_port must be 0-{MAX_U16}, got {self.listen_port}")
+        if self.fwmark is not None and not 0 <= self.fwmark <= MAX_U32:
+            raise InvalidArgumentError(f"fwmark must be 0-{MAX_U32}, got {self.fwmark}")
+        if self.mtu is not None and not MIN_MTU <= self.mtu <= MAX_U16:
+            raise InvalidArgumentError(f"mtu must be {MIN_MTU}-{MAX_U16}, got {self.mtu}")
         self.peers = list(self.peers)
         seen: set[PublicKey] = set()
         for peer in self.peers:
-            _check_type("peers item", peer, Peer)
+            check_type("peers item", peer, Peer)
             if peer.public_key in seen:
                 raise InvalidArgumentError(f"duplicate peer {peer.public_key}")
             seen.add(peer.public_key)
@@ -355,25 +198,22 @@ class Interface:
         Like ``wg setconf``: existing peers are replaced; wg-quick fields
         are left out. Hostname endpoints are resolved here.
         """
-        lines = []
-        if self.private_key is not None:
-            lines.append(f"private_key={self.private_key.hex()}")
-        if self.listen_port is not None:
-            lines.append(f"listen_port={self.listen_port}")
-        if self.fwmark is not None:
-            lines.append(f"fwmark={self.fwmark}")
-        lines.append("replace_peers=true")
-        return "\n".join(lines) + "\n" + "".join(p.to_uapi() for p in self.peers)
+        from wgcore.uapi import codec
+
+        return codec.interface_set(self)
 
     @classmethod
     def from_uapi(cls, text: str) -> Interface:
-        """Parse UAPI "get" text (``Tunnel.get_config()``).
+        """The configuration in UAPI "get" text (``Tunnel.get_config()``).
 
-        Counters and handshake times are skipped (see ``Tunnel.stats()``);
-        any other unknown key is an error. A peer endpoint of ``0.0.0.0:0``
-        (no UDP address, as on a ``transport="host"`` tunnel) reads as None.
+        Statistics and keys not known here are skipped (see
+        :func:`wgcore.uapi.parse_get`, which keeps them). A peer endpoint of
+        ``0.0.0.0:0`` (no UDP address, as on a ``transport="host"`` tunnel)
+        reads as None.
         """
-        return _parse_uapi(cls(), text)
+        from wgcore.uapi import codec
+
+        return codec.parse_get(text).interface
 
     # -- .conf files --------------------------------------------------------
 
@@ -412,143 +252,8 @@ class Interface:
         return "\n".join(lines) + "\n"
 
 
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic GC while a parser builds many acyclic objects
-    (it would otherwise rescan them over and over); restore it after."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-@gc_paused()
-def _parse_uapi(interface: Interface, text: str) -> Interface:
-    """Interface.from_uapi's loop, kept tight: the hot path for many peers."""
-    peers: list[Peer] = []
-    keys: dict[PublicKey, int] = {}
-    peer: Peer | None = None
-    add_ip = None
-    number, key = 0, ""
-    try:
-        for number, line in enumerate(text.split("\n"), 1):
-            key, sep, value = line.partition("=")
-            if key == "allowed_ip" and add_ip is not None:
-                add_ip(parse_network(value))
-            elif key == "public_key":
-                peer = _new_peer(PublicKey.from_hex(value))
-                first = keys.setdefault(peer.public_key, number)
-                if first != number:
-                    raise InvalidArgumentError(f"duplicate peer (first at line {first})")
-                peers.append(peer)
-                add_ip = peer.allowed_ips.append
-            elif key in UAPI_PEER_STATS and peer is not None:
-                pass
-            elif key == "endpoint" and peer is not None:
-                peer.endpoint = device_endpoint(value)
-            elif key == "persistent_keepalive_interval" and peer is not None:
-                peer.persistent_keepalive = _parse_int(value, _MAX_U16)
-            elif key == "preshared_key" and peer is not None:
-                peer.preshared_key = None if value == _ZERO_HEX else PresharedKey.from_hex(value)
-            elif not sep:
-                if line:
-                    key = ""
-                    raise InvalidArgumentError(f"expected key=value, got {_quote(line)}")
-            elif key == "errno":
-                if value != "0":
-                    raise InvalidArgumentError(f"the device reported errno={_quote(value)}")
-            elif peer is not None:
-                raise InvalidArgumentError("unknown peer key")
-            elif key == "private_key":
-                interface.private_key = None if value == _ZERO_HEX else PrivateKey.from_hex(value)
-            elif key == "listen_port":
-                interface.listen_port = _parse_int(value, _MAX_U16)
-            elif key == "fwmark":
-                interface.fwmark = _parse_int(value, _MAX_U32)
-            elif key != "protocol_version":
-                raise InvalidArgumentError("unknown interface key")
-    except InvalidArgumentError as e:
-        raise ConfigError(str(e), line=number, field=key or None) from None
-    interface.peers = peers
-    return interface
-
-
-# Read-only per-peer keys of UAPI "get" text: statistics, not configuration.
-UAPI_PEER_STATS = frozenset({
-    "protocol_version", "last_handshake_time_sec", "last_handshake_time_nsec",
-    "rx_bytes", "tx_bytes",
-})
-
-
-def uapi_lines(text: str) -> list[tuple[int, str, str]]:
-    """(line number, key, value) of each ``key=value`` line of UAPI text.
-
-    An ``errno=0`` line and blank lines are skipped; a nonzero errno or a
-    line without ``=`` raises :class:`ConfigError`.
-    """
-    out = []
-    for number, line in enumerate(text.split("\n"), 1):
-        key, sep, value = line.partition("=")
-        if not sep:
-            if line:
-                raise ConfigError("expected key=value", line=number)
-            continue
-        if key == "errno":
-            if value != "0":
-                raise ConfigError(f"the device reported errno={_quote(value)}", line=number, field=key)
-            continue
-        out.append((number, key, value))
-    return out
-
-
-def device_endpoint(text: str) -> Endpoint | None:
-    """A peer's endpoint as a device reports it; ``0.0.0.0:0`` or ``[::]:0``
-    (no UDP address, as on a ``transport="host"`` tunnel) is None."""
-    return None if text in _NO_ENDPOINT else Endpoint.parse(text)
-
-
-def _new_peer(public_key: PublicKey) -> Peer:
-    """A Peer with defaults, skipping __post_init__ (the parser checks values)."""
-    peer = object.__new__(Peer)
-    peer.__dict__.update(public_key=public_key, allowed_ips=[], endpoint=None,
-                         persistent_keepalive=0, preshared_key=None)
-    return peer
-
-
 def _nonzero(key: PresharedKey) -> PresharedKey | None:
     return None if bytes(key) == bytes(len(bytes(key))) else key
-
-
-def _check_type(name: str, value: object, types: type | tuple[type, ...]) -> None:
-    if not isinstance(value, types):
-        expected = " or ".join(t.__name__ for t in (types if isinstance(types, tuple) else (types,)))
-        raise TypeError(f"{name} must be {expected}, not {type(value).__name__}")
-
-
-def _parse_bool(text: str) -> bool:
-    lowered = text.lower()
-    if lowered in ("true", "yes", "on", "1"):
-        return True
-    if lowered in ("false", "no", "off", "0"):
-        return False
-    raise InvalidArgumentError(f"expected true or false, got {_quote(text)}")
-
-
-def _split_list(text: str) -> list[str]:
-    items = [item.strip() for item in text.split(",")]
-    if not all(items):
-        raise InvalidArgumentError(f"empty item in list {_quote(text)}")
-    return items
-
-
-def _parse_address(text: str) -> IPInterface:
-    try:
-        return ipaddress.ip_interface(text)
-    except ValueError as e:
-        raise InvalidArgumentError(f"bad address {_quote(text)}: {redact(str(e))}") from None
 
 
 # Canonical spellings of every .conf key, by lowercase name.
@@ -597,13 +302,13 @@ def _parse_conf(text: str) -> Interface:
             elif lowered == "[peer]":
                 target, names = Peer(_NO_KEY), _PEER_KEYS
             else:
-                raise ConfigError(f"unknown section {_quote(line)}", line=number)
+                raise ConfigError(f"unknown section {quote(line)}", line=number)
             given, header = set(), number
             continue
         key, sep, value = line.partition("=")
         key, value = key.strip(), value.strip()
         if not sep:
-            raise ConfigError(f"expected 'Key = value', got {_quote(line)}", line=number)
+            raise ConfigError(f"expected 'Key = value', got {quote(line)}", line=number)
         if target is None:
             raise ConfigError("key outside [Interface] or [Peer]", line=number, field=key)
         name = names.get(key.lower())
@@ -636,37 +341,37 @@ def _set_peer_field(peer: Peer, name: str, value: str) -> None:
     elif name == "PresharedKey":
         peer.preshared_key = _nonzero(PresharedKey.from_base64(value))
     elif name == "AllowedIPs":
-        peer.allowed_ips.extend(parse_network(item) for item in _split_list(value))
+        peer.allowed_ips.extend(parse_network(item) for item in split_list(value))
     elif name == "Endpoint":
         peer.endpoint = device_endpoint(value)
     elif name == "ConstantPacketSize":
-        peer.constant_packet_size = _parse_bool(value)
+        peer.constant_packet_size = parse_bool(value)
     elif name == "DAITA":
         try:
-            peer.daita = machines_named(_split_list(value))
+            peer.daita = machines_named(split_list(value))
         except WireGuardError as e:  # a machine string libwg refuses, or no DAITA here
             raise InvalidArgumentError(str(e)) from None
     else:  # PersistentKeepalive
-        peer.persistent_keepalive = 0 if value.lower() == "off" else _parse_int(value, _MAX_U16)
+        peer.persistent_keepalive = 0 if value.lower() == "off" else parse_int(value, MAX_U16)
 
 
 def _set_interface_field(interface: Interface, name: str, value: str) -> None:
     if name == "PrivateKey":
         interface.private_key = PrivateKey.from_base64(value)
     elif name == "ListenPort":
-        interface.listen_port = _parse_int(value, _MAX_U16)
+        interface.listen_port = parse_int(value, MAX_U16)
     elif name == "FwMark":
-        interface.fwmark = 0 if value.lower() == "off" else _parse_int(value, _MAX_U32, hex_ok=True)
+        interface.fwmark = 0 if value.lower() == "off" else parse_int(value, MAX_U32, hex_ok=True)
     elif name == "Address":
-        interface.addresses.extend(_parse_address(item) for item in _split_list(value))
+        interface.addresses.extend(parse_address(item) for item in split_list(value))
     elif name == "DNS":
-        interface.dns.extend(_split_list(value))
+        interface.dns.extend(split_list(value))
     elif name == "MTU":
-        interface.mtu = _parse_int(value, _MAX_U16, low=_MIN_MTU)
+        interface.mtu = parse_int(value, MAX_U16, low=MIN_MTU)
     elif name == "Table":
         interface.table = value
     elif name == "SaveConfig":
-        interface.save_config = _parse_bool(value)
+        interface.save_config = parse_bool(value)
     else:  # PreUp, PostUp, PreDown, PostDown: shell text, one command per line
         getattr(interface, _HOOKS[name]).append(value)
 

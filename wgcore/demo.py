@@ -3,44 +3,16 @@
 from __future__ import annotations
 
 import array
-import re
-import struct
 import threading
 import time
 
-from wgcore.keys import PrivateKey
-from wgcore.tunnel import Tunnel
+# Importable from here as before; they live in wgcore.testing now.
+from wgcore.testing.pairs import INNER_A, INNER_B, ipv4_packet, tunnel_pair
 
-INNER_A = bytes([198, 51, 100, 1])
-INNER_B = bytes([198, 51, 100, 2])
+__all__ = ["INNER_A", "INNER_B", "ipv4_packet", "run", "tunnel_pair"]
+
 BATCH = 64
 WINDOW = 2048  # packets in flight at most, so loopback UDP buffers never overflow
-
-
-def ipv4_packet(payload: bytes, src: bytes = INNER_A, dst: bytes = INNER_B) -> bytes:
-    """An IPv4 packet (experimental protocol 253) carrying ``payload``."""
-    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 0, 0, 64, 253, 0, src, dst)
-    return header + payload
-
-
-def tunnel_pair(transport: str = "udp", mtu: int = 1420) -> tuple[Tunnel, Tunnel]:
-    """Two in-memory tunnels, A (198.51.100.1) and B (.2), peered.
-
-    With ``transport="udp"`` they talk over loopback; with ``"host"`` the
-    caller carries their datagrams.
-    """
-    keys = [PrivateKey.generate(), PrivateKey.generate()]
-    tunnels = [
-        Tunnel.in_memory(f"private_key={k.hex()}\nlisten_port=0\n", mtu=mtu, transport=transport) for k in keys
-    ]
-    for me, other, inner in ((0, 1, INNER_B), (1, 0, INNER_A)):
-        port = re.search(r"^listen_port=(\d+)$", tunnels[other].get_config(), re.M)
-        tunnels[me].set_config(
-            f"public_key={keys[other].public_key.hex()}\n"
-            f"endpoint=127.0.0.1:{port.group(1) if port else 1}\n"
-            f"allowed_ip={'.'.join(map(str, inner))}/32\n"
-        )
-    return tunnels[0], tunnels[1]
 
 
 def run(seconds: float = 3.0, packet_size: int = 1420) -> int:

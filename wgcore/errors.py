@@ -40,6 +40,22 @@ class InvalidArgumentError(WireGuardError, ValueError):
     code = -3
 
 
+class ConfigError(InvalidArgumentError):
+    """Malformed configuration text; ``line`` and ``field`` say where.
+
+    Message and field are redacted (:func:`wgcore.errors.redact`): they
+    quote text that failed to parse, which may hold a key.
+    """
+
+    def __init__(self, message: str, *, line: int | None = None, field: str | None = None) -> None:
+        field = redact(field) if field else None
+        where = "".join(
+            (f"line {line}: " if line is not None else "", f"{field}: " if field else ""))
+        super().__init__(where + redact(message))
+        self.line = line
+        self.field = field
+
+
 class UnknownTunnelError(WireGuardError):
     """libwg has no tunnel with this handle."""
 
@@ -80,6 +96,16 @@ class NotSupportedError(WireGuardError):
 
 class QueueFullError(WireGuardError):
     """The tunnel's queue stayed full for the whole timeout (back-pressure)."""
+
+
+class UapiError(WireGuardError, OSError):
+    """A request to a UAPI socket failed: ``errno`` is what the device
+    answered (EINVAL: settings it refused), or EPROTO for a malformed reply."""
+
+
+class WgQuickError(WireGuardError):
+    """Bringing an interface up or down failed (wgcore.wgquick): a command,
+    a hook, or an interface that is (not) up already."""
 
 
 class ForkedProcessError(WireGuardError, RuntimeError):

@@ -35,6 +35,9 @@ class Key:
     _raw: bytes
 
     def __init__(self, raw: bytes | bytearray | memoryview) -> None:
+        if not isinstance(raw, (bytes, bytearray, memoryview)):
+            raise TypeError(f"{type(self).__name__} takes 32 raw bytes, not {type(raw).__name__}; "
+                            "for text use from_base64() or from_hex()")
         raw = bytes(raw)
         if len(raw) != KEY_SIZE:
             raise InvalidArgumentError(
@@ -45,7 +48,7 @@ class Key:
     def from_base64(cls: type[K], text: str) -> K:
         """Parse the 44-character base64 form that ``wg`` uses."""
         what = cls.__name__
-        text = text.strip()
+        text = _text(what, text).strip()
         if len(text) != _B64_LEN or not text.endswith("="):
             raise InvalidArgumentError(
                 f"{what} must be {_B64_LEN} characters of base64 ending in '=', "
@@ -59,7 +62,7 @@ class Key:
     @classmethod
     def from_hex(cls: type[K], text: str) -> K:
         """Parse the 64-character hex form that the UAPI protocol uses."""
-        text = text.strip()
+        text = _text(cls.__name__, text).strip()
         if len(text) != 2 * KEY_SIZE:
             raise InvalidArgumentError(
                 f"{cls.__name__} must be {2 * KEY_SIZE} hex digits, got {len(text)} characters")
@@ -101,6 +104,12 @@ class Key:
 
     def __reduce__(self) -> tuple[type[Key], tuple[bytes]]:
         return type(self), (self._raw,)
+
+
+def _text(what: str, text: object) -> str:
+    if not isinstance(text, str):
+        raise TypeError(f"{what} text must be str, not {type(text).__name__}")
+    return text
 
 
 class PublicKey(Key):

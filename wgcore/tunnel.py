@@ -4,20 +4,43 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, Self
 
 from wgcore import _native
-from wgcore.config import Interface, IPNetwork, Peer, parse_network
+from wgcore.config import Interface, IPNetwork, Peer, to_network
 from wgcore.daita import DEFAULT, Machine
 from wgcore.errors import InvalidArgumentError, UnknownPeerError
 from wgcore.keys import PrivateKey, PublicKey
-from wgcore.stats import PeerStats, parse_stats
-from wgcore.uapi import UapiServer, default_socket_path
+from wgcore.stats import PeerStats
+from wgcore.uapi import UapiServer, codec, default_socket_path
 
 if TYPE_CHECKING:
     from wgcore._native import _Key
 
 __all__ = ["Tunnel"]
+
+_DEFAULT_MTU = 1420
+
+
+class HasUapi(Protocol):
+    """Anything that renders itself as UAPI "set" text (Interface, Peer)."""
+
+    def to_uapi(self) -> str: ...
+
+
+Config = str | bytes | HasUapi
+
+
+def render(config: Config) -> str | bytes:
+    """UAPI "set" text of ``config``: text as is, typed objects rendered."""
+    if isinstance(config, (str, bytes)):
+        return config
+    to_uapi = getattr(config, "to_uapi", None)
+    if to_uapi is None:
+        raise TypeError("config must be an Interface, a Peer or UAPI text (str), "
+                        f"not {type(config).__name__}")
+    text: str = to_uapi()
+    return text
 
 
 class Tunnel(_native.Tunnel):
@@ -33,17 +56,47 @@ class Tunnel(_native.Tunnel):
 
     _uapi_servers: list[UapiServer]
 
+    @classmethod
+    def from_interface(cls, name: str, config: Config, *, mtu: int | None = None) -> Self:
+        """Create the Linux TUN interface ``name`` and run a tunnel on it.
+
+        ``config`` is an :class:`Interface` (its ``mtu`` is used when
+        ``mtu`` is None), a :class:`Peer` or UAPI "set" text. Needs
+        CAP_NET_ADMIN. The interface is removed when the tunnel closes.
+        """
+        return super().from_interface(name, render(config), mtu=_mtu(config, mtu))
+
+    @classmethod
+    def from_tun_fd(cls, fd: int, config: Config, *, mtu: int | None = None) -> Self:
+        """Run a tunnel on an open TUN device (see ``_native.Tunnel.from_tun_fd``);
+        an :class:`Interface`'s ``mtu`` is used when ``mtu`` is None."""
+        return super().from_tun_fd(fd, render(config), mtu=_mtu(config, mtu))
+
+    @classmethod
+    def in_memory(cls, config: Config, *, mtu: int | None = None, transport: str = "udp") -> Self:
+        """A tunnel with no kernel TUN (see ``_native.Tunnel.in_memory``);
+        an :class:`Interface`'s ``mtu`` is used when ``mtu`` is None."""
+        return super().in_memory(render(config), mtu=_mtu(config, mtu), transport=transport)
+
+    def set_config(self, config: Config) -> None:
+        """Apply an :class:`Interface`, a :class:`Peer` or UAPI "set" text."""
+        super().set_config(render(config))
+
+    def device(self) -> codec.Device:
+        """Configuration, statistics and unknown keys, from one UAPI "get"."""
+        return codec.parse_get(self.get_config())
+
     def config(self) -> Interface:
         """The running configuration (wg-quick fields are not known here)."""
-        return Interface.from_uapi(self.get_config())
+        return self.device().interface
 
     def stats(self) -> dict[PublicKey, PeerStats]:
         """Per-peer counters, handshake times, endpoints and allowed IPs."""
-        return parse_stats(self.get_config())
+        return self.device().stats
 
     def has_peer(self, public_key: PublicKey) -> bool:
         """True if the tunnel has a peer with this public key."""
-        return f"\npublic_key={_public(public_key).hex()}\n" in "\n" + self.get_config()
+        return codec.has_peer(self.get_config(), _public(public_key))
 
     def add_peer(self, peer: Peer) -> None:
         """Add a new peer, with DAITA on if ``peer.daita`` names machines;
@@ -63,21 +116,20 @@ class Tunnel(_native.Tunnel):
     def remove_peer(self, public_key: PublicKey) -> None:
         """Remove a peer; UnknownPeerError if it is absent."""
         key = self._require_peer(public_key)
-        self.set_config(f"public_key={key.hex()}\nremove=true\n")
+        self.set_config(codec.remove_peer_set(key))
 
     def replace_allowed_ips(self, public_key: PublicKey, ips: Iterable[IPNetwork | str]) -> None:
         """Give a peer exactly these allowed IPs; UnknownPeerError if it is absent."""
-        peer = Peer(_public(public_key), [_network(ip) for ip in ips])
-        self._require_peer(peer.public_key)
-        lines = [f"public_key={peer.public_key.hex()}", "update_only=true", "replace_allowed_ips=true"]
-        lines.extend(f"allowed_ip={net}" for net in peer.allowed_ips)
-        self.set_config("\n".join(lines) + "\n")
+        key = _public(public_key)
+        networks = [to_network(ip) for ip in ips]
+        self._require_peer(key)
+        self.set_config(codec.allowed_ips_set(key, networks))
 
     def rotate_private_key(self, key: PrivateKey) -> None:
         """Switch to a new private key (sessions restart with a new handshake)."""
         if not isinstance(key, PrivateKey):
             raise TypeError(f"key must be a PrivateKey, not {type(key).__name__}")
-        self.set_config(f"private_key={key.hex()}\n")
+        self.set_config(codec.device_set(private_key=key))
 
     def activate_daita(self, peer: PublicKey | _Key, machines: Machine | str | Iterable[Machine | str] = DEFAULT, *,
                        max_padding_frac: float = 0.0, max_blocking_frac: float = 0.0,
@@ -138,5 +190,10 @@ def _public(key: PublicKey) -> PublicKey:
     return key
 
 
-def _network(ip: IPNetwork | str) -> IPNetwork:
-    return parse_network(ip) if isinstance(ip, str) else ip
+def _mtu(config: Config, mtu: int | None) -> int:
+    """``mtu`` if given, else an Interface's own, else the default (1420)."""
+    if mtu is not None:
+        return mtu
+    if isinstance(config, Interface) and config.mtu is not None:
+        return config.mtu
+    return _DEFAULT_MTU

@@ -1,4 +1,4 @@
-"""The WireGuard userspace API (UAPI) unix socket, server and client.
+"""The UAPI unix socket: a server for a tunnel, and a client (wg(8)'s protocol).
 
 ``wg(8)`` talks to userspace implementations through
 ``/var/run/wireguard/<iface>.sock``: it sends ``get=1\\n\\n`` or
@@ -21,7 +21,7 @@ import weakref
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from wgcore.errors import (InvalidArgumentError, TransientError, TunnelClosedError, UnknownPeerError,
+from wgcore.errors import (InvalidArgumentError, TransientError, TunnelClosedError, UapiError, UnknownPeerError,
                            WireGuardError)
 
 if TYPE_CHECKING:
@@ -319,18 +319,22 @@ def _request(path: str, request: bytes) -> tuple[str, int]:
             while line := rfile.readline():
                 if line.startswith(b"errno="):
                     try:
-                        return b"".join(lines).decode(), abs(int(line[6:].decode("ascii")))
+                        err = abs(int(line[6:].decode("ascii")))
+                        text = b"".join(lines).decode()
                     except ValueError:  # not UTF-8, or not a number
                         break
+                    if err >= 4096:  # no errno is this large: the reply is garbage
+                        break
+                    return text, err
                 lines.append(line)
-    raise OSError(errno.EPROTO, f"{path}: malformed reply (no errno=N line)")
+    raise UapiError(errno.EPROTO, f"{path}: malformed reply (no errno=N line); is a UAPI server listening?")
 
 
 def uapi_get(path: str) -> str:
     """The UAPI "get" text of the device behind socket ``path``."""
     text, err = _request(path, b"get=1\n\n")
     if err:
-        raise OSError(err, f"{path}: get failed: {os.strerror(err)}")
+        raise UapiError(err, f"{path}: get failed: {os.strerror(err)}")
     return text
 
 
@@ -345,7 +349,8 @@ def uapi_set(path: str, text: str) -> None:
         raise InvalidArgumentError("UAPI set text holds text UTF-8 cannot encode") from None
     _, err = _request(path, request)
     if err:
-        raise OSError(err, f"{path}: set failed: {os.strerror(err)}")
+        raise UapiError(err, f"{path}: set failed: {os.strerror(err)}"
+                        + (": the device refused a key or value" if err == errno.EINVAL else ""))
 
 
 def list_interfaces(directory: str = SOCKET_DIR) -> list[str]:
