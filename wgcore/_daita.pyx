@@ -10,24 +10,13 @@ import os
 
 from wgcore import _native, errors
 
-# libwg's Go runtime does not survive fork(): a forked child must not call it.
-cdef bint _forked = False
-
-
-def _mark_forked():
-    global _forked
-    _forked = True
-
-
-os.register_at_fork(after_in_child=_mark_forked)
+include "_libwg_guard.pxi"
 
 
 def describe_machines(bytes machines not None, int32_t mtu):
     """libwg's JSON verdict on LF-separated machines for a tunnel of ``mtu``
     bytes (0: not known); libwg.h documents its shape."""
-    if _forked:
-        raise errors.ForkedProcessError(
-            "libwg's Go runtime does not survive fork(): use wgcore in the parent")
+    check_process()
     if b"\0" in machines:
         raise errors.InvalidArgumentError("DAITA machines contain a NUL byte")
     cdef const char *c_machines = machines
@@ -36,7 +25,7 @@ def describe_machines(bytes machines not None, int32_t mtu):
     with nogil:
         json = lw.wgDaitaDescribeMachines(c_machines, mtu)
     if json == NULL:
-        message = take_error(&code)
+        message = take_error_message(&code)
         if code == lw.WG_ERR_DAITA:
             raise errors.DaitaNotCompiledError(_native.DAITA_MISSING)
         raise errors.error_for_code(code, f"describing DAITA machines: {message}")
@@ -44,13 +33,3 @@ def describe_machines(bytes machines not None, int32_t mtu):
         return json.decode("utf-8", "replace")
     finally:
         lw.wgFreePtr(json)
-
-
-cdef str take_error(int32_t *code):
-    cdef char *message = lw.wgTakeLastError(code)
-    if message == NULL:
-        return "no detail"
-    try:
-        return message.decode("utf-8", "replace")
-    finally:
-        lw.wgFreePtr(message)

@@ -166,20 +166,18 @@ def _state(state: dict[str, Any]) -> str:
         return "never pads (limit 0)"
     sizes = state["action"]["sizes"]
     size = "to the MTU" if sizes == "mtu" else f"{sizes[0]}..{sizes[1]} bytes"
-    if limit["type"] == "None":
-        times = "no limit"
-    elif _constant(limit):
-        times = f"{limit['param1']:g} times"
-    else:
-        times = f"{limit['text']} times, rounded"
+    times = _dist_text(limit, "no limit", f"{limit['param1']:g} times", f"{limit['text']} times, rounded")
     timeout = state["timeout"]
-    if timeout["type"] == "None":
-        wait = "a day (the longest maybenot waits)"
-    elif _constant(timeout):
-        wait = f"{timeout['param1'] / 1000:g} ms"
-    else:
-        wait = f"{timeout['text']} µs"
+    wait = _dist_text(timeout, "a day (the longest maybenot waits)",
+                      f"{timeout['param1'] / 1000:g} ms", f"{timeout['text']} µs")
     return f"pads {size}, {wait} after entering it or sending its padding; {times}"
+
+
+def _dist_text(dist: dict[str, Any], none: str, constant: str, sampled: str) -> str:
+    """How to say a distribution: it has none, it is a constant, or it is sampled."""
+    if dist["type"] == "None":
+        return none
+    return constant if _constant(dist) else sampled
 
 
 def _constant(dist: dict[str, Any]) -> bool:
