@@ -1,0 +1,33 @@
+"""libwg.h is the one source of libwg's codes: wgcore.errors must agree with it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from wgcore import errors
+
+HEADER = Path(__file__).resolve().parents[1] / "libwg" / "libwg.h"
+
+
+def header_codes() -> dict[str, int]:
+    text = HEADER.read_text()
+    return {name: int(value) for name, value in re.findall(r"^#define WG_ERR_(\w+)\s+\((-\d+)\)", text, re.M)}
+
+
+def test_every_libwg_error_code_has_its_own_exception() -> None:
+    codes = header_codes()
+    assert len(codes) >= 8, f"no WG_ERR_* found in {HEADER}"
+    classes = {}
+    for name, code in codes.items():
+        cls = type(errors.error_for_code(code, "x"))
+        assert cls.code == code, f"WG_ERR_{name} ({code}) maps to {cls.__name__} (code {cls.code})"
+        classes[cls] = name
+    assert len(classes) == len(codes), "two libwg codes share one exception class"
+
+
+def test_no_exception_claims_a_code_libwg_does_not_have() -> None:
+    codes = set(header_codes().values())
+    for cls in (errors.WireGuardError, *errors.WireGuardError.__subclasses__()):
+        if "code" in vars(cls):
+            assert cls.code in codes, f"{cls.__name__}.code {cls.code} is not a WG_ERR_* of libwg.h"
