@@ -1,10 +1,11 @@
 """The package as users get it: one version source, and the repaired
 manylinux wheel working in a fresh venv with no Go, cargo or C compiler.
 
-The wheel tests need a wheel built beforehand (about two minutes): set
-WGCORE_WHEEL to a repaired wheel. `.ci/run` builds sdist -> wheel -> repaired
-wheel once and runs this file with it; without WGCORE_WHEEL those tests skip,
-saying so, and the rest of the suite stays fast.
+The wheel tests need a build made beforehand (about two minutes): set
+WGCORE_WHEEL to a repaired wheel and WGCORE_SDIST to the sdist it was built
+from. `.ci/run` builds sdist -> wheel -> repaired wheel once and runs this
+file with them; without them those tests skip, saying so, and the rest of the
+suite stays fast.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import time
 import venv
 import zipfile
@@ -56,6 +58,24 @@ def test_versions_agree_in_this_install() -> None:
         "__version__": wgcore.__version__,
         "--version": version_lines(cli.stdout)["wgcore"],
     } == dict.fromkeys(["meson.build", "metadata", "__version__", "--version"], meson_version())
+
+
+def test_sdist_holds_what_meson_cargo_and_go_need() -> None:
+    name = os.environ.get("WGCORE_SDIST")
+    if not name:
+        pytest.skip("set WGCORE_SDIST to an sdist to test it (.ci/run builds one and does)")
+    with tarfile.open(name) as tar:
+        top, *_ = tar.getnames()[0].split("/")
+        shipped = {n.removeprefix(top + "/") for n in tar.getnames()}
+    needed = {"pyproject.toml", "meson.build", "meson.options", "README.md", "PKG-INFO",
+              "libwg/go.mod", "libwg/go.sum", "libwg/go.upstream.mod", "libwg/go.upstream.sum",
+              "libwg/libwg.h", "subprojects/maybenot/build_staticlib.py"}
+    for pattern in ("libwg/*.go", "libwg/*.h", "libwg/internal/**/*", "subprojects/*/Cargo.*",
+                    "subprojects/*/meson.build", "subprojects/*/*.h", "subprojects/*/src/*.rs",
+                    "wgcore/*.py*", "wgcore/*.pxd", "wgcore/meson.build"):
+        needed |= {str(p.relative_to(SOURCE)) for p in SOURCE.glob(pattern) if p.is_file()}
+    assert "libwg/internal/hoplink/hoplink.go" in needed and "subprojects/daita-machines/src/main.rs" in needed
+    assert sorted(needed - shipped) == []
 
 
 @dataclass
