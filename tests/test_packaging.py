@@ -28,7 +28,7 @@ import pytest
 
 import wgcore
 
-from .conftest import missing
+from .helpers import missing
 
 SOURCE = Path(__file__).resolve().parents[1]
 TOOLCHAINS = ("go", "cargo", "rustc", "cc", "gcc", "clang", "c++", "ld")
@@ -72,8 +72,9 @@ def test_sdist_holds_what_meson_cargo_and_go_need() -> None:
               "libwg/libwg.h", "subprojects/maybenot/build_staticlib.py"}
     for pattern in ("libwg/*.go", "libwg/*.h", "libwg/internal/**/*", "subprojects/*/Cargo.*",
                     "subprojects/*/meson.build", "subprojects/*/*.h", "subprojects/*/src/*.rs",
-                    "wgcore/*.py*", "wgcore/*.pxd", "wgcore/meson.build"):
-        needed |= {str(p.relative_to(SOURCE)) for p in SOURCE.glob(pattern) if p.is_file()}
+                    "wgcore/**/*"):
+        needed |= {str(p.relative_to(SOURCE)) for p in SOURCE.glob(pattern)
+                   if p.is_file() and "__pycache__" not in p.parts and p.suffix not in (".so", ".c")}
     assert "libwg/internal/hoplink/hoplink.go" in needed and "subprojects/daita-machines/src/main.rs" in needed
     assert sorted(needed - shipped) == []
 
