@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
-import signal
 from typing import NoReturn
 
 import pytest
@@ -32,11 +30,11 @@ def missing(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
-def die_with_parent() -> None:
-    """preexec_fn for test subprocesses: SIGTERM when the test run dies, even
-    by SIGKILL, so a killed run leaves no 'wgcore up' (or its files) behind."""
-    PR_SET_PDEATHSIG = 1
-    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+# Prefix for test subprocesses: SIGTERM when the test run dies, even by
+# SIGKILL, so a killed run leaves no 'wgcore up' (or its files) behind.
+# setpriv sets it before exec: no Python may run between fork and exec in a
+# process with Go threads (a preexec_fn there can hang on a lock).
+DIE_WITH_PARENT = ["setpriv", "--pdeathsig", "TERM"]
 
 
 def remove_stale_files(directory: str = SOCKET_DIR) -> list[str]:

@@ -20,7 +20,7 @@ from wgcore.testing import tunnel_pair
 from wgcore.uapi import SOCKET_DIR, default_socket_path
 
 from wgcore.testing import netns
-from .helpers import die_with_parent, remove_stale_files
+from .helpers import DIE_WITH_PARENT, remove_stale_files
 from .packets import carry, ipv4, recv_one
 
 WGCORE = [sys.executable, "-m", "wgcore"]
@@ -109,8 +109,8 @@ def test_show_and_down_of_an_unknown_interface_fail() -> None:
 def running_up(ns: str, conf: Path) -> Iterator[subprocess.Popen[str]]:
     """`wgcore up conf` in the namespace, once it serves (its pid file names
     it); killed on the way out if the test left it running."""
-    proc = subprocess.Popen(["ip", "netns", "exec", ns, *WGCORE, "up", str(conf)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd="/", preexec_fn=die_with_parent)
+    proc = subprocess.Popen([*DIE_WITH_PARENT, "ip", "netns", "exec", ns, *WGCORE, "up", str(conf)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd="/")
     try:
         pid_file = Path(SOCKET_DIR) / f"{conf.stem}.wgcore.pid"
         deadline = time.monotonic() + 20
