@@ -1,12 +1,13 @@
 #!/bin/sh
 # The system tools the tests run, installed with apt-get when one is missing
-# (as root on a Debian-family system; README's test command runs this).
+# (as root on a Debian-family system; README's test command runs this);
+# chromium is the browser tests/test_docs.py opens the docs in.
 # Elsewhere it only says what is missing: the tests that need it then skip,
 # naming it (and fail under CI=true).
 set -eu
 missing=""
 for tool_package in ip:iproute2 ping:iputils-ping wg:wireguard-tools wg-quick:wireguard-tools \
-                    wireguard-go:wireguard-go iperf3:iperf3; do
+                    wireguard-go:wireguard-go iperf3:iperf3 chromium:chromium; do
     package=${tool_package#*:}
     case "$missing " in *" $package "*) continue ;; esac
     command -v "${tool_package%%:*}" >/dev/null 2>&1 || missing="$missing $package"
