@@ -62,7 +62,11 @@ class Page(HTMLParser):
 
     def __init__(self, html: str) -> None:
         super().__init__()
-        self.title, self.h1, self.ids, self.links, self.text = "", [], set(), [], []
+        self.title = ""
+        self.h1: list[str] = []
+        self.ids: set[str] = set()
+        self.links: list[str] = []
+        self.text: list[str] = []
         self._in: list[str] = []
         self.feed(html)
 

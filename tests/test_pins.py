@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -59,7 +60,7 @@ def _lock_version(text: str, name: str, new: str) -> str:
 
 
 FORK_SUM = f"{pins.FORK} {NOW.fork}"
-MOVES = {
+MOVES: dict[str, tuple[Callable[[str], str], str]] = {
     # file: (change, words the report must contain)
     "libwg/go.mod": (lambda t: t.replace(NOW.fork, "v0.0.0-20250102030405-0123456789ab"), "libwg/go.sum"),
     "libwg/go.sum": (lambda t: "".join(line for line in t.splitlines(True) if not line.startswith(FORK_SUM)),
@@ -104,7 +105,8 @@ def test_upgrade_dry_run_plans_every_step_and_changes_nothing(tmp_path: Path) ->
                  "go mod edit -go=1.99.0 go.mod", "go mod edit -go=1.99.0 go.upstream.mod",
                  f"edit libwg/go.mod: replace => {pins.FORK} {NOW.fork} (1 place, unchanged)",
                  "go mod tidy", f"-p maybenot-ffi --precise {ffi}", "build_staticlib.py",
-                 "go test -count=1 -tags daita", "cargo test", "DAITA event numbering", "plan printed, nothing changed"]:
+                 "go test -count=1 -tags daita", "cargo test", "DAITA event numbering",
+                 "plan printed, nothing changed"]:
         assert step in plan, step
     assert all(line.startswith(("plan: ", "upgrade: ")) for line in plan.splitlines())
     assert {name: (root / name).read_bytes() for name in PIN_FILES} == before
