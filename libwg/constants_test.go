@@ -27,6 +27,7 @@ var goConstants = map[string]int64{
 	"WG_TRANSPORT_HOST":       transportHost,
 	"WG_KIND_PACKETS":         kindPackets,
 	"WG_KIND_DATAGRAMS":       kindDatagrams,
+	"WG_MULTIHOP_OVERHEAD":    hopOverhead,
 }
 
 // headerDefines maps each #define WG_* in header text to its value.

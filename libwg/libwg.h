@@ -113,6 +113,7 @@ int32_t wgReadyFd(int32_t handle, int32_t kind);
  * WireGuard header (32) and the hop's IPv4 and UDP headers (28), so an
  * exit packet of mtu - 60 bytes is an entry packet of exactly mtu bytes.
  * (An IPv6 hop would need 80.) mtu must be 636..65535.
+ * WG_MULTIHOP_OVERHEAD is that 60.
  *
  * Returns the exit hop's handle >= 0; wgEntryHandle gives the entry's.
  * Every per-handle function works on either: config, traffic, DAITA (e.g.
@@ -127,6 +128,8 @@ int32_t wgReadyFd(int32_t handle, int32_t kind);
  * libwg whatever the result; the interface MTU is set to mtu - 60); the
  * entry hop uses UDP sockets.
  */
+#define WG_MULTIHOP_OVERHEAD 60 /* exit hop MTU = mtu - this */
+
 int32_t wgTurnOnMultihop(int32_t mtu, const char *exit_settings,
                          const char *entry_settings, const char *private_ip,
                          int32_t tun_fd, wg_log_sink log_sink,

@@ -31,7 +31,7 @@ from wgcore.errors import (
 from wgcore.keys import PresharedKey, PrivateKey, PublicKey
 from wgcore.stats import PeerStats
 from wgcore.traffic import TrafficStats
-from wgcore.tunnel import Tunnel
+from wgcore.tunnel import Hop, Tunnel
 
 __version__ = version()["wgcore"]
 
@@ -43,6 +43,7 @@ __all__ = [
     "DaitaNotCompiledError",
     "Endpoint",
     "ForkedProcessError",
+    "Hop",
     "Interface",
     "InvalidArgumentError",
     "NotSupportedError",

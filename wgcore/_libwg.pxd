@@ -20,6 +20,7 @@ cdef extern from "libwg.h" nogil:
     int32_t WG_TRANSPORT_HOST
     int32_t WG_KIND_PACKETS
     int32_t WG_KIND_DATAGRAMS
+    int32_t WG_MULTIHOP_OVERHEAD
 
     ctypedef void (*wg_log_sink)(uint32_t level, const char *msg, uint64_t ctx) noexcept
 
@@ -46,6 +47,13 @@ cdef extern from "libwg.h" nogil:
                      wg_log_sink log_sink, uint64_t log_ctx)
     int32_t wgTurnOnInMemory(int32_t mtu, const char *settings, int32_t transport,
                              wg_log_sink log_sink, uint64_t log_ctx)
+    int32_t wgTurnOnMultihop(int32_t mtu, const char *exit_settings,
+                             const char *entry_settings, const char *private_ip,
+                             int32_t tun_fd, wg_log_sink log_sink, uint64_t log_ctx)
+    int32_t wgTurnOnMultihopInMemory(int32_t mtu, const char *exit_settings,
+                                     const char *entry_settings, const char *private_ip,
+                                     int32_t transport, wg_log_sink log_sink, uint64_t log_ctx)
+    int32_t wgEntryHandle(int32_t handle)
     int32_t wgWrite(int32_t handle, int32_t kind, const uint8_t *const *packets,
                     const uint32_t *lens, uint32_t count, int32_t timeout_ms)
     int32_t wgRead(int32_t handle, int32_t kind, uint8_t *buf, size_t buf_len,

@@ -22,6 +22,7 @@ import atexit
 import base64
 import binascii
 import logging
+import operator
 import os
 import threading
 
@@ -87,31 +88,31 @@ def _stop_go_logging():
 atexit.register(_stop_go_logging)
 
 
-cdef bytes settings_bytes(config):
+cdef bytes settings_bytes(config, str what="config"):
     """UAPI "set" text (str, or bytes of UTF-8) as C bytes; the typed layer
     (wgcore.Tunnel) renders Interface and Peer objects before this."""
     if isinstance(config, str):
         if config.lstrip().startswith("["):
             raise errors.InvalidArgumentError(
-                "this looks like a .conf file ([Interface]/[Peer] sections), not UAPI text: "
+                f"{what} looks like a .conf file ([Interface]/[Peer] sections), not UAPI text: "
                 "parse it with wgcore.Interface.from_conf(text) and pass the Interface")
         if "\0" in config:
-            raise errors.InvalidArgumentError("config contains a NUL character")
+            raise errors.InvalidArgumentError(f"{what} contains a NUL character")
         try:
             return config.encode()
         except UnicodeEncodeError as e:
             raise errors.InvalidArgumentError(
-                f"config holds text UTF-8 cannot encode at position {e.start}") from None
+                f"{what} holds text UTF-8 cannot encode at position {e.start}") from None
     if isinstance(config, bytes):
         if b"\0" in config:
-            raise errors.InvalidArgumentError("config contains a NUL character")
+            raise errors.InvalidArgumentError(f"{what} contains a NUL character")
         try:
             config.decode()
         except UnicodeDecodeError as e:
             raise errors.InvalidArgumentError(
-                f"config is not UTF-8 at byte {e.start}") from None
+                f"{what} is not UTF-8 at byte {e.start}") from None
         return config
-    raise TypeError(f"config must be UAPI text (str or bytes), not {type(config).__name__}; "
+    raise TypeError(f"{what} must be UAPI text (str or bytes), not {type(config).__name__}; "
                     "wgcore.Tunnel also takes an Interface or a Peer")
 
 
@@ -221,16 +222,124 @@ cdef int check_lengths_buffer(Py_buffer *view) except -1:
     return 0
 
 
-cdef class Tunnel:
-    """One WireGuard device running inside libwg.
-
-    Make one with :meth:`from_interface` (wgcore creates the Linux TUN
-    device) or :meth:`from_tun_fd`. Close it with :meth:`close` or a
-    ``with`` block; any use after that raises :class:`TunnelClosedError`.
-    """
+cdef class DeviceHandle:
+    """One WireGuard device inside libwg, reached by its handle: its config,
+    traffic counters and DAITA. The base of :class:`Tunnel` and of
+    :class:`Hop` (one hop of a multihop tunnel)."""
 
     cdef int32_t _handle
+
+    def __cinit__(self, *args, **kwargs):
+        self._handle = -1
+
+    cdef bint _is_closed(self):
+        return True
+
+    cdef int _check_open(self) except -1:
+        check_process()
+        if self._is_closed():
+            raise errors.TunnelClosedError("the tunnel is closed")
+        return 0
+
+    cdef int _packet_error(self, int32_t rc, str action) except -1:
+        if rc == lw.WG_ERR_UNKNOWN_TUNNEL and self._is_closed():
+            take_error_message(&rc)
+            raise errors.TunnelClosedError(f"{action}: the tunnel was closed")
+        return convert_error(rc, action)
+
+    @property
+    def handle(self):
+        """libwg's handle for this device (-1 once closed)."""
+        return -1 if self._is_closed() else self._handle
+
+    def get_config(self):
+        """The device's UAPI "get" text: keys, peers, endpoints, counters."""
+        self._check_open()
+        cdef char *text
+        cdef int32_t handle = self._handle
+        with nogil:
+            text = lw.wgGetConfig(handle)
+        if text == NULL:
+            convert_error(lw.WG_ERR_GENERAL, "reading the config")
+        try:
+            return text.decode()
+        finally:
+            lw.wgFreePtr(text)
+
+    def set_config(self, config):
+        """Apply UAPI "set" text (str or bytes)."""
+        self._check_open()
+        settings = settings_bytes(config)
+        cdef const char *c_settings = settings
+        cdef int32_t handle = self._handle
+        cdef int32_t rc = -1
+        hold_go_errors()
+        try:
+            with nogil:
+                rc = lw.wgSetConfig(handle, c_settings)
+        finally:
+            release_go_errors(rc < 0)
+        if rc < 0:
+            convert_error(rc, "applying the config")
+
+    def traffic(self):
+        """The tunnel's traffic counters (:class:`wgcore.TrafficStats`)."""
+        self._check_open()
+        cdef lw.wg_traffic out
+        cdef int32_t handle = self._handle
+        cdef int32_t rc
+        with nogil:
+            rc = lw.wgGetTraffic(handle, &out)
+        if rc < 0:
+            self._packet_error(rc, "reading the traffic counters")
+        return TrafficStats(count_of(out.from_app), count_of(out.to_app), count_of(out.no_route),
+                            wire_counts_of(out.sent), wire_counts_of(out.received))
+
+    def activate_daita(self, peer_public_key, machines, *,
+                       double max_padding_frac=0.0, double max_blocking_frac=0.0,
+                       int events_capacity=2048, int actions_capacity=1024):
+        """Enable DAITA (maybenot machines) for one peer.
+
+        ``machines`` is one maybenot machine string or a sequence of them.
+        Raises :class:`DaitaNotCompiledError` in a build without DAITA.
+        """
+        self._check_open()
+        key = key_bytes(peer_public_key, "peer public key")
+        text = daita_machines_text(machines)
+        for name, frac in (("max_padding_frac", max_padding_frac),
+                           ("max_blocking_frac", max_blocking_frac)):
+            if not (0.0 <= frac <= 1.0):
+                raise errors.InvalidArgumentError(f"{name} must be in [0, 1], got {frac}")
+        for name, capacity in (("events_capacity", events_capacity),
+                               ("actions_capacity", actions_capacity)):
+            if not (0 < capacity < 2**32):
+                raise errors.InvalidArgumentError(f"{name} must be positive, got {capacity}")
+        cdef const uint8_t *c_key = key
+        cdef const char *c_machines = text
+        cdef int32_t handle = self._handle
+        cdef uint32_t events = events_capacity, actions = actions_capacity
+        cdef int32_t rc
+        with nogil:
+            rc = lw.wgActivateDaita(handle, c_key, c_machines, max_padding_frac,
+                                    max_blocking_frac, events, actions)
+        if rc == lw.WG_ERR_DAITA and not DAITA_COMPILED_IN:
+            take_error_message(&rc)
+            raise errors.DaitaNotCompiledError(DAITA_MISSING)
+        if rc < 0:
+            convert_error(rc, "activating DAITA")
+
+
+cdef class Tunnel(DeviceHandle):
+    """One WireGuard tunnel running inside libwg.
+
+    Make one with :meth:`from_interface` (wgcore creates the Linux TUN
+    device), :meth:`from_tun_fd`, :meth:`in_memory` or :meth:`multihop`.
+    Close it with :meth:`close` or a ``with`` block; any use after that
+    raises :class:`TunnelClosedError`.
+    """
+
     cdef bint _closed
+    cdef int32_t _entry_handle  # the entry hop's of a multihop tunnel, else -1
     cdef readonly int mtu
     cdef readonly object name
     cdef readonly uint64_t log_id
@@ -238,13 +347,16 @@ cdef class Tunnel:
     cdef int32_t _ready_fds[2]  # readiness eventfds by kind, -1 until asked for
     cdef object __weakref__
 
-    def __cinit__(self):
-        self._handle = -1
+    def __cinit__(self, *args, **kwargs):
         self._closed = True
+        self._entry_handle = -1
         self._ready_fds[0] = self._ready_fds[1] = -1
 
     def __init__(self, *args, **kwargs):
-        raise TypeError("use Tunnel.from_interface() or Tunnel.from_tun_fd()")
+        raise TypeError("use Tunnel.from_interface(), from_tun_fd(), in_memory() or multihop()")
+
+    cdef bint _is_closed(self):
+        return self._closed
 
     @classmethod
     def from_interface(cls, str name not None, config, *, int mtu=1420):
@@ -296,29 +408,106 @@ cdef class Tunnel:
         self.transport = transport
         return self
 
-    cdef int _turn_on(self, bytes settings, int fd, int mtu, int transport=-1) except -1:
-        """wgTurnOn over ``fd`` (always consumed), or wgTurnOnInMemory."""
+    @classmethod
+    def multihop(cls, entry, exit, *, str private_ip not None, str interface=None, tun_fd=None,
+                 bint in_memory=False, str transport="udp", int mtu=1420):
+        """Run a multihop tunnel: an exit hop whose datagrams travel inside
+        an entry hop, so only the entry relay sees this machine.
+
+        ``entry`` and ``exit`` are each hop's UAPI "set" text; ``private_ip``
+        is the exit hop's IPv4 address inside the entry tunnel. Give exactly
+        one of ``interface`` (create this TUN), ``tun_fd`` (an open TUN: the
+        tunnel takes ownership of it) or ``in_memory=True`` (packets through
+        :meth:`send_packets` / :meth:`recv_packets_into`; ``transport`` is
+        the entry hop's, "udp" or "host"). ``mtu`` is the entry hop's
+        (636..65535); packets get ``mtu - 60`` (:attr:`mtu`).
+        """
+        check_process()
+        given = [name for name, on in (("interface=", interface is not None),
+                                       ("tun_fd=", tun_fd is not None),
+                                       ("in_memory=True", in_memory)) if on]
+        if len(given) != 1:
+            raise errors.InvalidArgumentError(
+                "a multihop tunnel needs exactly one of interface=, tun_fd= or in_memory=True, got "
+                + (" and ".join(given) or "none"))
+        if transport not in _TRANSPORTS:
+            raise errors.InvalidArgumentError(
+                f"transport must be 'udp' or 'host', got {transport!r}")
+        if not in_memory and transport != "udp":
+            raise errors.InvalidArgumentError(
+                "transport='host' needs in_memory=True: over a TUN the entry hop uses UDP sockets")
+        entry_settings = settings_bytes(entry, "entry config")
+        exit_settings = settings_bytes(exit, "exit config")
+        ip = settings_bytes(private_ip, "private_ip")
+        fd = -1 if tun_fd is None else operator.index(tun_fd)
+        cdef Tunnel self = cls.__new__(cls)
+        if interface is not None:
+            self.name = interface
+            fd = open_tun(interface)
+        if in_memory:
+            self.transport = transport
+        cdef const char *c_exit = exit_settings
+        cdef const char *c_entry = entry_settings
+        cdef const char *c_ip = ip
+        cdef int32_t c_fd = fd, c_transport = _TRANSPORTS[transport], handle = -1
+        cdef uint64_t log_id = self._begin(mtu - lw.WG_MULTIHOP_OVERHEAD)
+        with nogil:
+            if c_fd >= 0:
+                handle = lw.wgTurnOnMultihop(mtu, c_exit, c_entry, c_ip, c_fd, log_sink, log_id)
+            else:
+                handle = lw.wgTurnOnMultihopInMemory(mtu, c_exit, c_entry, c_ip, c_transport,
+                                                     log_sink, log_id)
+        self._started(handle)
+        self._entry_handle = lw.wgEntryHandle(handle)
+        if self._entry_handle < 0:
+            convert_error(self._entry_handle, "finding the entry hop")
+        return self
+
+    cdef uint64_t _begin(self, int mtu) except? 0:
+        """Before a turn-on: a log id, the packet MTU, Go's errors held back."""
         global _next_log_id
         _next_log_id += 1
         self.log_id = _next_log_id
         self.mtu = mtu
-        cdef const char *c_settings = settings
-        cdef int32_t handle = -1
-        cdef uint64_t log_id = self.log_id
         hold_go_errors()
-        try:
-            with nogil:
-                if fd >= 0:
-                    handle = lw.wgTurnOn(mtu, c_settings, fd, log_sink, log_id)
-                else:
-                    handle = lw.wgTurnOnInMemory(mtu, c_settings, transport, log_sink, log_id)
-        finally:
-            release_go_errors(handle < 0)
+        return self.log_id
+
+    cdef int _started(self, int32_t handle) except -1:
+        """After a turn-on returned ``handle``: raise, or the tunnel is on."""
+        release_go_errors(handle < 0)
         if handle < 0:
             convert_error(handle, "turning the tunnel on")
         self._handle = handle
         self._closed = False
         return 0
+
+    cdef int _turn_on(self, bytes settings, int fd, int mtu, int transport=-1) except -1:
+        """wgTurnOn over ``fd`` (always consumed), or wgTurnOnInMemory."""
+        cdef const char *c_settings = settings
+        cdef int32_t handle = -1
+        cdef uint64_t log_id = self._begin(mtu)
+        with nogil:
+            if fd >= 0:
+                handle = lw.wgTurnOn(mtu, c_settings, fd, log_sink, log_id)
+            else:
+                handle = lw.wgTurnOnInMemory(mtu, c_settings, transport, log_sink, log_id)
+        return self._started(handle)
+
+    cdef int32_t _handle_for(self, int32_t kind):
+        """The handle whose queue of ``kind`` to use: a multihop tunnel's
+        host-carried datagrams are its entry hop's."""
+        if kind == lw.WG_KIND_DATAGRAMS and self._entry_handle >= 0:
+            return self._entry_handle
+        return self._handle
+
+    cdef int _link_mtu(self):
+        """The MTU of the datagrams' hop (the entry's of a multihop tunnel)."""
+        return self.mtu + (lw.WG_MULTIHOP_OVERHEAD if self._entry_handle >= 0 else 0)
+
+    @property
+    def is_multihop(self):
+        """True for a tunnel made by :meth:`multihop` (see :class:`Hop`)."""
+        return self._entry_handle >= 0
 
     # The packet path. Every call moves a batch under one GIL release, and
     # bytes are copied once between the caller's buffers and Go's queues.
@@ -382,17 +571,11 @@ cdef class Tunnel:
 
     def recv_datagram(self, *, timeout=None):
         """Take one sent datagram as bytes; TimeoutError if none in time."""
-        return self._recv_bytes(lw.WG_KIND_DATAGRAMS, self.mtu + 32, timeout)
+        return self._recv_bytes(lw.WG_KIND_DATAGRAMS, self._link_mtu() + 32, timeout)
 
     def datagram_fileno(self):
         """An fd readable exactly while sent datagrams wait to be carried."""
         return self._ready_fd(lw.WG_KIND_DATAGRAMS)
-
-    cdef int _packet_error(self, int32_t rc, str action) except -1:
-        if rc == lw.WG_ERR_UNKNOWN_TUNNEL and self._closed:
-            take_error_message(&rc)
-            raise errors.TunnelClosedError(f"{action}: the tunnel was closed")
-        return convert_error(rc, action)
 
     cdef Py_ssize_t _write(self, int32_t kind, object packets, object lengths,
                            object timeout) except -1:
@@ -410,7 +593,7 @@ cdef class Tunnel:
         cdef Py_ssize_t held = 0, i
         cdef int32_t rc, slice_ms
         cdef double deadline
-        cdef int32_t handle = self._handle
+        cdef int32_t handle = self._handle_for(kind)
         if n > STACK_BATCH:
             ptrs = <uint8_t **>PyMem_Malloc(n * sizeof(uint8_t *))
             lens = <uint32_t *>PyMem_Malloc(n * sizeof(uint32_t))
@@ -491,7 +674,7 @@ cdef class Tunnel:
     cdef Py_ssize_t _read(self, int32_t kind, uint8_t *buf, size_t buf_len,
                           uint32_t *lens, uint32_t max_count, int32_t wait) except -1:
         """wgRead in signal-checked slices of the ``wait`` ms (-1: forever)."""
-        cdef int32_t handle = self._handle
+        cdef int32_t handle = self._handle_for(kind)
         cdef int32_t rc
         cdef double deadline = monotonic_ms() + wait if wait > 0 else 0
         cdef int32_t slice_ms = wait if 0 <= wait <= SIGNAL_SLICE_MS else SIGNAL_SLICE_MS
@@ -516,70 +699,16 @@ cdef class Tunnel:
         self._check_open()
         if self._ready_fds[kind] >= 0:
             return self._ready_fds[kind]
-        cdef int32_t fd = lw.wgReadyFd(self._handle, kind)
+        cdef int32_t fd = lw.wgReadyFd(self._handle_for(kind), kind)
         if fd < 0:
             self._packet_error(fd, "getting the readiness fd")
         self._ready_fds[kind] = fd
         return fd
 
-    cdef int _check_open(self) except -1:
-        check_process()
-        if self._closed:
-            raise errors.TunnelClosedError("the tunnel is closed")
-        return 0
-
     @property
     def closed(self):
         """True once :meth:`close` has run."""
         return self._closed
-
-    @property
-    def handle(self):
-        """libwg's handle for this tunnel (-1 once closed)."""
-        return -1 if self._closed else self._handle
-
-    def get_config(self):
-        """The device's UAPI "get" text: keys, peers, endpoints, counters."""
-        self._check_open()
-        cdef char *text
-        cdef int32_t handle = self._handle
-        with nogil:
-            text = lw.wgGetConfig(handle)
-        if text == NULL:
-            convert_error(lw.WG_ERR_GENERAL, "reading the config")
-        try:
-            return text.decode()
-        finally:
-            lw.wgFreePtr(text)
-
-    def set_config(self, config):
-        """Apply UAPI "set" text (str or bytes)."""
-        self._check_open()
-        settings = settings_bytes(config)
-        cdef const char *c_settings = settings
-        cdef int32_t handle = self._handle
-        cdef int32_t rc = -1
-        hold_go_errors()
-        try:
-            with nogil:
-                rc = lw.wgSetConfig(handle, c_settings)
-        finally:
-            release_go_errors(rc < 0)
-        if rc < 0:
-            convert_error(rc, "applying the config")
-
-    def traffic(self):
-        """The tunnel's traffic counters (:class:`wgcore.TrafficStats`)."""
-        self._check_open()
-        cdef lw.wg_traffic out
-        cdef int32_t handle = self._handle
-        cdef int32_t rc
-        with nogil:
-            rc = lw.wgGetTraffic(handle, &out)
-        if rc < 0:
-            self._packet_error(rc, "reading the traffic counters")
-        return TrafficStats(count_of(out.from_app), count_of(out.to_app), count_of(out.no_route),
-                            wire_counts_of(out.sent), wire_counts_of(out.received))
 
     @property
     def socket_fds(self):
@@ -601,39 +730,6 @@ cdef class Tunnel:
         if fd < 0:
             convert_error(fd, "reading the socket fd")
         return fd
-
-    def activate_daita(self, peer_public_key, machines, *,
-                       double max_padding_frac=0.0, double max_blocking_frac=0.0,
-                       int events_capacity=2048, int actions_capacity=1024):
-        """Enable DAITA (maybenot machines) for one peer.
-
-        ``machines`` is one maybenot machine string or a sequence of them.
-        Raises :class:`DaitaNotCompiledError` in a build without DAITA.
-        """
-        self._check_open()
-        key = key_bytes(peer_public_key, "peer public key")
-        text = daita_machines_text(machines)
-        for name, frac in (("max_padding_frac", max_padding_frac),
-                           ("max_blocking_frac", max_blocking_frac)):
-            if not (0.0 <= frac <= 1.0):
-                raise errors.InvalidArgumentError(f"{name} must be in [0, 1], got {frac}")
-        for name, capacity in (("events_capacity", events_capacity),
-                               ("actions_capacity", actions_capacity)):
-            if not (0 < capacity < 2**32):
-                raise errors.InvalidArgumentError(f"{name} must be positive, got {capacity}")
-        cdef const uint8_t *c_key = key
-        cdef const char *c_machines = text
-        cdef int32_t handle = self._handle
-        cdef uint32_t events = events_capacity, actions = actions_capacity
-        cdef int32_t rc
-        with nogil:
-            rc = lw.wgActivateDaita(handle, c_key, c_machines, max_padding_frac,
-                                    max_blocking_frac, events, actions)
-        if rc == lw.WG_ERR_DAITA and not DAITA_COMPILED_IN:
-            take_error_message(&rc)
-            raise errors.DaitaNotCompiledError(DAITA_MISSING)
-        if rc < 0:
-            convert_error(rc, "activating DAITA")
 
     def close(self):
         """Turn the tunnel off; closing twice is allowed."""
@@ -666,7 +762,32 @@ cdef class Tunnel:
     def __repr__(self):
         state = "closed" if self._closed else f"handle={self._handle}"
         where = f" name={self.name!r}" if self.name is not None else ""
-        return f"<Tunnel {state}{where} mtu={self.mtu}>"
+        hops = " multihop" if self._entry_handle >= 0 else ""
+        return f"<Tunnel {state}{where}{hops} mtu={self.mtu}>"
+
+
+cdef class Hop(DeviceHandle):
+    """One hop of a multihop tunnel, ``"entry"`` or ``"exit"``: its own
+    config, peers, counters and DAITA. Valid while its tunnel is open."""
+
+    cdef readonly Tunnel tunnel
+    cdef readonly str role
+
+    def __cinit__(self, Tunnel tunnel not None, str role not None):
+        if role not in ("entry", "exit"):
+            raise errors.InvalidArgumentError(f"role must be 'entry' or 'exit', got {role!r}")
+        if tunnel._entry_handle < 0:
+            raise errors.InvalidArgumentError("a single-hop tunnel has no hops: use Tunnel.multihop()")
+        self.tunnel = tunnel
+        self.role = role
+        self._handle = tunnel._entry_handle if role == "entry" else tunnel._handle
+
+    cdef bint _is_closed(self):
+        return self.tunnel._closed
+
+    def __repr__(self):
+        state = "closed" if self._is_closed() else f"handle={self._handle}"
+        return f"<Hop {self.role} {state}>"
 
 
 cdef int fill_from_lengths(Py_buffer *view, object lengths, Py_ssize_t n,

@@ -17,7 +17,7 @@ from wgcore.uapi import UapiServer, codec, default_socket_path
 if TYPE_CHECKING:
     from wgcore._native import _Key
 
-__all__ = ["Tunnel"]
+__all__ = ["Hop", "Tunnel"]
 
 _DEFAULT_MTU = 1420
 
@@ -43,40 +43,14 @@ def render(config: Config) -> str | bytes:
     return text
 
 
-class Tunnel(_native.Tunnel):
-    """One WireGuard device, configured with typed objects.
+class _TypedDevice(_native.DeviceHandle):
+    """What a tunnel and each hop of a multihop tunnel offer: typed
+    configuration, peer updates, statistics and DAITA. Each update is one
+    UAPI "set" built from typed, already validated objects. The existence
+    checks of the peer methods read the config first: concurrent writers
+    to the same device can race them."""
 
-    Everything of ``wgcore._native.Tunnel`` (``from_interface``,
-    ``from_tun_fd``, ``get_config``, ``set_config``, ...) plus incremental
-    peer updates, typed configuration and statistics, and a UAPI socket.
-    Each update is one UAPI "set" built from typed, already validated
-    objects. The existence checks of the peer methods read the config
-    first: concurrent writers to the same tunnel can race them.
-    """
-
-    _uapi_servers: list[UapiServer]
-
-    @classmethod
-    def from_interface(cls, name: str, config: Config, *, mtu: int | None = None) -> Self:
-        """Create the Linux TUN interface ``name`` and run a tunnel on it.
-
-        ``config`` is an :class:`Interface` (its ``mtu`` is used when
-        ``mtu`` is None), a :class:`Peer` or UAPI "set" text. Needs
-        CAP_NET_ADMIN. The interface is removed when the tunnel closes.
-        """
-        return super().from_interface(name, render(config), mtu=_mtu(config, mtu))
-
-    @classmethod
-    def from_tun_fd(cls, fd: int, config: Config, *, mtu: int | None = None) -> Self:
-        """Run a tunnel on an open TUN device (see ``_native.Tunnel.from_tun_fd``);
-        an :class:`Interface`'s ``mtu`` is used when ``mtu`` is None."""
-        return super().from_tun_fd(fd, render(config), mtu=_mtu(config, mtu))
-
-    @classmethod
-    def in_memory(cls, config: Config, *, mtu: int | None = None, transport: str = "udp") -> Self:
-        """A tunnel with no kernel TUN (see ``_native.Tunnel.in_memory``);
-        an :class:`Interface`'s ``mtu`` is used when ``mtu`` is None."""
-        return super().in_memory(render(config), mtu=_mtu(config, mtu), transport=transport)
+    __slots__ = ()
 
     def set_config(self, config: Config) -> None:
         """Apply an :class:`Interface`, a :class:`Peer` or UAPI "set" text."""
@@ -155,6 +129,101 @@ class Tunnel(_native.Tunnel):
                                max_blocking_frac=max_blocking_frac, events_capacity=events_capacity,
                                actions_capacity=actions_capacity)
 
+    @property
+    def public_key(self) -> PublicKey | None:
+        """This device's public key (None while it has no private key)."""
+        return self.config().public_key
+
+    def _require_peer(self, public_key: PublicKey) -> PublicKey:
+        key = _public(public_key)
+        if not self.has_peer(key):
+            raise UnknownPeerError(f"the tunnel has no peer {key}")
+        return key
+
+
+
+
+class Hop(_TypedDevice, _native.Hop):
+    """One hop of a multihop tunnel: ``tunnel.entry`` or ``tunnel.exit``.
+
+    The entry hop talks to the entry relay over the real network; the exit
+    hop's datagrams travel inside it to the exit relay. Each hop has its own
+    keys, peers, counters and DAITA (Mullvad runs DAITA on the entry hop).
+    Every method raises :class:`TunnelClosedError` once the tunnel closed.
+    """
+
+
+class Tunnel(_TypedDevice, _native.Tunnel):
+    """One WireGuard tunnel, configured with typed objects.
+
+    Everything of ``wgcore._native.Tunnel`` (``from_interface``,
+    ``from_tun_fd``, ``get_config``, ``set_config``, ...) plus incremental
+    peer updates, typed configuration and statistics, and a UAPI socket.
+    On a multihop tunnel these act on the exit hop; :attr:`entry` and
+    :attr:`exit` reach each hop.
+    """
+
+    _uapi_servers: list[UapiServer]
+
+    @classmethod
+    def from_interface(cls, name: str, config: Config, *, mtu: int | None = None) -> Self:
+        """Create the Linux TUN interface ``name`` and run a tunnel on it.
+
+        ``config`` is an :class:`Interface` (its ``mtu`` is used when
+        ``mtu`` is None), a :class:`Peer` or UAPI "set" text. Needs
+        CAP_NET_ADMIN. The interface is removed when the tunnel closes.
+        """
+        return super().from_interface(name, render(config), mtu=_mtu(config, mtu))
+
+    @classmethod
+    def from_tun_fd(cls, fd: int, config: Config, *, mtu: int | None = None) -> Self:
+        """Run a tunnel on an open TUN device (see ``_native.Tunnel.from_tun_fd``);
+        an :class:`Interface`'s ``mtu`` is used when ``mtu`` is None."""
+        return super().from_tun_fd(fd, render(config), mtu=_mtu(config, mtu))
+
+    @classmethod
+    def in_memory(cls, config: Config, *, mtu: int | None = None, transport: str = "udp") -> Self:
+        """A tunnel with no kernel TUN (see ``_native.Tunnel.in_memory``);
+        an :class:`Interface`'s ``mtu`` is used when ``mtu`` is None."""
+        return super().in_memory(render(config), mtu=_mtu(config, mtu), transport=transport)
+
+    @classmethod
+    def multihop(cls, entry: Config, exit: Config, *, private_ip: str, interface: str | None = None,
+                 tun_fd: int | None = None, in_memory: bool = False, transport: str = "udp",
+                 mtu: int | None = None) -> Self:
+        """A multihop tunnel: the exit hop's datagrams travel inside the
+        entry hop, so the exit relay never sees this machine's address and
+        the entry relay never sees the packets.
+
+        ``entry`` and ``exit`` configure each hop (an :class:`Interface`, a
+        :class:`Peer` or UAPI "set" text). The entry's peer is the entry
+        relay; its allowed IPs must cover the exit relay's address. The
+        exit's one peer is the exit relay, its endpoint that relay's IPv4
+        address and port as the entry relay reaches it. ``private_ip`` is
+        this machine's IPv4 address inside the entry tunnel.
+
+        Give exactly one of ``interface`` (create this TUN, needs
+        CAP_NET_ADMIN), ``tun_fd`` (an open TUN; the tunnel owns it from
+        then on) or ``in_memory=True`` (no TUN; ``transport`` is the entry
+        hop's: "udp" or "host"). ``mtu`` is the link's, 636..65535
+        (default: the entry Interface's, else 1420); the packets' MTU,
+        :attr:`mtu`, is 60 less (the exit's headers inside the entry hop).
+        """
+        return super().multihop(render(entry), render(exit), private_ip=private_ip, interface=interface,
+                                tun_fd=tun_fd, in_memory=in_memory, transport=transport,
+                                mtu=_mtu(entry, mtu))
+
+    @property
+    def entry(self) -> Hop | None:
+        """The entry hop of a multihop tunnel (None for a single hop)."""
+        return Hop(self, "entry") if self.is_multihop else None
+
+    @property
+    def exit(self) -> Hop | None:
+        """The exit hop of a multihop tunnel (None for a single hop); the
+        tunnel's own config and peer methods act on it too."""
+        return Hop(self, "exit") if self.is_multihop else None
+
     def serve_uapi(self, path: str | os.PathLike[str] | None = None) -> UapiServer:
         """Serve the userspace API socket so ``wg`` can read and change this tunnel.
 
@@ -177,11 +246,6 @@ class Tunnel(_native.Tunnel):
             server.close()
         super().close()
 
-    def _require_peer(self, public_key: PublicKey) -> PublicKey:
-        key = _public(public_key)
-        if not self.has_peer(key):
-            raise UnknownPeerError(f"the tunnel has no peer {key}")
-        return key
 
 
 def _public(key: PublicKey) -> PublicKey:
