@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import array
 import ipaddress
+import os
 import struct
 import threading
 import time
@@ -14,7 +15,8 @@ import pytest
 
 import wgcore
 from wgcore import Endpoint, Hop, Interface, Peer, PrivateKey, Tunnel
-from wgcore.testing import INNER_A, INNER_B, ipv4_packet
+from wgcore.testing import INNER_A, INNER_B, ipv4_packet, netns
+from wgcore.tun import open_tun
 
 PRIVATE_IP = "203.0.113.2"  # the client's address inside the entry tunnel
 EXIT_ADDR = "203.0.113.10"  # the exit relay, as the entry relay reaches it
@@ -192,6 +194,29 @@ def test_configs_are_checked_per_hop(keys: Keys) -> None:
     two_endpoints.peers.append(Peer(PrivateKey.generate().public_key, [], Endpoint("192.0.2.1", 1)))
     with pytest.raises(wgcore.InvalidArgumentError, match="exactly one"):
         Tunnel.multihop(entry_config(keys), two_endpoints, private_ip=PRIVATE_IP, in_memory=True)
+
+
+def test_on_a_tun_by_name_the_interface_gets_the_exit_mtu(keys: Keys, ns: str) -> None:
+    t = netns.run_in(ns, lambda: Tunnel.multihop(entry_config(keys), exit_config(keys), private_ip=PRIVATE_IP,
+                                                 interface="wgcm0", mtu=1400))
+    with t:
+        assert (t.name, t.mtu, t.transport) == ("wgcm0", 1340, None)
+        assert "mtu 1340 " in netns.ip("-n", ns, "link", "show", "wgcm0")
+        assert t.socket_fds[0] is not None  # the entry hop's UDP socket
+    assert "wgcm0" not in netns.ip("-n", ns, "link", "show")
+
+
+def test_a_tun_fd_is_owned_by_the_tunnel(keys: Keys, ns: str) -> None:
+    fd = netns.run_in(ns, lambda: open_tun("wgcm1"))
+    t = Tunnel.multihop(entry_config(keys), exit_config(keys), private_ip=PRIVATE_IP, tun_fd=fd)
+    assert t.name is None and t.mtu == 1360 and t.is_multihop
+    t.close()
+    try:
+        still = os.readlink(f"/proc/self/fd/{fd}") == "/dev/net/tun"
+    except FileNotFoundError:
+        still = False
+    assert not still, "closing the tunnel must close the TUN fd it took"
+    assert "wgcm1" not in netns.ip("-n", ns, "link", "show")
 
 
 # Hop views
