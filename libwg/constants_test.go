@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
+
+	"golang.zx2c4.com/wireguard/device"
 )
 
 // defineLine matches a "#define WG_NAME value" line of libwg.h; the value
@@ -28,6 +30,7 @@ var goConstants = map[string]int64{
 	"WG_KIND_PACKETS":         kindPackets,
 	"WG_KIND_DATAGRAMS":       kindDatagrams,
 	"WG_MULTIHOP_OVERHEAD":    hopOverhead,
+	"WG_DATAGRAM_OVERHEAD":    device.MessageTransportSize,
 }
 
 // headerDefines maps each #define WG_* in header text to its value.

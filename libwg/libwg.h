@@ -57,6 +57,9 @@ int32_t wgTurnOn(int32_t mtu, const char *settings, int32_t tun_fd,
 #define WG_TRANSPORT_HOST 1
 #define WG_KIND_PACKETS   0
 #define WG_KIND_DATAGRAMS 1
+/* A datagram is its packet plus this (WireGuard's data header and tag), so
+ * none is longer than the tunnel's mtu + WG_DATAGRAM_OVERHEAD. */
+#define WG_DATAGRAM_OVERHEAD 32
 
 /* Turn an in-memory tunnel on; returns a handle >= 0. */
 int32_t wgTurnOnInMemory(int32_t mtu, const char *settings, int32_t transport,

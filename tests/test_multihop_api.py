@@ -60,7 +60,8 @@ class Chain:
     back, and plays the entry relay's router: UDP from ``PRIVATE_IP`` to the
     exit relay goes to the exit relay's wire, the exit relay's datagrams come
     back as UDP to ``PRIVATE_IP``. ``seen`` holds every packet the entry
-    relay's tunnel delivered.
+    relay's tunnel delivered, ``sizes`` the size of every datagram the
+    client sent.
     """
 
     def __init__(self, keys: Keys) -> None:
@@ -73,6 +74,7 @@ class Chain:
             transport="host")
         self.client = client(keys)
         self.seen: list[bytes] = []
+        self.sizes: list[int] = []
         self._client_port = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._carry, daemon=True)
@@ -92,6 +94,10 @@ class Chain:
             out = out[give(out) :]
         return n
 
+    def _sent_by_client(self, datagram: bytes) -> bytes:
+        self.sizes.append(len(datagram))
+        return datagram
+
     def _to_exit_relay(self, packet: bytes) -> bytes | None:
         self.seen.append(packet)
         if packet[9] != 17 or packet[16:20] != ipaddress.IPv4Address(EXIT_ADDR).packed:
@@ -109,7 +115,7 @@ class Chain:
         try:
             while not self._stop.is_set():
                 moved = self._move(lambda b, n: c.recv_datagrams_into(b, n, timeout=0),
-                                   lambda d: er.send_datagrams(d, timeout=1))
+                                   lambda d: er.send_datagrams(d, timeout=1), self._sent_by_client)
                 moved += self._move(lambda b, n: er.recv_datagrams_into(b, n, timeout=0),
                                     lambda d: c.send_datagrams(d, timeout=1))
                 moved += self._move(lambda b, n: er.recv_packets_into(b, n, timeout=0),
@@ -283,6 +289,17 @@ def test_packets_cross_both_hops_and_each_hop_counts_its_own(chain: Chain) -> No
     assert entry.sent.data.packets >= entry.from_app.packets
     assert all(p[12:16] == ipaddress.IPv4Address(PRIVATE_IP).packed for p in chain.seen)
     assert c.traffic() == c.exit.traffic()
+
+
+def test_the_largest_packet_fills_the_link_exactly(chain: Chain) -> None:
+    c = chain.client
+    assert (c.mtu, c.max_datagram_size) == (1360, 1420 + 32)
+    largest = ipv4_packet(bytes(c.mtu - 20))
+    c.send(largest)
+    assert chain.exit_relay.recv(timeout=20) == largest
+    assert max(chain.sizes) == c.max_datagram_size  # a full entry packet, not fragmented
+    with pytest.raises(wgcore.InvalidArgumentError):
+        c.send(ipv4_packet(bytes(c.mtu - 19)))
 
 
 def test_datagrams_are_the_entry_hops(keys: Keys) -> None:

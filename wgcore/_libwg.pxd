@@ -20,6 +20,7 @@ cdef extern from "libwg.h" nogil:
     int32_t WG_TRANSPORT_HOST
     int32_t WG_KIND_PACKETS
     int32_t WG_KIND_DATAGRAMS
+    int32_t WG_DATAGRAM_OVERHEAD
     int32_t WG_MULTIHOP_OVERHEAD
 
     ctypedef void (*wg_log_sink)(uint32_t level, const char *msg, uint64_t ctx) noexcept

@@ -140,6 +140,13 @@ cdef class _PacketPath(DeviceHandle):
         self._datagram_mtu = datagram_mtu
         return 0
 
+    @property
+    def max_datagram_size(self):
+        """The largest datagram this tunnel sends or takes (its datagrams'
+        hop MTU plus WireGuard's header and tag): a buffer this size holds
+        any packet or datagram."""
+        return self._datagram_mtu + lw.WG_DATAGRAM_OVERHEAD
+
     # The packet path. Every call moves a batch under one GIL release, and
     # bytes are copied once between the caller's buffers and Go's queues.
 
@@ -202,7 +209,7 @@ cdef class _PacketPath(DeviceHandle):
 
     def recv_datagram(self, *, timeout=None):
         """Take one sent datagram as bytes; TimeoutError if none in time."""
-        return self._recv_bytes(lw.WG_KIND_DATAGRAMS, self._datagram_mtu + 32, timeout)
+        return self._recv_bytes(lw.WG_KIND_DATAGRAMS, self.max_datagram_size, timeout)
 
     def datagram_fileno(self):
         """An fd readable exactly while sent datagrams wait to be carried."""

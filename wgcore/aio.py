@@ -29,7 +29,7 @@ class AsyncTunnel:
 
     def __init__(self, tunnel: Tunnel) -> None:
         self.tunnel = tunnel
-        self._buffer = bytearray(tunnel.mtu + 32)
+        self._buffer = bytearray(tunnel.max_datagram_size)
         self._one = array.array("I", [0])
 
     async def _readable(self, readiness_fd: Callable[[], int]) -> None:
