@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import re
+
+from wgcore import _constants as libwg
 
 # The value after a private/preshared key's name, in any spelling the parsers
 # take (PrivateKey, privatekey, private_key, ...) and with any separator
@@ -25,19 +28,19 @@ def redact(text: str) -> str:
 class WireGuardError(Exception):
     """Base class of every wgcore error; ``code`` is libwg's (negative) code."""
 
-    code: int = -1
+    code: int = libwg.ERR_GENERAL
 
 
 class TransientError(WireGuardError):
     """An intermittent failure: retrying may succeed."""
 
-    code = -2
+    code = libwg.ERR_INTERMITTENT
 
 
 class InvalidArgumentError(WireGuardError, ValueError):
     """A bad argument, configuration text or file descriptor."""
 
-    code = -3
+    code = libwg.ERR_INVALID_ARGUMENT
 
 
 class ConfigError(InvalidArgumentError):
@@ -59,7 +62,7 @@ class ConfigError(InvalidArgumentError):
 class UnknownTunnelError(WireGuardError):
     """libwg has no tunnel with this handle."""
 
-    code = -4
+    code = libwg.ERR_UNKNOWN_TUNNEL
 
 
 class TunnelClosedError(UnknownTunnelError):
@@ -69,13 +72,13 @@ class TunnelClosedError(UnknownTunnelError):
 class UnknownPeerError(WireGuardError, LookupError):
     """The tunnel has no peer with this public key."""
 
-    code = -5
+    code = libwg.ERR_UNKNOWN_PEER
 
 
 class DaitaError(WireGuardError):
     """Enabling DAITA on a peer failed."""
 
-    code = -6
+    code = libwg.ERR_DAITA
 
 
 class DaitaNotCompiledError(DaitaError):
@@ -85,13 +88,13 @@ class DaitaNotCompiledError(DaitaError):
 class BufferTooSmallError(WireGuardError, ValueError):
     """The next packet does not fit the buffer given."""
 
-    code = -7
+    code = libwg.ERR_BUFFER_TOO_SMALL
 
 
 class NotSupportedError(WireGuardError):
     """This kind of tunnel does not offer the operation."""
 
-    code = -8
+    code = libwg.ERR_NOT_SUPPORTED
 
 
 class QueueFullError(WireGuardError):
@@ -100,7 +103,36 @@ class QueueFullError(WireGuardError):
 
 class UapiError(WireGuardError, OSError):
     """A request to a UAPI socket failed: ``errno`` is what the device
-    answered (EINVAL: settings it refused), or EPROTO for a malformed reply."""
+    answered. Each errno a UAPI server gives (wireguard-go's or wgcore's)
+    has a subclass; :func:`uapi_error` picks it."""
+
+
+class UapiInvalidArgumentError(UapiError, InvalidArgumentError):
+    """EINVAL: the device refused a key or value of the request."""
+
+
+class UapiProtocolError(UapiError):
+    """EPROTO: the request or the reply was malformed (no UAPI server there?)."""
+
+
+class UapiIOError(UapiError):
+    """EIO: the device failed to read the request or write its reply."""
+
+
+class UapiAddressInUseError(UapiError):
+    """EADDRINUSE: the listen port or fwmark could not be taken."""
+
+
+class UapiUnknownPeerError(UapiError, UnknownPeerError):
+    """ENOENT: the request named a peer the device does not have (wgcore's server)."""
+
+
+class UapiTransientError(UapiError, TransientError):
+    """EAGAIN: an intermittent failure, retrying may succeed (wgcore's server)."""
+
+
+class UapiTooLargeError(UapiError):
+    """EMSGSIZE: the request was larger than the server takes (wgcore's server)."""
 
 
 class WgQuickError(WireGuardError):
@@ -124,6 +156,22 @@ _BY_CODE: dict[int, type[WireGuardError]] = {
         NotSupportedError,
     )
 }
+
+
+_UAPI_BY_ERRNO: dict[int, type[UapiError]] = {
+    errno.EINVAL: UapiInvalidArgumentError,
+    errno.EPROTO: UapiProtocolError,
+    errno.EIO: UapiIOError,
+    errno.EADDRINUSE: UapiAddressInUseError,
+    errno.ENOENT: UapiUnknownPeerError,
+    errno.EAGAIN: UapiTransientError,
+    errno.EMSGSIZE: UapiTooLargeError,
+}
+
+
+def uapi_error(err: int, message: str) -> UapiError:
+    """The UapiError subclass for ``err`` (a positive errno), carrying ``message``."""
+    return _UAPI_BY_ERRNO.get(err, UapiError)(err, message)
 
 
 def error_for_code(code: int, message: str) -> WireGuardError:

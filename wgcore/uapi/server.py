@@ -21,8 +21,8 @@ import weakref
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from wgcore.errors import (InvalidArgumentError, TransientError, TunnelClosedError, UapiError, UnknownPeerError,
-                           WireGuardError)
+from wgcore.errors import (InvalidArgumentError, TransientError, TunnelClosedError, UnknownPeerError, WireGuardError,
+                           uapi_error)
 
 if TYPE_CHECKING:
     from wgcore.tunnel import Tunnel
@@ -327,14 +327,14 @@ def _request(path: str, request: bytes) -> tuple[str, int]:
                         break
                     return text, err
                 lines.append(line)
-    raise UapiError(errno.EPROTO, f"{path}: malformed reply (no errno=N line); is a UAPI server listening?")
+    raise uapi_error(errno.EPROTO, f"{path}: malformed reply (no errno=N line); is a UAPI server listening?")
 
 
 def uapi_get(path: str) -> str:
     """The UAPI "get" text of the device behind socket ``path``."""
     text, err = _request(path, b"get=1\n\n")
     if err:
-        raise UapiError(err, f"{path}: get failed: {os.strerror(err)}")
+        raise uapi_error(err, f"{path}: get failed: {os.strerror(err)}")
     return text
 
 
@@ -349,8 +349,8 @@ def uapi_set(path: str, text: str) -> None:
         raise InvalidArgumentError("UAPI set text holds text UTF-8 cannot encode") from None
     _, err = _request(path, request)
     if err:
-        raise UapiError(err, f"{path}: set failed: {os.strerror(err)}"
-                        + (": the device refused a key or value" if err == errno.EINVAL else ""))
+        raise uapi_error(err, f"{path}: set failed: {os.strerror(err)}"
+                         + (": the device refused a key or value" if err == errno.EINVAL else ""))
 
 
 def list_interfaces(directory: str = SOCKET_DIR) -> list[str]:
