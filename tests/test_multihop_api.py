@@ -197,7 +197,7 @@ def test_configs_are_checked_per_hop(keys: Keys) -> None:
     with pytest.raises(wgcore.InvalidArgumentError, match="exit config looks like a .conf file"):
         Tunnel.multihop(entry_config(keys), "[Interface]\n", private_ip=PRIVATE_IP, in_memory=True)
     two_endpoints = exit_config(keys)
-    two_endpoints.peers.append(Peer(PrivateKey.generate().public_key, [], Endpoint("192.0.2.1", 1)))
+    two_endpoints.peers.append(Peer(PrivateKey.generate().public_key, [], Endpoint(EXIT_ADDR, 1)))
     with pytest.raises(wgcore.InvalidArgumentError, match="exactly one"):
         Tunnel.multihop(entry_config(keys), two_endpoints, private_ip=PRIVATE_IP, in_memory=True)
 
@@ -223,6 +223,23 @@ def test_a_tun_fd_is_owned_by_the_tunnel(keys: Keys, ns: str) -> None:
         still = False
     assert not still, "closing the tunnel must close the TUN fd it took"
     assert "wgcm1" not in netns.ip("-n", ns, "link", "show")
+
+
+@pytest.mark.parametrize(("fd", "error"), [(-1, wgcore.InvalidArgumentError), (2**31, wgcore.InvalidArgumentError),
+                                         ("3", TypeError), (True, TypeError)])
+def test_tun_fd_must_be_a_file_descriptor(keys: Keys, fd: object, error: type[Exception]) -> None:
+    with pytest.raises(error, match="tun_fd"):
+        Tunnel.multihop(entry_config(keys), exit_config(keys), private_ip=PRIVATE_IP, tun_fd=fd)  # type: ignore[arg-type]
+    assert wgcore.tunnel_count() == 0
+
+
+def test_the_entry_hop_must_route_the_exit_relay(keys: Keys) -> None:
+    entry = entry_config(keys)
+    entry.peers[0].allowed_ips = [ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("::/0")]
+    with pytest.raises(wgcore.InvalidArgumentError, match=f"does not route the exit relay's address {EXIT_ADDR}"):
+        Tunnel.multihop(entry, exit_config(keys), private_ip=PRIVATE_IP, in_memory=True)
+    entry.peers[0].allowed_ips.append(ipaddress.ip_network("203.0.113.0/24"))
+    Tunnel.multihop(entry, exit_config(keys), private_ip=PRIVATE_IP, in_memory=True).close()
 
 
 # Hop views

@@ -20,7 +20,13 @@ cdef int start_multihop(Tunnel t, entry, exit, str private_ip, str interface, tu
     entry_settings = settings_bytes(entry, "entry config")
     exit_settings = settings_bytes(exit, "exit config")
     ip = settings_bytes(private_ip, "private_ip")
-    cdef int32_t fd = -1 if tun_fd is None else operator.index(tun_fd)
+    cdef int32_t fd = -1
+    if tun_fd is not None:
+        if not isinstance(tun_fd, int) or isinstance(tun_fd, bool):
+            raise TypeError(f"tun_fd must be an int (an open TUN's fd), not {type(tun_fd).__name__}")
+        if not 0 <= tun_fd <= 0x7FFFFFFF:
+            raise errors.InvalidArgumentError(f"tun_fd {tun_fd} is not a file descriptor")
+        fd = tun_fd
     if interface is not None:
         t.name = interface
         fd = open_tun(interface)

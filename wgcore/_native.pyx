@@ -30,7 +30,6 @@ import atexit
 import base64
 import binascii
 import logging
-import operator
 import os
 import threading
 

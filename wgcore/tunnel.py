@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol, Self
@@ -197,7 +198,8 @@ class Tunnel(_TypedDevice, _native.Tunnel):
 
         ``entry`` and ``exit`` configure each hop (an :class:`Interface`, a
         :class:`Peer` or UAPI "set" text). The entry's peer is the entry
-        relay; its allowed IPs must cover the exit relay's address. The
+        relay; its allowed IPs must cover the exit relay's address (checked
+        when both are Interfaces: InvalidArgumentError otherwise). The
         exit's one peer is the exit relay, its endpoint that relay's IPv4
         address and port as the entry relay reaches it. ``private_ip`` is
         this machine's IPv4 address inside the entry tunnel.
@@ -209,6 +211,7 @@ class Tunnel(_TypedDevice, _native.Tunnel):
         (default: the entry Interface's, else 1420); the packets' MTU,
         :attr:`mtu`, is 60 less (the exit's headers inside the entry hop).
         """
+        _check_hop_route(entry, exit)
         return super().multihop(render(entry), render(exit), private_ip=private_ip, interface=interface,
                                 tun_fd=tun_fd, in_memory=in_memory, transport=transport,
                                 mtu=_mtu(entry, mtu))
@@ -252,6 +255,26 @@ def _public(key: PublicKey) -> PublicKey:
     if not isinstance(key, PublicKey):
         raise TypeError(f"public_key must be a PublicKey, not {type(key).__name__}")
     return key
+
+
+def _check_hop_route(entry: Config, exit: Config) -> None:
+    """With typed configs, check that the entry hop routes the exit relay's
+    address (else the exit hop's datagrams would silently go nowhere)."""
+    if not (isinstance(entry, Interface) and isinstance(exit, Interface)):
+        return
+    networks = [net for peer in entry.peers for net in peer.allowed_ips]
+    for peer in exit.peers:
+        if peer.endpoint is None:
+            continue
+        try:
+            address = ipaddress.ip_address(peer.endpoint.host)
+        except ValueError:
+            continue  # a hostname: libwg refuses it, saying so
+        if not any(address in net for net in networks):
+            raise InvalidArgumentError(
+                f"the entry hop does not route the exit relay's address {address}: "
+                f"add {address}/{address.max_prefixlen} (or a network holding it) to the "
+                "entry relay peer's allowed IPs")
 
 
 def _mtu(config: Config, mtu: int | None) -> int:
