@@ -26,7 +26,7 @@ cdef int start_multihop(Tunnel t, entry, exit, str private_ip, str interface, tu
             raise TypeError(f"tun_fd must be an int (an open TUN's fd), not {type(tun_fd).__name__}")
         if not 0 <= tun_fd <= 0x7FFFFFFF:
             raise errors.InvalidArgumentError(f"tun_fd {tun_fd} is not a file descriptor")
-        fd = tun_fd
+        fd = os.dup(tun_fd)  # like from_tun_fd: the caller keeps its own
     if interface is not None:
         t.name = interface
         fd = open_tun(interface)

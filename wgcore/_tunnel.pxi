@@ -79,8 +79,8 @@ cdef class Tunnel(_PacketPath):
 
         ``entry`` and ``exit`` are each hop's UAPI "set" text; ``private_ip``
         is the exit hop's IPv4 address inside the entry tunnel. Give exactly
-        one of ``interface`` (create this TUN), ``tun_fd`` (an open TUN: the
-        tunnel takes ownership of it) or ``in_memory=True`` (packets through
+        one of ``interface`` (create this TUN), ``tun_fd`` (an open TUN: wgcore
+        works on a duplicate, the caller keeps its own) or ``in_memory=True`` (packets through
         :meth:`send_packets` / :meth:`recv_packets_into`; ``transport`` is
         the entry hop's, "udp" or "host"). ``mtu`` is the entry hop's
         (636..65535); packets get ``mtu - 60`` (:attr:`mtu`).

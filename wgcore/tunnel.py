@@ -205,8 +205,8 @@ class Tunnel(_TypedDevice, _native.Tunnel):
         this machine's IPv4 address inside the entry tunnel.
 
         Give exactly one of ``interface`` (create this TUN, needs
-        CAP_NET_ADMIN), ``tun_fd`` (an open TUN; the tunnel owns it from
-        then on) or ``in_memory=True`` (no TUN; ``transport`` is the entry
+        CAP_NET_ADMIN), ``tun_fd`` (an open TUN; wgcore works on a
+        duplicate, as in :meth:`from_tun_fd`) or ``in_memory=True`` (no TUN; ``transport`` is the entry
         hop's: "udp" or "host"). ``mtu`` is the link's, 636..65535
         (default: the entry Interface's, else 1420); the packets' MTU,
         :attr:`mtu`, is 60 less (the exit's headers inside the entry hop).
