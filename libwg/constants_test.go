@@ -31,6 +31,8 @@ var goConstants = map[string]int64{
 	"WG_KIND_DATAGRAMS":       kindDatagrams,
 	"WG_MULTIHOP_OVERHEAD":    hopOverhead,
 	"WG_DATAGRAM_OVERHEAD":    device.MessageTransportSize,
+	"WG_MIN_MTU":              minMTU,
+	"WG_MAX_MTU":              maxMTU,
 }
 
 // headerDefines maps each #define WG_* in header text to its value.

@@ -29,6 +29,10 @@ extern "C" {
 #define WG_LOG_ERROR   1u
 #define WG_LOG_VERBOSE 2u
 
+/* The MTU every turn-on accepts (a multihop link: WG_MIN_MTU + 60 up). */
+#define WG_MIN_MTU 576
+#define WG_MAX_MTU 65535
+
 /* Called from Go threads; msg is freed when the callback returns. */
 typedef void (*wg_log_sink)(uint32_t level, const char *msg, uint64_t ctx);
 
@@ -37,7 +41,7 @@ typedef void (*wg_log_sink)(uint32_t level, const char *msg, uint64_t ctx);
  * with IFF_TUN | IFF_NO_PI (no packet-information header); a TAP device or a
  * TUN without IFF_NO_PI is rejected with WG_ERR_INVALID_ARGUMENT. Ownership
  * of tun_fd moves to libwg whatever the result: it is closed on failure and
- * at wgTurnOff. The interface MTU is set to mtu (576..65535) when the
+ * at wgTurnOff. The interface MTU is set to mtu (WG_MIN_MTU..WG_MAX_MTU) when the
  * calling thread is in the interface's network namespace. settings is
  * UAPI "set" text. log_sink may be NULL; log_ctx is passed back to it.
  * Returns a handle >= 0.

@@ -1,5 +1,6 @@
 # cython: language_level=3, auto_pickle=False, autotestdict=False
-"""libwg.h's error codes for wgcore.errors, which thus spells no number.
+"""libwg.h's error codes and MTU bounds for wgcore.errors and
+wgcore.config, which thus spell no number.
 A module of its own, not part of _native: _native imports wgcore.errors."""
 
 from wgcore cimport _libwg as lw
@@ -12,3 +13,6 @@ ERR_UNKNOWN_PEER = lw.WG_ERR_UNKNOWN_PEER
 ERR_DAITA = lw.WG_ERR_DAITA
 ERR_BUFFER_TOO_SMALL = lw.WG_ERR_BUFFER_TOO_SMALL
 ERR_NOT_SUPPORTED = lw.WG_ERR_NOT_SUPPORTED
+
+MIN_MTU = lw.WG_MIN_MTU
+MAX_MTU = lw.WG_MAX_MTU

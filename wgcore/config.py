@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from wgcore._constants import MAX_MTU, MIN_MTU  # the MTU libwg accepts (libwg.h)
 from wgcore.daita import Machine, machine_names, machines_named
 from wgcore.errors import ConfigError, InvalidArgumentError, WireGuardError
 from wgcore.keys import PresharedKey, PrivateKey, PublicKey
@@ -25,10 +26,6 @@ from wgcore.values import (MAX_U16, MAX_U32, Endpoint, IPInterface, IPNetwork, c
 # live in wgcore.values and stay importable from here.
 __all__ = ["ConfigError", "Endpoint", "Interface", "IPNetwork", "IPInterface", "MAX_MTU", "MIN_MTU", "Peer",
            "device_endpoint", "parse_network", "to_network"]
-
-# libwg accepts 576..65535 (IPv4's minimum datagram a host must take, up).
-MIN_MTU = 576
-MAX_MTU = 65535
 
 
 @dataclass(eq=False)
@@ -154,8 +151,8 @@ class Interface:
             raise InvalidArgumentError(f"listen_port must be 0-{MAX_U16}, got {self.listen_port}")
         if self.fwmark is not None and not 0 <= self.fwmark <= MAX_U32:
             raise InvalidArgumentError(f"fwmark must be 0-{MAX_U32}, got {self.fwmark}")
-        if self.mtu is not None and not MIN_MTU <= self.mtu <= MAX_U16:
-            raise InvalidArgumentError(f"mtu must be {MIN_MTU}-{MAX_U16}, got {self.mtu}")
+        if self.mtu is not None and not MIN_MTU <= self.mtu <= MAX_MTU:
+            raise InvalidArgumentError(f"mtu must be {MIN_MTU}-{MAX_MTU}, got {self.mtu}")
         self.peers = list(self.peers)
         seen: set[PublicKey] = set()
         for peer in self.peers:
@@ -367,7 +364,7 @@ def _set_interface_field(interface: Interface, name: str, value: str) -> None:
     elif name == "DNS":
         interface.dns.extend(split_list(value))
     elif name == "MTU":
-        interface.mtu = parse_int(value, MAX_U16, low=MIN_MTU)
+        interface.mtu = parse_int(value, MAX_MTU, low=MIN_MTU)
     elif name == "Table":
         interface.table = value
     elif name == "SaveConfig":
