@@ -41,12 +41,13 @@ def namespace(name: str) -> Iterator[str]:
         ip("netns", "del", name)
 
 
-def veth(ns_a: str, addr_a: str, ns_b: str, addr_b: str) -> None:
-    """Join two namespaces with a veth pair created inside them."""
-    ip("link", "add", "veth0", "netns", ns_a, "type", "veth", "peer", "name", "veth0", "netns", ns_b)
-    for ns, addr in ((ns_a, addr_a), (ns_b, addr_b)):
-        ip("-n", ns, "addr", "add", addr, "dev", "veth0")
-        ip("-n", ns, "link", "set", "veth0", "up")
+def veth(ns_a: str, addr_a: str, ns_b: str, addr_b: str, *, name_a: str = "veth0", name_b: str = "veth0") -> None:
+    """Join two namespaces with a veth pair created inside them
+    (named ``name_a`` in ``ns_a`` and ``name_b`` in ``ns_b``)."""
+    ip("link", "add", name_a, "netns", ns_a, "type", "veth", "peer", "name", name_b, "netns", ns_b)
+    for ns, name, addr in ((ns_a, name_a, addr_a), (ns_b, name_b, addr_b)):
+        ip("-n", ns, "addr", "add", addr, "dev", name)
+        ip("-n", ns, "link", "set", name, "up")
 
 
 def enter(name: str) -> None:
