@@ -7,7 +7,7 @@
 set -eu
 missing=""
 for tool_package in ip:iproute2 ping:iputils-ping wg:wireguard-tools wg-quick:wireguard-tools \
-                    wireguard-go:wireguard-go iperf3:iperf3 chromium:chromium; do
+                    wireguard-go:wireguard-go iperf3:iperf3 chromium:chromium nft:nftables; do
     package=${tool_package#*:}
     case "$missing " in *" $package "*) continue ;; esac
     command -v "${tool_package%%:*}" >/dev/null 2>&1 || missing="$missing $package"

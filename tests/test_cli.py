@@ -106,10 +106,10 @@ def test_show_and_down_of_an_unknown_interface_fail() -> None:
 
 
 @contextlib.contextmanager
-def running_up(ns: str, conf: Path) -> Iterator[subprocess.Popen[str]]:
-    """`wgcore up conf` in the namespace, once it serves (its pid file names
-    it); killed on the way out if the test left it running."""
-    proc = subprocess.Popen([*DIE_WITH_PARENT, "ip", "netns", "exec", ns, *WGCORE, "up", str(conf)],
+def running_up(ns: str, conf: Path, *options: str) -> Iterator[subprocess.Popen[str]]:
+    """`wgcore up conf [options]` in the namespace, once it serves (its pid
+    file names it); killed on the way out if the test left it running."""
+    proc = subprocess.Popen([*DIE_WITH_PARENT, "ip", "netns", "exec", ns, *WGCORE, "up", str(conf), *options],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd="/")
     try:
         pid_file = Path(SOCKET_DIR) / f"{conf.stem}.wgcore.pid"

@@ -58,9 +58,13 @@ def _parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="show interfaces served on " + SOCKET_DIR)
     show.add_argument("interface", nargs="?", help="one interface, or 'interfaces' to list names")
     show.set_defaults(run=_show)
-    up = sub.add_parser("up", help="bring up a tunnel from a .conf file and serve it in the foreground")
+    up = sub.add_parser("up", help="bring up a tunnel from a .conf file and serve it in the foreground",
+                        description=_UP_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     up.add_argument("config", help="a .conf file (its name, minus .conf, names the interface), "
-                                   "or an interface name for /etc/wireguard/<name>.conf")
+                                   "or an interface name for /etc/wireguard/<name>.conf; "
+                                   "with --entry, the exit hop's config")
+    up.add_argument("--entry", metavar="ENTRY.conf",
+                    help="multihop: the entry hop's .conf (see above); config is then the exit hop's")
     up.set_defaults(run=_up)
     down = sub.add_parser("down", help="stop a tunnel that 'wgcore up' is serving")
     down.add_argument("interface", help="interface name (or the .conf file used for up)")
@@ -70,6 +74,24 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--size", type=int, default=1420, help="packet size in bytes (default 1420)")
     demo.set_defaults(run=_demo)
     return parser
+
+
+_UP_DESCRIPTION = """\
+Bring up a tunnel as wg-quick does and serve it until SIGINT/SIGTERM or
+'wgcore down'.
+
+Multihop (two WireGuard hops: entry relay, then exit relay):
+  wgcore up exit.conf --entry entry.conf
+exit.conf is an ordinary wg-quick file for the exit relay: Address, DNS,
+hooks, AllowedIPs routes, and one [Peer] whose Endpoint is the exit relay's
+IPv4 address as the entry relay reaches it; no MTU or FwMark. entry.conf
+is the entry relay's: PrivateKey, ListenPort, FwMark, MTU (the real
+link's, default 1420; the TUN gets 60 less), one [Peer] (Endpoint: the
+entry relay; AllowedIPs covering the exit relay's address; DAITA if
+wanted) and Address = the exit hop's IPv4 address inside the entry
+tunnel; no DNS, Table or hooks. 'wgcore show' prints both hops; the entry
+hop's UAPI socket is <name>.entry.
+"""
 
 
 # -- keys -------------------------------------------------------------------
@@ -107,7 +129,8 @@ def _pubkey(args: argparse.Namespace) -> int:
 # -- show -------------------------------------------------------------------
 
 def _show(args: argparse.Namespace) -> int:
-    names = list_interfaces()
+    served = list_interfaces()
+    names = [name for name in served if not _is_entry_of(name, served)]
     if args.interface == "interfaces":
         print(" ".join(names))
         return 0
@@ -116,19 +139,33 @@ def _show(args: argparse.Namespace) -> int:
     for i, name in enumerate(names):
         if i:
             print()
-        try:
-            text = uapi_get(default_socket_path(name))
-        except OSError as e:
-            raise CommandError(f"Unable to access interface {name}: {e.strerror or e}") from None
-        print(_describe(name, text))
+        entry = name + wgquick.ENTRY_SUFFIX
+        if entry in served:  # a multihop tunnel: both hops, in the order packets leave
+            print(_describe(name, _get(entry), "entry hop"), end="\n\n")
+            print(_describe(name, _get(name), "exit hop"))
+        else:
+            print(_describe(name, _get(name)))
     return 0
 
 
-def _describe(name: str, text: str) -> str:
-    """``wg show``-style text for one interface's UAPI "get" text."""
+def _is_entry_of(name: str, served: list[str]) -> bool:
+    """True for the entry hop's socket name of a served multihop tunnel."""
+    return name.endswith(wgquick.ENTRY_SUFFIX) and name.removesuffix(wgquick.ENTRY_SUFFIX) in served
+
+
+def _get(name: str) -> str:
+    try:
+        return uapi_get(default_socket_path(name))
+    except OSError as e:
+        raise CommandError(f"Unable to access interface {name}: {e.strerror or e}") from None
+
+
+def _describe(name: str, text: str, hop: str | None = None) -> str:
+    """``wg show``-style text for one interface's UAPI "get" text (a
+    multihop tunnel's ``hop`` labelled)."""
     device = codec.parse_get(text)
     config, stats = device.interface, device.stats
-    lines = [f"interface: {name}"]
+    lines = [f"interface: {name}" + (f" ({hop})" if hop else "")]
     if config.public_key is not None:
         lines += [f"  public key: {config.public_key}", "  private key: (hidden)"]
     if config.listen_port:
@@ -175,7 +212,8 @@ def _size(count: int) -> str:
 
 def _up(args: argparse.Namespace) -> int:
     interface, name = wgquick.load(args.config)
-    running = wgquick.up(interface, name)
+    entry = None if args.entry is None else wgquick.load_entry(args.entry)
+    running = wgquick.up(interface, name, entry=entry)
     try:
         running.wait()
         print(f"wgcore: taking {name} down", file=sys.stderr)

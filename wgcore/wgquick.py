@@ -5,6 +5,14 @@ the TUN with the config's MTU, DAITA for peers whose ``Peer.daita`` names
 machines, addresses, routes (a default route through a table of its own and
 fwmark rules, as wg-quick), PostUp hooks, the UAPI socket and a pid file.
 It returns an :class:`Up` whose :meth:`Up.close` undoes it all.
+
+Multihop: with ``entry=`` (a second ``.conf``, :func:`load_entry`) the
+tunnel is :meth:`Tunnel.multihop`: the interface's own config is the exit
+hop, and the entry config's peer is the entry relay, reached over the real
+link. The entry config gives the link MTU (the TUN gets 60 less), the
+exit hop's address inside the entry tunnel (its IPv4 ``Address``), DAITA
+for the entry relay, and the fwmark of the real sockets; its UAPI socket
+is ``<name>.entry``.
 :func:`down` stops an interface another process brought up. ``wgcore up``
 and ``wgcore down`` are this module plus argument parsing. Commands are
 echoed (``[#] ...``) to ``log``, stderr by default, as wg-quick does.
@@ -23,17 +31,23 @@ import threading
 import time
 from collections.abc import Callable
 from types import TracebackType
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from wgcore.config import Interface
 from wgcore.daita import machine_names
 from wgcore.errors import ConfigError, WgQuickError
 from wgcore.tunnel import Tunnel
-from wgcore.uapi import SOCKET_DIR, UapiServer, codec, list_interfaces
+from wgcore.uapi import SOCKET_DIR, UapiServer, codec, default_socket_path, list_interfaces
 
-__all__ = ["DEFAULT_MTU", "Up", "conf_path", "down", "load", "pid_path", "serving_pid", "up"]
+if TYPE_CHECKING:
+    from wgcore import Hop
+
+__all__ = ["DEFAULT_MTU", "ENTRY_SUFFIX", "MULTIHOP_OVERHEAD", "Up", "conf_path", "down", "load", "load_entry",
+           "pid_path", "private_ip", "serving_pid", "up"]
 
 DEFAULT_MTU = 1420
+MULTIHOP_OVERHEAD = 60  # the exit hop's WireGuard (32) + IPv4/UDP (28) headers inside the entry hop
+ENTRY_SUFFIX = ".entry"  # "<name>.entry": the UAPI socket of a multihop tunnel's entry hop
 _NAME = re.compile(r"^[a-zA-Z0-9_=+.-]{1,15}$")
 _DEFAULT_TABLE = 51820
 
@@ -61,6 +75,35 @@ def load(arg: str) -> tuple[Interface, str]:
         raise WgQuickError(f"{path}: {e}") from None
 
 
+def load_entry(path: str) -> Interface:
+    """The entry hop's config of a multihop ``wgcore up``: a ``.conf``
+    with one peer (the entry relay) and the exit hop's IPv4 ``Address``
+    inside the entry tunnel; wg-quick's other fields do not apply to it."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            entry = Interface.from_conf(f.read())
+    except ConfigError as e:
+        raise WgQuickError(f"{path}: {e}") from None
+    for field, label in (("dns", "DNS"), ("table", "Table"), ("pre_up", "PreUp"), ("post_up", "PostUp"),
+                         ("pre_down", "PreDown"), ("post_down", "PostDown"), ("save_config", "SaveConfig")):
+        if getattr(entry, field):
+            raise WgQuickError(f"{path}: {label} does not apply to the entry hop; put it in the exit config")
+    if len(entry.peers) != 1:
+        raise WgQuickError(f"{path}: the entry config needs exactly one [Peer], the entry relay "
+                           f"(it has {len(entry.peers)})")
+    private_ip(entry, path)
+    return entry
+
+
+def private_ip(entry: Interface, path: str = "the entry config") -> str:
+    """The exit hop's address inside the entry tunnel: the entry config's one IPv4 ``Address``."""
+    v4 = [address.ip for address in entry.addresses if address.version == 4]
+    if len(v4) != 1:
+        raise WgQuickError(f"{path}: Address must hold exactly one IPv4 address, the exit hop's "
+                           f"address inside the entry tunnel (it has {len(v4)})")
+    return str(v4[0])
+
+
 def pid_path(name: str) -> str:
     """The pid file of the process serving interface ``name``."""
     return os.path.join(SOCKET_DIR, f"{name}.wgcore.pid")
@@ -71,8 +114,9 @@ class Up:
     (PreDown hooks, UAPI socket, routing rules, tunnel, PostDown hooks)."""
 
     def __init__(self, name: str, interface: Interface, tunnel: Tunnel, server: UapiServer,
-                 teardown: contextlib.ExitStack, log: TextIO | None) -> None:
+                 teardown: contextlib.ExitStack, log: TextIO | None, entry: Interface | None = None) -> None:
         self.name, self.interface, self.tunnel, self.server = name, interface, tunnel, server
+        self.entry = entry  # a multihop tunnel's entry config
         self._teardown = teardown
         self._log = log
         self._closed = False
@@ -113,8 +157,10 @@ class Up:
         self.close()
 
 
-def up(interface: Interface, name: str, *, log: TextIO | None = sys.stderr) -> Up:
-    """Bring interface ``name`` up from ``interface`` (see the module's docstring).
+def up(interface: Interface, name: str, *, entry: Interface | None = None,
+       log: TextIO | None = sys.stderr) -> Up:
+    """Bring interface ``name`` up from ``interface`` (see the module's docstring);
+    with ``entry`` (see :func:`load_entry`), as the exit hop of a multihop tunnel.
 
     Needs CAP_NET_ADMIN and ``ip(8)``. WgQuickError if ``name`` is up
     already or a command or hook fails; whatever was done is undone then.
@@ -125,25 +171,50 @@ def up(interface: Interface, name: str, *, log: TextIO | None = sys.stderr) -> U
         if getattr(interface, unsupported):
             _say(log, f"wgcore: {unsupported.replace('_', ' ')} is kept in the config but not applied "
                       "by 'wgcore up'")
-    mtu = interface.mtu or DEFAULT_MTU
+    if entry is not None:
+        for field, label in (("mtu", "MTU"), ("fwmark", "FwMark")):
+            if getattr(interface, field) is not None:
+                raise WgQuickError(f"{label} of a multihop tunnel goes in the entry config (the real "
+                                   "link's); the exit config must not set it")
     with contextlib.ExitStack() as undo:  # unwinds a half-done start
         _hooks(interface.pre_up, name, log, check=True)
-        _say(log, f"[#] open TUN {name}, mtu {mtu}")
-        tunnel = undo.enter_context(Tunnel.from_interface(name, interface, mtu=mtu))
-        for peer in interface.peers:
-            if peer.daita:
-                _say(log, f"[#] DAITA for {peer.public_key}: {', '.join(machine_names(peer.daita))}")
-                tunnel.activate_daita(peer.public_key, peer.daita)
+        tunnel = undo.enter_context(_open(interface, entry, name, log))
+        _activate_daita(tunnel, interface, log)
+        if entry is not None and tunnel.entry is not None:
+            _activate_daita(tunnel.entry, entry, log)
         for address in interface.addresses:
             _run(log, "ip", f"-{address.version}", "address", "add", str(address), "dev", name)
-        _run(log, "ip", "link", "set", "mtu", str(mtu), "up", "dev", name)
-        _add_routes(tunnel, interface, name, log, undo.callback)
+        _run(log, "ip", "link", "set", "mtu", str(tunnel.mtu), "up", "dev", name)
+        _add_routes(tunnel, interface, entry, name, log, undo.callback)
         _hooks(interface.post_up, name, log, check=True)
         server = undo.enter_context(tunnel.serve_uapi())
+        if tunnel.entry is not None:
+            undo.enter_context(UapiServer(tunnel.entry, default_socket_path(name + ENTRY_SUFFIX)))
         with open(pid_path(name), "w") as f:
             f.write(f"{os.getpid()}\n")
-        return Up(name, interface, tunnel, server, undo.pop_all(), log)
+        return Up(name, interface, tunnel, server, undo.pop_all(), log, entry)
     raise AssertionError("unreachable")  # pragma: no cover (ExitStack does not swallow)
+
+
+def _open(interface: Interface, entry: Interface | None, name: str, log: TextIO | None) -> Tunnel:
+    """The TUN ``name`` with a single-hop tunnel, or with a multihop one if ``entry``."""
+    if entry is None:
+        mtu = interface.mtu or DEFAULT_MTU
+        _say(log, f"[#] open TUN {name}, mtu {mtu}")
+        return Tunnel.from_interface(name, interface, mtu=mtu)
+    link_mtu = entry.mtu or DEFAULT_MTU
+    via = private_ip(entry)
+    _say(log, f"[#] open TUN {name}, mtu {link_mtu - MULTIHOP_OVERHEAD} (link mtu {link_mtu}), "
+              f"exit hop from {via} through the entry hop")
+    return Tunnel.multihop(entry, interface, private_ip=via, interface=name, mtu=link_mtu)
+
+
+def _activate_daita(hop: Tunnel | Hop, config: Interface, log: TextIO | None) -> None:
+    """DAITA for the peers of ``config`` whose ``daita`` names machines."""
+    for peer in config.peers:
+        if peer.daita:
+            _say(log, f"[#] DAITA for {peer.public_key}: {', '.join(machine_names(peer.daita))}")
+            hop.activate_daita(peer.public_key, peer.daita)
 
 
 def down(name: str, *, timeout: float = 15) -> None:
@@ -223,7 +294,7 @@ def _hooks(hooks: list[str], name: str, log: TextIO | None, *, check: bool) -> N
             raise WgQuickError(f"hook {command!r} failed with exit status {rc}")
 
 
-def _add_routes(tunnel: Tunnel, interface: Interface, name: str, log: TextIO | None,
+def _add_routes(tunnel: Tunnel, interface: Interface, entry: Interface | None, name: str, log: TextIO | None,
                 on_down: Callable[..., object]) -> None:
     """Routes for every allowed IP, as wg-quick adds them (Table = off/auto/<n>)."""
     table = interface.table
@@ -236,18 +307,20 @@ def _add_routes(tunnel: Tunnel, interface: Interface, name: str, log: TextIO | N
         if table not in (None, "auto"):
             _run(log, "ip", family, "route", "add", str(net), "dev", name, "table", table)
         elif net.prefixlen == 0:
-            _add_default_route(tunnel, interface, name, net.version, log, on_down)
+            _add_default_route(tunnel, entry or interface, name, net.version, log, on_down)
         elif not _run(log, "ip", family, "route", "show", "dev", name, "match", str(net)).strip():
             _run(log, "ip", family, "route", "add", str(net), "dev", name)
 
 
-def _add_default_route(tunnel: Tunnel, interface: Interface, name: str, version: int, log: TextIO | None,
+def _add_default_route(tunnel: Tunnel, sockets: Interface, name: str, version: int, log: TextIO | None,
                        on_down: Callable[..., object]) -> None:
-    """wg-quick's default route: a table of its own, selected by fwmark rules."""
-    mark = interface.fwmark or _DEFAULT_TABLE
-    if not interface.fwmark:
-        tunnel.set_config(codec.device_set(fwmark=mark))
-        interface.fwmark = mark
+    """wg-quick's default route: a table of its own, selected by fwmark rules.
+    The mark goes on the hop with the real UDP sockets, configured by ``sockets``
+    (a multihop tunnel's entry hop)."""
+    mark = sockets.fwmark or _DEFAULT_TABLE
+    if not sockets.fwmark:
+        (tunnel.entry or tunnel).set_config(codec.device_set(fwmark=mark))
+        sockets.fwmark = mark
     family, table = f"-{version}", str(mark)
     _run(log, "ip", family, "route", "add", "::/0" if version == 6 else "0.0.0.0/0", "dev", name, "table", table)
     for rule in (("not", "fwmark", table, "table", table),
