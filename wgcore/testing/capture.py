@@ -27,14 +27,16 @@ class UdpCapture:
     """Outgoing IPv4/UDP datagrams of ``ifname`` in namespace ``ns``, counted
     until :meth:`stop` (or the ``with`` block's end).
 
-    ``datagrams`` and ``bytes`` map "address:port" destinations to counts
-    (bytes: the UDP payloads'). A segmentation-offload batch of datagrams
+    ``datagrams``, ``bytes`` and ``largest`` map "address:port"
+    destinations to counts, summed UDP payload bytes and the largest
+    payload. A segmentation-offload batch of datagrams
     (UDP GSO) crosses a veth as one frame and counts once.
     """
 
     def __init__(self, ns: str, ifname: str) -> None:
         self.datagrams: collections.Counter[str] = collections.Counter()
         self.bytes: collections.Counter[str] = collections.Counter()
+        self.largest: dict[str, int] = {}
         self._sock = netns.run_in(ns, lambda: _packet_socket(ifname))
         self._stop_r, self._stop_w = socket.socketpair()
         self._thread = threading.Thread(target=self._read, name=f"capture {ns}/{ifname}", daemon=True)
@@ -65,8 +67,10 @@ class UdpCapture:
         header = (ip[0] & 0x0F) * 4
         (port,) = struct.unpack_from("!2xH", ip, header)
         destination = f"{ipaddress.IPv4Address(bytes(ip[16:20]))}:{port}"
+        size = len(ip) - header - 8
         self.datagrams[destination] += 1
-        self.bytes[destination] += len(ip) - header - 8
+        self.bytes[destination] += size
+        self.largest[destination] = max(size, self.largest.get(destination, 0))
 
     def __enter__(self) -> UdpCapture:
         return self

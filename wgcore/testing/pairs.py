@@ -9,7 +9,7 @@ from wgcore.config import Endpoint, Interface, Peer
 from wgcore.keys import PrivateKey
 from wgcore.tunnel import Tunnel
 
-__all__ = ["INNER_A", "INNER_B", "ipv4_packet", "tunnel_pair"]
+__all__ = ["INNER_A", "INNER_B", "icmp_echo", "ipv4_packet", "tunnel_pair"]
 
 INNER_A = bytes([198, 51, 100, 1])
 INNER_B = bytes([198, 51, 100, 2])
@@ -19,6 +19,26 @@ def ipv4_packet(payload: bytes, src: bytes = INNER_A, dst: bytes = INNER_B) -> b
     """An IPv4 packet (experimental protocol 253) carrying ``payload``."""
     header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 0, 0, 64, 253, 0, src, dst)
     return header + payload
+
+
+def icmp_echo(src: str, dst: str, seq: int, payload: bytes = b"wgcore") -> bytes:
+    """An ICMP echo request (identifier 0x7763) with valid checksums, as a
+    kernel accepts and answers it."""
+    icmp = struct.pack("!BBHHH", 8, 0, 0, 0x7763, seq) + payload
+    icmp = icmp[:2] + struct.pack("!H", _checksum(icmp)) + icmp[4:]
+    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), seq, 0, 64, 1, 0,
+                         ipaddress.IPv4Address(src).packed, ipaddress.IPv4Address(dst).packed)
+    return header[:10] + struct.pack("!H", _checksum(header)) + header[12:] + icmp
+
+
+def _checksum(data: bytes) -> int:
+    """The Internet checksum (RFC 1071)."""
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
 
 
 def tunnel_pair(transport: str = "udp", mtu: int = 1420) -> tuple[Tunnel, Tunnel]:

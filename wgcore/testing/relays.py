@@ -82,7 +82,7 @@ class Relays:
 @contextlib.contextmanager
 def relays(tag: str) -> Iterator[Relays]:
     """Build the topology in namespaces ``<tag>c``, ``<tag>e``, ``<tag>x``,
-    ``<tag>s`` (``tag`` at most 9 characters); all is removed on exit."""
+    ``<tag>s`` (``tag`` at most 14 characters: it names the relays' interfaces too); all is removed on exit."""
     client_entry, client_exit, entry_key, exit_key = (PrivateKey.generate() for _ in range(4))
     with contextlib.ExitStack() as stack:
         c, e, x, s = (stack.enter_context(netns.namespace(tag + role)) for role in "cexs")
