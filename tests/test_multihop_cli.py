@@ -9,7 +9,7 @@ import pytest
 
 from wgcore import Interface, PrivateKey, Tunnel, WgQuickError, wgquick
 from wgcore.cli import main
-from wgcore.uapi import UapiServer, default_socket_path
+from wgcore.uapi import default_socket_path
 
 KEY = PrivateKey.generate()
 RELAY = PrivateKey.generate().public_key
@@ -97,8 +97,7 @@ def test_show_prints_both_hops_labelled(root: None, tmp_path: Path, capsys: pyte
     entry, exit_ = wgquick.load_entry(str(tmp_path / "entry.conf")), Interface.from_conf(EXIT)
     with Tunnel.multihop(entry, exit_, private_ip=wgquick.private_ip(entry), in_memory=True) as tunnel:
         assert tunnel.entry is not None
-        with tunnel.serve_uapi(default_socket_path(name)), \
-                UapiServer(tunnel.entry, default_socket_path(name + wgquick.ENTRY_SUFFIX)):
+        with tunnel.serve_uapi(default_socket_path(name)), wgquick.serve_entry(tunnel, tunnel.entry, name):
             assert main(["show", name]) == 0
             shown = capsys.readouterr().out
             assert main(["show", "interfaces"]) == 0

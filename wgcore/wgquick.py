@@ -31,22 +31,18 @@ import threading
 import time
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO, cast
 
 from wgcore.config import Interface
 from wgcore.daita import machine_names
 from wgcore.errors import ConfigError, WgQuickError
-from wgcore.tunnel import Tunnel
+from wgcore.tunnel import Hop, Tunnel
 from wgcore.uapi import SOCKET_DIR, UapiServer, codec, default_socket_path, list_interfaces
 
-if TYPE_CHECKING:
-    from wgcore import Hop
-
-__all__ = ["DEFAULT_MTU", "ENTRY_SUFFIX", "MULTIHOP_OVERHEAD", "Up", "conf_path", "down", "load", "load_entry",
-           "pid_path", "private_ip", "serving_pid", "up"]
+__all__ = ["DEFAULT_MTU", "ENTRY_SUFFIX", "Up", "conf_path", "down", "load", "load_entry",
+           "pid_path", "private_ip", "serve_entry", "serving_pid", "up"]
 
 DEFAULT_MTU = 1420
-MULTIHOP_OVERHEAD = 60  # the exit hop's WireGuard (32) + IPv4/UDP (28) headers inside the entry hop
 ENTRY_SUFFIX = ".entry"  # "<name>.entry": the UAPI socket of a multihop tunnel's entry hop
 _NAME = re.compile(r"^[a-zA-Z0-9_=+.-]{1,15}$")
 _DEFAULT_TABLE = 51820
@@ -189,7 +185,7 @@ def up(interface: Interface, name: str, *, entry: Interface | None = None,
         _hooks(interface.post_up, name, log, check=True)
         server = undo.enter_context(tunnel.serve_uapi())
         if tunnel.entry is not None:
-            undo.enter_context(UapiServer(tunnel.entry, default_socket_path(name + ENTRY_SUFFIX)))
+            undo.enter_context(serve_entry(tunnel, tunnel.entry, name))
         with open(pid_path(name), "w") as f:
             f.write(f"{os.getpid()}\n")
         return Up(name, interface, tunnel, server, undo.pop_all(), log, entry)
@@ -204,9 +200,37 @@ def _open(interface: Interface, entry: Interface | None, name: str, log: TextIO 
         return Tunnel.from_interface(name, interface, mtu=mtu)
     link_mtu = entry.mtu or DEFAULT_MTU
     via = private_ip(entry)
-    _say(log, f"[#] open TUN {name}, mtu {link_mtu - MULTIHOP_OVERHEAD} (link mtu {link_mtu}), "
-              f"exit hop from {via} through the entry hop")
-    return Tunnel.multihop(entry, interface, private_ip=via, interface=name, mtu=link_mtu)
+    tunnel = Tunnel.multihop(entry, interface, private_ip=via, interface=name, mtu=link_mtu)
+    _say(log, f"[#] opened TUN {name}, mtu {tunnel.mtu} (link mtu {link_mtu}), exit hop from {via} "
+              "through the entry hop")
+    return tunnel
+
+
+def serve_entry(tunnel: Tunnel, entry: Hop, name: str) -> UapiServer:
+    """Serve the entry hop of multihop ``tunnel`` on the UAPI socket
+    ``<name>.entry``, where ``wgcore show`` (and ``wg``) read it; closed
+    with the returned server."""
+    return _EntryServer(_EntryHop(tunnel, entry), default_socket_path(name + ENTRY_SUFFIX))
+
+
+class _EntryHop:
+    """An entry hop as UapiServer serves a tunnel: UAPI get and set, and
+    ``closed`` (which a Hop lacks) from its tunnel."""
+
+    def __init__(self, tunnel: Tunnel, hop: Hop) -> None:
+        self._tunnel, self.get_config, self.set_config = tunnel, hop.get_config, hop.set_config
+
+    @property
+    def closed(self) -> bool:
+        return self._tunnel.closed
+
+
+class _EntryServer(UapiServer):
+    """A UapiServer that holds what it serves (a UapiServer holds a tunnel only weakly)."""
+
+    def __init__(self, served: _EntryHop, path: str) -> None:
+        self._served = served
+        super().__init__(cast(Tunnel, served), path)
 
 
 def _activate_daita(hop: Tunnel | Hop, config: Interface, log: TextIO | None) -> None:

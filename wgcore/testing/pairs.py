@@ -9,7 +9,7 @@ from wgcore.config import Endpoint, Interface, Peer
 from wgcore.keys import PrivateKey
 from wgcore.tunnel import Tunnel
 
-__all__ = ["INNER_A", "INNER_B", "icmp_echo", "ipv4_packet", "tunnel_pair"]
+__all__ = ["INNER_A", "INNER_B", "icmp_echo", "ipv4_packet", "tunnel_pair", "udp_packet"]
 
 INNER_A = bytes([198, 51, 100, 1])
 INNER_B = bytes([198, 51, 100, 2])
@@ -25,10 +25,19 @@ def icmp_echo(src: str, dst: str, seq: int, payload: bytes = b"wgcore") -> bytes
     """An ICMP echo request (identifier 0x7763) with valid checksums, as a
     kernel accepts and answers it."""
     icmp = struct.pack("!BBHHH", 8, 0, 0, 0x7763, seq) + payload
-    icmp = icmp[:2] + struct.pack("!H", _checksum(icmp)) + icmp[4:]
-    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), seq, 0, 64, 1, 0,
+    return _ipv4(src, dst, 1, icmp[:2] + struct.pack("!H", _checksum(icmp)) + icmp[4:])
+
+
+def udp_packet(src: str, dst: str, port: int, payload: bytes) -> bytes:
+    """An IPv4/UDP packet to ``dst:port`` (source port 9, no UDP checksum)."""
+    return _ipv4(src, dst, 17, struct.pack("!HHHH", 9, port, 8 + len(payload), 0) + payload)
+
+
+def _ipv4(src: str, dst: str, protocol: int, payload: bytes) -> bytes:
+    """An IPv4 packet with a valid header checksum."""
+    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 0, 0x4000, 64, protocol, 0,
                          ipaddress.IPv4Address(src).packed, ipaddress.IPv4Address(dst).packed)
-    return header[:10] + struct.pack("!H", _checksum(header)) + header[12:] + icmp
+    return header[:10] + struct.pack("!H", _checksum(header)) + header[12:] + payload
 
 
 def _checksum(data: bytes) -> int:

@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""Multihop against single hop: throughput and round-trip time, same relays, same run.
+
+The namespaces of ``wgcore.testing.relays`` (client, entry relay, exit
+relay, server; the relays are Debian's wireguard-go). Single hop: a wgcore
+tunnel straight to the exit relay (the entry relay's namespace only routes
+its UDP). Multihop: ``Tunnel.multihop`` through the entry relay to the exit
+relay. Both are measured over a TUN (iperf3 TCP to the server, ping RTT)
+and in memory (Python sends UDP packets in batches of 64 for the time
+given, the server's link counts what arrives; ICMP echo round trips).
+Setups alternate (ABBA). Needs root, iperf3, wireguard-go, wg and nft.
+
+    sudo python benchmarks/multihop.py --seconds 5 --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from wgcore import Tunnel
+from wgcore.testing import icmp_echo, netns, udp_packet
+from wgcore.testing.relays import PRIVATE_IP, SERVER, TUNNEL_IP, Relays, relays
+
+DEFAULT_PLOT = Path(__file__).resolve().parent / "results" / "multihop.png"
+MODES = ("TUN", "in memory")
+HOPS = ("single hop", "multihop")
+BATCH = 64
+
+
+def open_tunnel(r: Relays, mode: str, hops: str) -> Tunnel:
+    """A tunnel in the client namespace: over TUN "wgbmh0" (routed to the server) or in memory."""
+    def make() -> Tunnel:
+        if hops == "single hop":
+            if mode == "TUN":
+                return Tunnel.from_interface("wgbmh0", r.exit_interface)
+            return Tunnel.in_memory(r.exit_interface)
+        kind = {"interface": "wgbmh0"} if mode == "TUN" else {"in_memory": True}
+        return Tunnel.multihop(r.entry_interface, r.exit_interface, private_ip=PRIVATE_IP, **kind)  # type: ignore[arg-type]
+
+    tunnel = netns.run_in(r.client, make)
+    if mode == "TUN":
+        r.route_via("wgbmh0")
+    return tunnel
+
+
+def tun_throughput(r: Relays, seconds: float) -> float:
+    """iperf3 TCP, client to server, received Mbit/s."""
+    server = subprocess.Popen(["ip", "netns", "exec", r.server, "iperf3", "-s", "-1", "-B", SERVER],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 10
+        while ":5201" not in netns.run(r.server, "ss", "-Hltn").stdout:
+            if time.monotonic() > deadline:
+                raise RuntimeError("iperf3 server did not start")
+            time.sleep(0.05)
+        done = netns.run(r.client, "iperf3", "-c", SERVER, "-t", str(seconds), "-J", timeout=seconds + 30)
+        if done.returncode != 0:
+            raise RuntimeError(f"iperf3: {done.stdout[-500:]} {done.stderr}")
+        return float(json.loads(done.stdout)["end"]["sum_received"]["bits_per_second"]) / 1e6
+    finally:
+        server.kill()
+        server.wait()
+
+
+def tun_rtt(r: Relays, count: int) -> float:
+    """Median ping round trip in ms."""
+    done = netns.run(r.client, "ping", "-c", str(count), "-i", "0.01", "-W", "2", SERVER)
+    times = [float(line.rsplit("time=", 1)[1].split()[0]) for line in done.stdout.splitlines() if "time=" in line]
+    if len(times) < count // 2:
+        raise RuntimeError(f"ping lost most packets: {done.stdout[-300:]}")
+    return statistics.median(times)
+
+
+def server_rx_bytes(r: Relays) -> int:
+    """Bytes the server's link received (frames; whether or not anything listens)."""
+    return int(netns.run(r.server, "cat", "/sys/class/net/veth0/statistics/rx_bytes").stdout)
+
+
+def memory_throughput(r: Relays, tunnel: Tunnel, seconds: float) -> float:
+    """Python sends MTU-sized UDP packets for ``seconds``; Mbit/s of them the server's link received."""
+    packet = udp_packet(TUNNEL_IP, SERVER, 9, bytes(tunnel.mtu - 28))
+    batch = [packet] * BATCH
+    before = server_rx_bytes(r)
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        tunnel.send_packets(batch, timeout=0.1)  # fewer than BATCH when the queue is full
+    time.sleep(0.3)  # what is under way arrives
+    frames = server_rx_bytes(r) - before
+    return frames * 8 / seconds / 1e6
+
+
+def memory_rtt(tunnel: Tunnel, count: int) -> float:
+    """Median ICMP echo round trip in ms, packets sent and received from Python."""
+    times = []
+    for seq in range(count):
+        start = time.perf_counter()
+        tunnel.send(icmp_echo(TUNNEL_IP, SERVER, seq))
+        while True:  # skip a late reply to an earlier echo
+            reply = tunnel.recv(timeout=2)
+            if reply[20] == 0 and int.from_bytes(reply[26:28], "big") == seq:
+                break
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+@contextlib.contextmanager
+def tunnel_up(r: Relays, mode: str, hops: str) -> Iterator[Tunnel]:
+    with open_tunnel(r, mode, hops) as tunnel:
+        if mode == "TUN":
+            tun_rtt(r, 3)  # the handshakes
+        else:
+            memory_rtt(tunnel, 3)
+        yield tunnel
+
+
+def measure(r: Relays, mode: str, hops: str, seconds: float) -> tuple[float, float]:
+    """(Mbit/s, median RTT ms) of one setup, brought up and down again."""
+    with tunnel_up(r, mode, hops) as tunnel:
+        if mode == "TUN":
+            return tun_throughput(r, seconds), tun_rtt(r, 50)
+        rtt = memory_rtt(tunnel, 50)
+        return memory_throughput(r, tunnel, seconds), rtt
+
+
+Results = dict[tuple[str, str], list[tuple[float, float]]]
+
+
+def print_table(results: Results) -> None:
+    print(f"\n{'mode':<11}{'hops':<12}{'runs':>5}{'median Mbit/s':>15}{'min':>9}{'max':>9}{'RTT ms':>9}")
+    for (mode, hops), runs in results.items():
+        mbits = [m for m, _ in runs]
+        print(f"{mode:<11}{hops:<12}{len(runs):>5}{statistics.median(mbits):>15.1f}{min(mbits):>9.1f}"
+              f"{max(mbits):>9.1f}{statistics.median(rtt for _, rtt in runs):>9.3f}")
+    for mode in MODES:
+        single, multi = (results[(mode, hops)] for hops in HOPS)
+        ratio = statistics.median(m for m, _ in multi) / statistics.median(m for m, _ in single)
+        extra = statistics.median(t for _, t in multi) - statistics.median(t for _, t in single)
+        verdict = "ok" if ratio >= 0.5 else "BELOW TARGET"
+        print(f"{mode}: multihop / single hop throughput {ratio:.3f} (target >= 0.5: {verdict}); "
+              f"RTT {extra:+.3f} ms")
+
+
+def plot(results: Results, path: Path, seconds: float) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4))
+    for ax, column, label in ((axes[0], 0, "throughput (Mbit/s)"), (axes[1], 1, "median RTT (ms)")):
+        for x, ((mode, hops), runs) in enumerate(results.items()):
+            values = [run[column] for run in runs]
+            ax.bar(x, statistics.median(values), width=0.6, alpha=0.6, color="C0" if hops == HOPS[0] else "C1")
+            ax.plot([x] * len(values), values, "ko", markersize=4)
+        ax.set_xticks(range(len(results)), [f"{mode}\n{hops}" for mode, hops in results], fontsize=8)
+        ax.set_ylabel(label)
+    fig.suptitle(f"multihop vs single hop through wireguard-go relays ({seconds:g} s per run, dots: runs)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5, help="throughput duration per run")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per setup")
+    parser.add_argument("--plot", type=Path, default=DEFAULT_PLOT, help="PNG to write")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("needs root (network namespaces, TUN devices)")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwinds through the cleanup
+
+    results: Results = {(mode, hops): [] for mode in MODES for hops in HOPS}
+    setups: list[tuple[str, str]] = list(results)
+    with relays(f"wgbmh{os.getpid() % 100000}") as r:
+        for rep in range(args.repeat):
+            for mode, hops in setups if rep % 2 == 0 else setups[::-1]:
+                run = measure(r, mode, hops, args.seconds)
+                results[(mode, hops)].append(run)
+                print(f"run {rep + 1}/{args.repeat} {mode:<10} {hops:<11} {run[0]:8.1f} Mbit/s  "
+                      f"RTT {run[1]:.3f} ms", flush=True)
+    print_table(results)
+    plot(results, args.plot, args.seconds)
+    print(f"plot: {args.plot}")
+
+
+if __name__ == "__main__":
+    main()
