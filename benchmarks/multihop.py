@@ -45,7 +45,7 @@ def open_tunnel(r: Relays, mode: str, hops: str) -> Tunnel:
                 return Tunnel.from_interface("wgbmh0", r.exit_interface)
             return Tunnel.in_memory(r.exit_interface)
         kind = {"interface": "wgbmh0"} if mode == "TUN" else {"in_memory": True}
-        return Tunnel.multihop(r.entry_interface, r.exit_interface, private_ip=PRIVATE_IP, **kind)  # type: ignore[arg-type]
+        return Tunnel.multihop(r.entry_interface, r.exit_interface, private_ip=PRIVATE_IP, **kind)
 
     tunnel = netns.run_in(r.client, make)
     if mode == "TUN":

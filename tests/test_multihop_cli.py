@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -91,6 +92,7 @@ def test_up_help_documents_the_two_hop_format(capsys: pytest.CaptureFixture[str]
     assert "60 less" in out
 
 
+@pytest.mark.tools("wg")
 def test_show_prints_both_hops_labelled(root: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     name = f"wgcs{os.getpid() % 100000}"
     (tmp_path / "entry.conf").write_text(ENTRY)
@@ -104,6 +106,8 @@ def test_show_prints_both_hops_labelled(root: None, tmp_path: Path, capsys: pyte
             names = capsys.readouterr().out.split()
             assert main(["show"]) == 0
             everything = capsys.readouterr().out
+            wg_view = subprocess.run(["wg", "show", name + wgquick.ENTRY_SUFFIX, "endpoints"],
+                                     capture_output=True, text=True, timeout=10)
     entry_part, exit_part = shown.split(f"interface: {name} (exit hop)")
     assert entry_part.startswith(f"interface: {name} (entry hop)\n")
     assert f"peer: {RELAY}" in entry_part and "endpoint: 198.18.0.2:51820" in entry_part
@@ -111,4 +115,5 @@ def test_show_prints_both_hops_labelled(root: None, tmp_path: Path, capsys: pyte
     assert "endpoint: 198.18.0.6:51820" in exit_part and "allowed ips: 203.0.113.0/24" in exit_part
     assert name in names and name + wgquick.ENTRY_SUFFIX not in names
     assert shown in everything
+    assert wg_view.stdout == f"{RELAY}\t198.18.0.2:51820\n", wg_view.stderr
     assert KEY.to_base64() not in shown
