@@ -6,8 +6,9 @@ relay, server; the relays are Debian's wireguard-go). Single hop: a wgcore
 tunnel straight to the exit relay (the entry relay's namespace only routes
 its UDP). Multihop: ``Tunnel.multihop`` through the entry relay to the exit
 relay. Both are measured over a TUN (iperf3 TCP to the server, ping RTT)
-and in memory (Python sends UDP packets in batches of 64 for the time
-given, the server's link counts what arrives; ICMP echo round trips).
+and in memory (from Python: MTU-sized ICMP echo requests to the server in
+batches of 64, 256 in flight, counting the answered ones; single echo
+round trips).
 Setups alternate (ABBA). Needs root, iperf3, wireguard-go, wg and nft.
 
     sudo python benchmarks/multihop.py --seconds 5 --repeat 3
@@ -16,6 +17,7 @@ Setups alternate (ABBA). Needs root, iperf3, wireguard-go, wg and nft.
 from __future__ import annotations
 
 import argparse
+import array
 import contextlib
 import json
 import os
@@ -25,16 +27,18 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from wgcore import Tunnel
-from wgcore.testing import icmp_echo, netns, udp_packet
+from wgcore.testing import icmp_echo, netns
 from wgcore.testing.relays import PRIVATE_IP, SERVER, TUNNEL_IP, Relays, relays
 
 DEFAULT_PLOT = Path(__file__).resolve().parent / "results" / "multihop.png"
 MODES = ("TUN", "in memory")
 HOPS = ("single hop", "multihop")
 BATCH = 64
+WINDOW = 256  # in-memory echo requests in flight
 
 
 def open_tunnel(r: Relays, mode: str, hops: str) -> Tunnel:
@@ -81,22 +85,22 @@ def tun_rtt(r: Relays, count: int) -> float:
     return statistics.median(times)
 
 
-def server_rx_bytes(r: Relays) -> int:
-    """Bytes the server's link received (frames; whether or not anything listens)."""
-    return int(netns.run(r.server, "cat", "/sys/class/net/veth0/statistics/rx_bytes").stdout)
-
-
-def memory_throughput(r: Relays, tunnel: Tunnel, seconds: float) -> float:
-    """Python sends MTU-sized UDP packets for ``seconds``; Mbit/s of them the server's link received."""
-    packet = udp_packet(TUNNEL_IP, SERVER, 9, bytes(tunnel.mtu - 28))
-    batch = [packet] * BATCH
-    before = server_rx_bytes(r)
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        tunnel.send_packets(batch, timeout=0.1)  # fewer than BATCH when the queue is full
-    time.sleep(0.3)  # what is under way arrives
-    frames = server_rx_bytes(r) - before
-    return frames * 8 / seconds / 1e6
+def memory_throughput(tunnel: Tunnel, seconds: float) -> float:
+    """MTU-sized ICMP echo requests from Python, WINDOW of them in flight (a
+    closed loop, as TCP is): Mbit/s of requests the server answered."""
+    batch = [icmp_echo(TUNNEL_IP, SERVER, seq, bytes(tunnel.mtu - 28)) for seq in range(BATCH)]
+    replies, lengths = bytearray(BATCH * tunnel.mtu), array.array("I", [0] * BATCH)
+    answered = in_flight = 0
+    start = time.monotonic()
+    while time.monotonic() - start < seconds:
+        if in_flight < WINDOW:
+            in_flight += tunnel.send_packets(batch, timeout=0.1)
+        got = tunnel.recv_packets_into(replies, lengths, timeout=0 if in_flight < WINDOW else 0.1)
+        if got == 0 and in_flight >= WINDOW:
+            in_flight = 0  # the rest were lost: start the window again
+        answered += got
+        in_flight -= got
+    return answered * tunnel.mtu * 8 / (time.monotonic() - start) / 1e6
 
 
 def memory_rtt(tunnel: Tunnel, count: int) -> float:
@@ -123,31 +127,42 @@ def tunnel_up(r: Relays, mode: str, hops: str) -> Iterator[Tunnel]:
         yield tunnel
 
 
-def measure(r: Relays, mode: str, hops: str, seconds: float) -> tuple[float, float]:
-    """(Mbit/s, median RTT ms) of one setup, brought up and down again."""
+@dataclass
+class Run:
+    mbits: float  # throughput
+    rtt: float  # median round trip, ms
+    per_cpu: float  # Mbit per CPU-second of this process (the client's tunnel, and the Python driver in memory)
+
+
+def measure(r: Relays, mode: str, hops: str, seconds: float) -> Run:
+    """One setup, brought up and down again."""
     with tunnel_up(r, mode, hops) as tunnel:
-        if mode == "TUN":
-            return tun_throughput(r, seconds), tun_rtt(r, 50)
-        rtt = memory_rtt(tunnel, 50)
-        return memory_throughput(r, tunnel, seconds), rtt
+        rtt = tun_rtt(r, 50) if mode == "TUN" else memory_rtt(tunnel, 50)
+        cpu = time.process_time()
+        mbits = tun_throughput(r, seconds) if mode == "TUN" else memory_throughput(tunnel, seconds)
+        cpu = time.process_time() - cpu
+    return Run(mbits, rtt, mbits * seconds / max(cpu, 0.001))
 
 
-Results = dict[tuple[str, str], list[tuple[float, float]]]
+Results = dict[tuple[str, str], list[Run]]
 
 
 def print_table(results: Results) -> None:
-    print(f"\n{'mode':<11}{'hops':<12}{'runs':>5}{'median Mbit/s':>15}{'min':>9}{'max':>9}{'RTT ms':>9}")
+    print(f"\n{'mode':<11}{'hops':<12}{'runs':>5}{'median Mbit/s':>15}{'min':>9}{'max':>9}{'RTT ms':>9}"
+          f"{'client Mbit/CPU-s':>19}")
     for (mode, hops), runs in results.items():
-        mbits = [m for m, _ in runs]
+        mbits = [run.mbits for run in runs]
         print(f"{mode:<11}{hops:<12}{len(runs):>5}{statistics.median(mbits):>15.1f}{min(mbits):>9.1f}"
-              f"{max(mbits):>9.1f}{statistics.median(rtt for _, rtt in runs):>9.3f}")
+              f"{max(mbits):>9.1f}{statistics.median(run.rtt for run in runs):>9.3f}"
+              f"{statistics.median(run.per_cpu for run in runs):>19.0f}")
     for mode in MODES:
-        single, multi = (results[(mode, hops)] for hops in HOPS)
-        ratio = statistics.median(m for m, _ in multi) / statistics.median(m for m, _ in single)
-        extra = statistics.median(t for _, t in multi) - statistics.median(t for _, t in single)
+        single, multi = ({field: statistics.median(getattr(run, field) for run in results[(mode, hops)])
+                          for field in ("mbits", "rtt", "per_cpu")} for hops in HOPS)
+        ratio = multi["mbits"] / single["mbits"]
         verdict = "ok" if ratio >= 0.5 else "BELOW TARGET"
-        print(f"{mode}: multihop / single hop throughput {ratio:.3f} (target >= 0.5: {verdict}); "
-              f"RTT {extra:+.3f} ms")
+        print(f"{mode}: multihop / single hop throughput {ratio:.3f} (target >= 0.5: {verdict}), "
+              f"per client CPU-second {multi['per_cpu'] / single['per_cpu']:.3f}; "
+              f"RTT {multi['rtt'] - single['rtt']:+.3f} ms")
 
 
 def plot(results: Results, path: Path, seconds: float) -> None:
@@ -156,9 +171,9 @@ def plot(results: Results, path: Path, seconds: float) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(9, 4))
-    for ax, column, label in ((axes[0], 0, "throughput (Mbit/s)"), (axes[1], 1, "median RTT (ms)")):
+    for ax, field, label in ((axes[0], "mbits", "throughput (Mbit/s)"), (axes[1], "rtt", "median RTT (ms)")):
         for x, ((mode, hops), runs) in enumerate(results.items()):
-            values = [run[column] for run in runs]
+            values = [getattr(run, field) for run in runs]
             ax.bar(x, statistics.median(values), width=0.6, alpha=0.6, color="C0" if hops == HOPS[0] else "C1")
             ax.plot([x] * len(values), values, "ko", markersize=4)
         ax.set_xticks(range(len(results)), [f"{mode}\n{hops}" for mode, hops in results], fontsize=8)
@@ -187,8 +202,8 @@ def main() -> None:
             for mode, hops in setups if rep % 2 == 0 else setups[::-1]:
                 run = measure(r, mode, hops, args.seconds)
                 results[(mode, hops)].append(run)
-                print(f"run {rep + 1}/{args.repeat} {mode:<10} {hops:<11} {run[0]:8.1f} Mbit/s  "
-                      f"RTT {run[1]:.3f} ms", flush=True)
+                print(f"run {rep + 1}/{args.repeat} {mode:<10} {hops:<11} {run.mbits:8.1f} Mbit/s  "
+                      f"RTT {run.rtt:.3f} ms  {run.per_cpu:6.0f} Mbit/CPU-s", flush=True)
     print_table(results)
     plot(results, args.plot, args.seconds)
     print(f"plot: {args.plot}")

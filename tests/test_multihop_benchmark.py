@@ -34,7 +34,7 @@ def test_multihop_benchmark_runs(root: None, tmp_path: Path) -> None:
     assert proc.returncode == 0, out + err
     for mode in ("TUN", "in memory"):
         for hops in ("single hop", "multihop"):
-            row = re.search(rf"^{mode}\s+{hops}\s+1\s+(\d+\.\d)\s.*\s(\d+\.\d{{3}})$", out, re.M)
+            row = re.search(rf"^{mode}\s+{hops}\s+1\s+(\d+\.\d)\s.*\s(\d+\.\d{{3}})\s+\d+$", out, re.M)
             assert row and float(row.group(1)) > 0 and float(row.group(2)) > 0, out
         assert re.search(rf"^{mode}: multihop / single hop throughput \d+\.\d{{3}} ", out, re.M), out
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
