@@ -5,6 +5,9 @@ the TUN with the config's MTU, DAITA for peers whose ``Peer.daita`` names
 machines, addresses, routes (a default route through a table of its own and
 fwmark rules, as wg-quick), PostUp hooks, the UAPI socket and a pid file.
 It returns an :class:`Up` whose :meth:`Up.close` undoes it all.
+:func:`down` stops an interface another process brought up. ``wgcore up``
+and ``wgcore down`` are this module plus argument parsing. Commands are
+echoed (``[#] ...``) to ``log``, stderr by default, as wg-quick does.
 
 Multihop: with ``entry=`` (a second ``.conf``, :func:`load_entry`) the
 tunnel is :meth:`Tunnel.multihop`: the interface's own config is the exit
@@ -13,9 +16,6 @@ link. The entry config gives the link MTU (the TUN gets 60 less), the
 exit hop's address inside the entry tunnel (its IPv4 ``Address``), DAITA
 for the entry relay, and the fwmark of the real sockets; its UAPI socket
 is ``<name>.entry``.
-:func:`down` stops an interface another process brought up. ``wgcore up``
-and ``wgcore down`` are this module plus argument parsing. Commands are
-echoed (``[#] ...``) to ``log``, stderr by default, as wg-quick does.
 """
 
 from __future__ import annotations
