@@ -1,7 +1,8 @@
 #!/bin/sh
 # The system tools the tests run, installed with apt-get when one is missing
 # (as root on a Debian-family system; README's test command runs this);
-# chromium is the browser tests/test_docs.py opens the docs in.
+# chromium is the browser tests/test_docs.py opens the docs in; nft (nftables)
+# gives the multihop tests' entry relay its NAT.
 # Elsewhere it only says what is missing: the tests that need it then skip,
 # naming it (and fail under CI=true).
 set -eu
