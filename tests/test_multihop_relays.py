@@ -215,13 +215,19 @@ def test_close_while_traffic_flows(topology: Relays) -> None:
     assert "wgcmh3" not in netns.ip("-n", r.client, "link", "show")
 
 
+def two_confs(r: Relays, directory: Path, name: str) -> tuple[Path, Path]:
+    """``<name>.conf`` (the exit hop's) and ``entry.conf`` for ``wgcore up --entry``."""
+    entry, exit_ = directory / "entry.conf", directory / f"{name}.conf"
+    for path, interface, address in ((entry, r.entry_interface, f"{PRIVATE_IP}/32"),
+                                     (exit_, r.exit_interface, f"{TUNNEL_IP}/24")):
+        path.write_text(interface.to_conf().replace("[Interface]", f"[Interface]\nAddress = {address}", 1))
+    return exit_, entry
+
+
 def test_wgcore_up_with_two_hops(topology: Relays, tmp_path: Path) -> None:
     r = topology
     name = f"wgcmu{os.getpid() % 100000}"
-    entry, exit_ = tmp_path / "entry.conf", tmp_path / f"{name}.conf"
-    entry_conf = r.entry_interface.to_conf().replace("[Interface]", f"[Interface]\nAddress = {PRIVATE_IP}/32", 1)
-    entry.write_text(entry_conf)
-    exit_.write_text(r.exit_interface.to_conf().replace("[Interface]", f"[Interface]\nAddress = {TUNNEL_IP}/24", 1))
+    exit_, entry = two_confs(r, tmp_path, name)
     with running_up(r.client, exit_, "--entry", str(entry)) as proc:
         assert f"mtu {1420 - 60} " in netns.ip("-n", r.client, "link", "show", "dev", name)
         ping(r.client)
@@ -235,3 +241,20 @@ def test_wgcore_up_with_two_hops(topology: Relays, tmp_path: Path) -> None:
         assert down.returncode == 0, down.stderr
         assert proc.wait(timeout=20) == 0
     assert name not in netns.ip("-n", r.client, "link", "show")
+
+
+@pytest.mark.daita
+def test_wgcore_up_runs_daita_from_the_entry_config(topology: Relays, tmp_path: Path) -> None:
+    r = topology
+    name = f"wgcmd{os.getpid() % 100000}"
+    r.entry_interface.peers[0].daita = (CONSTANT_RATE,)
+    exit_, entry = two_confs(r, tmp_path, name)
+    assert "DAITA = CONSTANT_RATE" in entry.read_text()
+    with running_up(r.client, exit_, "--entry", str(entry)):
+        ping(r.client, count=1)
+        time.sleep(1.2)  # the ping's padding is over
+        with UdpCapture(r.client, "veth0") as wire:
+            ping(r.client, count=1)
+            time.sleep(1.2)
+    assert wire.datagrams[ENTRY_PORT] > 20, "DAITA from entry.conf pads the link to the entry relay"
+
