@@ -82,10 +82,7 @@ def test_ping_and_20_mib_cross_both_relays_and_the_client_wire_shows_only_the_en
         assert tunnel.entry is not None and tunnel.exit is not None
         ping(r.client)
         assert tcp_transfer(r, data) == hashlib.sha256(data).hexdigest()
-        client_exit_key = str(r.exit_interface.private_key.public_key)  # type: ignore[union-attr]
-        client_entry_key = str(r.entry_interface.private_key.public_key)  # type: ignore[union-attr]
-        exit_sees = r.relay_endpoints("exit")[client_exit_key]
-        entry_sees = r.relay_endpoints("entry")[client_entry_key]
+        exit_sees, entry_sees = r.client_endpoint("exit"), r.client_endpoint("entry")
         stats = tunnel.entry.stats()
     wire.stop()
     print(f"\nclient wire, UDP datagrams per destination: {dict(wire.datagrams)}; bytes: {dict(wire.bytes)}")
@@ -96,6 +93,18 @@ def test_ping_and_20_mib_cross_both_relays_and_the_client_wire_shows_only_the_en
     assert exit_sees.rsplit(":", 1)[0] == "198.18.0.5", "the exit relay must see the entry relay"
     assert entry_sees.rsplit(":", 1)[0] == "198.18.0.1"
     assert sum(s.tx_bytes for s in stats.values()) > 20 << 20
+
+
+def test_single_hop_control_shows_the_client_to_the_exit_relay(topology: Relays) -> None:
+    """The same capture and endpoint checks see a single-hop tunnel to the exit relay."""
+    r = topology
+    tunnel = netns.run_in(r.client, lambda: Tunnel.from_interface("wgcsh0", r.exit_interface))
+    with UdpCapture(r.client, "veth0") as wire, tunnel:
+        r.route_via("wgcsh0")
+        ping(r.client)
+        exit_sees = r.client_endpoint("exit")
+    assert set(wire.datagrams) == {f"{EXIT_RELAY}:{PORT}"}
+    assert exit_sees.rsplit(":", 1)[0] == "198.18.0.1"
 
 
 def test_largest_packet_that_crosses_unfragmented(topology: Relays) -> None:

@@ -59,11 +59,11 @@ class Relays:
     entry_interface: Interface
     exit_interface: Interface
 
-    def relay_endpoints(self, relay: str) -> dict[str, str]:
-        """``wg show <if> endpoints`` of the entry or exit relay: base64 key -> endpoint."""
+    def client_endpoint(self, relay: str) -> str:
+        """Where the entry or exit relay sees the client ("address:port", ``wg show``)."""
         ifname = self.entry_ifname if relay == "entry" else self.exit_ifname
         out = _check(["ip", "netns", "exec", getattr(self, relay), "wg", "show", ifname, "endpoints"])
-        return dict(line.split("\t") for line in out.splitlines() if line)
+        return out.split()[1]  # its only peer's
 
     def relay_transfer(self, relay: str) -> tuple[int, int]:
         """(received, sent) bytes of the entry or exit relay's only peer (the client)."""
