@@ -270,12 +270,121 @@ int32_t wgGetSocketV4(int32_t handle);
 int32_t wgGetSocketV6(int32_t handle);
 
 /*
+ * Netstack tunnels: the tunnel's TUN is gVisor's userspace TCP/IP stack
+ * (wireguard-go's tun/netstack), so the host opens TCP and UDP sockets on
+ * it with no kernel TUN and no root; the datagrams go over UDP sockets.
+ * addresses are the interface's IPv4/IPv6 addresses and dns its DNS
+ * servers, each comma-separated IP text (dns may be ""). A libwg built on
+ * upstream wireguard-go gives WG_ERR_NOT_SUPPORTED. Packets, config,
+ * traffic and DAITA work as on any tunnel; wgRead/wgWrite do not (no
+ * queue). Returns a handle >= 0.
+ */
+int32_t wgTurnOnNetstack(int32_t mtu, const char *settings,
+                         const char *addresses, const char *dns,
+                         wg_log_sink log_sink, uint64_t log_ctx);
+
+/*
+ * Sockets on a netstack tunnel, by int32 socket handles >= 0. No call
+ * waits on the network: each returns at once, WG_ERR_ERRNO(EAGAIN) when
+ * it would have to wait (EINPROGRESS never: a connect runs in the
+ * background). A socket call that fails like a kernel socket call returns
+ * WG_ERR_ERRNO(errno) with the Linux errno (ECONNREFUSED, ETIMEDOUT,
+ * ECONNRESET, EPIPE, ...); a bad handle or argument WG_ERR_INVALID_ARGUMENT.
+ * Addresses are text, "192.0.2.1:80" or "[2001:db8::1]:80"; binding the
+ * unspecified address binds the tunnel's address of the family. When the
+ * tunnel is turned off its sockets fail with ECONNRESET; their handles
+ * stay until wgSockClose.
+ */
+#define WG_ERR_ERRNO_BASE (-1000)
+#define WG_ERR_ERRNO(e) (WG_ERR_ERRNO_BASE - (e))
+
+/* Open a socket: v6 0 (IPv4) or 1 (IPv6), stream 1 (TCP) or 0 (UDP). */
+int32_t wgSockOpen(int32_t handle, int32_t v6, int32_t stream);
+
+/*
+ * Close a socket and free its handle; a TCP socket sends what it buffered
+ * in the background (up to 5 s) before its FIN. Its ready fds are left
+ * readable, then closed: stop polling them first.
+ */
+int32_t wgSockClose(int32_t sock);
+
+/* How many socket handles are open. */
+int32_t wgSockCount(void);
+
+/*
+ * An eventfd readable exactly while the socket is readable (writable 0:
+ * data, EOF, an error or a connection to accept waits) or writable
+ * (writable 1: room to write, a connect ended, an error). Owned by libwg.
+ */
+int32_t wgSockReadyFd(int32_t sock, int32_t writable);
+
+/* Bind: UDP at once; TCP takes the address at wgSockListen. */
+int32_t wgSockBind(int32_t sock, const char *addr);
+
+/* Listen on a TCP socket; backlog <= 0 takes a default (128). */
+int32_t wgSockListen(int32_t sock, int32_t backlog);
+
+/*
+ * Connect. TCP: starts the connect (timeout_ms <= 0: no limit) and
+ * returns; the socket turns writable when it ends, and wgSockError then
+ * says how. UDP: sets the peer that wgSockWrite sends to and the only one
+ * received from.
+ */
+int32_t wgSockConnect(int32_t sock, const char *addr, int32_t timeout_ms);
+
+/*
+ * 0 once connected (or for a socket that did not fail),
+ * WG_ERR_ERRNO(EINPROGRESS) while a connect runs, else why the socket failed.
+ */
+int32_t wgSockError(int32_t sock);
+
+/* Accept a waiting connection: returns its new socket handle. */
+int32_t wgSockAccept(int32_t sock);
+
+/*
+ * Read up to len received bytes into buf; returns the count, 0 at EOF.
+ * On a UDP socket: the next datagram, truncated to len.
+ */
+int32_t wgSockRead(int32_t sock, uint8_t *buf, size_t len);
+
+/* Write up to len bytes; returns how many the socket took (>= 1). */
+int32_t wgSockWrite(int32_t sock, const uint8_t *buf, size_t len);
+
+/*
+ * UDP: send one datagram to addr (NULL: the connected peer), binding an
+ * unbound socket to a free port first. Returns len.
+ */
+int32_t wgSockSendTo(int32_t sock, const uint8_t *buf, size_t len,
+                     const char *addr);
+
+/*
+ * UDP: take the next datagram, truncated to len; its sender's address is
+ * stored in addr_out as NUL-terminated text (addr_len >= 48 bytes holds
+ * any). Returns the datagram's stored length.
+ */
+int32_t wgSockRecvFrom(int32_t sock, uint8_t *buf, size_t len,
+                       char *addr_out, size_t addr_len);
+
+/* Shut down reading (0), writing (1: a FIN once sent) or both (2). */
+int32_t wgSockShutdown(int32_t sock, int32_t how);
+
+/*
+ * The socket's local (remote 0) or peer (remote 1) address as
+ * NUL-terminated text in out; WG_ERR_BUFFER_TOO_SMALL if out_len is short.
+ */
+int32_t wgSockAddress(int32_t sock, int32_t remote, char *out,
+                      size_t out_len);
+
+/*
  * Stop calling every log sink; returns after callbacks in flight finish.
  * For host shutdown. Irreversible.
  */
 void wgDisableLogging(void);
 
-/* "key=value" lines: wgcore, go, wireguard_go, daita. Free with wgFreePtr. */
+/*
+ * "key=value" lines: wgcore, go, wireguard_go, wireguard_go_commit, daita,
+ * maybenot, gvisor. Free with wgFreePtr.
+ */
 char *wgVersion(void);
 
 /* X25519 public key (32 bytes) of a 32-byte private key. */

@@ -10,30 +10,34 @@ import (
 // wgcoreVersion is set at build time with -ldflags "-X main.wgcoreVersion=...".
 var wgcoreVersion = "unknown"
 
-const wireguardModule = "golang.zx2c4.com/wireguard"
+const (
+	wireguardModule = "golang.zx2c4.com/wireguard"
+	gvisorModule    = "gvisor.dev/gvisor" // netstack tunnels' TCP/IP stack
+)
 
 // versionText describes this build as "key=value" lines.
 func versionText() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "wgcore=%s\n", wgcoreVersion)
 	fmt.Fprintf(&b, "go=%s\n", runtime.Version())
-	module := wireguardGoVersion()
+	module := moduleVersion(wireguardModule)
 	fmt.Fprintf(&b, "wireguard_go=%s\n", module)
 	fmt.Fprintf(&b, "wireguard_go_commit=%s\n", pseudoVersionCommit(module))
 	fmt.Fprintf(&b, "daita=%t\n", daitaCompiledIn)
 	fmt.Fprintf(&b, "maybenot=%s\n", maybenotVersion())
+	fmt.Fprintf(&b, "gvisor=%s\n", moduleVersion(gvisorModule))
 	return b.String()
 }
 
-// wireguardGoVersion names the wireguard-go module linked in, with the
-// module that replaces it if go.mod has a replace directive.
-func wireguardGoVersion() string {
+// moduleVersion names the module at path linked in, with the module
+// that replaces it if go.mod has a replace directive.
+func moduleVersion(path string) string {
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
 		return "unknown"
 	}
 	for _, dep := range info.Deps {
-		if dep.Path != wireguardModule {
+		if dep.Path != path {
 			continue
 		}
 		if dep.Replace != nil {

@@ -1,0 +1,683 @@
+package netsock
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/netip"
+	"sync"
+	"syscall"
+	"time"
+
+	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
+)
+
+const (
+	bufferSize     = 256 << 10       // bytes each TCP socket buffers per direction
+	chunkSize      = 64 << 10        // bytes a pump moves per gVisor call
+	datagramQueue  = 256             // datagrams a UDP socket holds before dropping
+	defaultBacklog = 128             // connections a listener holds unaccepted
+	lingerTime     = 5 * time.Second // how long a closed socket flushes what it buffered
+	udpSendTimeout = time.Second     // a UDP send waits this long for room in gVisor
+)
+
+type state int
+
+const (
+	fresh      state = iota
+	connecting       // TCP: a connect is in flight
+	connected        // TCP: a connection
+	listening        // TCP: a listener
+	bound            // UDP: an endpoint
+	failed           // the socket is dead; err says why
+	closed
+)
+
+type datagram struct {
+	from netip.AddrPort
+	data []byte
+}
+
+// Socket is one TCP or UDP socket. Its methods never wait on the network.
+type Socket struct {
+	stack  *Stack
+	v6     bool
+	stream bool
+
+	mu     sync.Mutex
+	wake   *sync.Cond // the pumps wait on it for room or data
+	state  state
+	err    *Error // why the socket failed (state failed)
+	local  netip.AddrPort
+	cancel context.CancelFunc // of a connect in flight
+
+	tcp        *gonet.TCPConn
+	in, out    bytes.Buffer // received, not yet read / written, not yet sent
+	eof        bool
+	readErr    *Error
+	writeErr   *Error
+	shutRead   bool
+	shutWrite  bool
+	writerDone bool
+
+	listener *gonet.TCPListener
+	accepted []*gonet.TCPConn
+	backlog  int
+
+	udp   *gonet.UDPConn
+	peer  netip.AddrPort // a connected UDP socket's peer
+	queue []datagram
+
+	readable, writable *flag
+}
+
+// New opens a TCP (stream) or UDP socket of one family on stack.
+func New(stack *Stack, v6, stream bool) (*Socket, *Error) {
+	s := &Socket{stack: stack, v6: v6, stream: stream}
+	s.wake = sync.NewCond(&s.mu)
+	var err error
+	if s.readable, err = newFlag(); err != nil {
+		return nil, toError(err)
+	}
+	if s.writable, err = newFlag(); err != nil {
+		s.readable.close()
+		return nil, toError(err)
+	}
+	if e := stack.add(s); e != nil {
+		s.readable.close()
+		s.writable.close()
+		return nil, e
+	}
+	s.mu.Lock()
+	s.updateLocked()
+	s.mu.Unlock()
+	return s, nil
+}
+
+// ReadyFD is the eventfd readable while the socket is readable (or, with
+// writable, while it is writable): data, EOF, an error, a connection to
+// accept; room to write, a connect finished.
+func (s *Socket) ReadyFD(writable bool) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if writable {
+		return s.writable.fd
+	}
+	return s.readable.fd
+}
+
+func (s *Socket) updateLocked() {
+	var r, w bool
+	switch s.state {
+	case fresh:
+		w = !s.stream // a UDP send binds the socket
+	case connected:
+		r = s.in.Len() > 0 || s.eof || s.readErr != nil || s.shutRead
+		w = s.out.Len() < bufferSize || s.writeErr != nil || s.shutWrite
+	case listening:
+		r = len(s.accepted) > 0
+	case bound:
+		r, w = len(s.queue) > 0, true
+	case failed:
+		r, w = true, true
+	}
+	s.readable.update(r)
+	s.writable.update(w)
+}
+
+// failLocked kills the socket with e.
+func (s *Socket) failLocked(e *Error) {
+	s.state, s.err = failed, e
+	s.wake.Broadcast()
+	s.updateLocked()
+}
+
+func (s *Socket) checkFamily(addr netip.AddrPort) *Error {
+	if addr.Addr().Is6() != s.v6 {
+		return errorf(syscall.EAFNOSUPPORT, "the address's family is not the socket's")
+	}
+	return nil
+}
+
+// Bind sets the local address: at once for UDP, at Listen for TCP. The
+// unspecified address stands for the tunnel's address of the family.
+func (s *Socket) Bind(addr netip.AddrPort) *Error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e := s.checkFamily(addr); e != nil {
+		return e
+	}
+	if s.state != fresh || s.local.IsValid() {
+		return errorf(syscall.EINVAL, "the socket is already bound")
+	}
+	if addr.Addr().IsUnspecified() {
+		a, e := s.stack.localAddr(s.v6)
+		if e != nil {
+			return e
+		}
+		addr = netip.AddrPortFrom(a, addr.Port())
+	}
+	if s.stream {
+		s.local = addr
+		return nil
+	}
+	return s.bindUDPLocked(addr)
+}
+
+func (s *Socket) bindUDPLocked(addr netip.AddrPort) *Error {
+	c, err := s.stack.net.DialUDPAddrPort(addr, netip.AddrPort{})
+	if err != nil {
+		return toError(err)
+	}
+	s.udp, s.state, s.local = c, bound, addr
+	s.updateLocked()
+	go s.receiveDatagrams(c)
+	return nil
+}
+
+// Listen makes a TCP socket accept up to backlog waiting connections.
+func (s *Socket) Listen(backlog int) *Error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.stream {
+		return errorf(syscall.EOPNOTSUPP, "a UDP socket cannot listen")
+	}
+	if s.state == listening {
+		return nil
+	}
+	if s.state != fresh {
+		return errorf(syscall.EINVAL, "the socket is connected or closed")
+	}
+	addr := s.local
+	if !addr.IsValid() {
+		a, e := s.stack.localAddr(s.v6)
+		if e != nil {
+			return e
+		}
+		addr = netip.AddrPortFrom(a, 0)
+	}
+	l, err := s.stack.net.ListenTCPAddrPort(addr)
+	if err != nil {
+		return toError(err)
+	}
+	if backlog <= 0 {
+		backlog = defaultBacklog
+	}
+	s.listener, s.state, s.backlog = l, listening, backlog
+	go s.acceptConnections(l)
+	return nil
+}
+
+// Connect starts a TCP connect (the socket turns writable when it ends;
+// Err then tells how), or sets a UDP socket's peer.
+func (s *Socket) Connect(addr netip.AddrPort, timeout time.Duration) *Error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e := s.checkFamily(addr); e != nil {
+		return e
+	}
+	if !s.stream {
+		if s.state == fresh {
+			if e := s.bindAnyLocked(); e != nil {
+				return e
+			}
+		}
+		if s.state != bound {
+			return s.deadLocked()
+		}
+		s.peer = addr
+		return nil
+	}
+	switch s.state {
+	case connecting:
+		return errorf(syscall.EALREADY, "a connect is already in progress")
+	case connected:
+		return errorf(syscall.EISCONN, "the socket is already connected")
+	case fresh:
+	default:
+		return s.deadLocked()
+	}
+	ctx, cancel := context.Background(), context.CancelFunc(func() {})
+	if timeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+	} else {
+		ctx, cancel = context.WithCancel(ctx)
+	}
+	s.state, s.cancel = connecting, cancel
+	s.updateLocked()
+	go func() {
+		c, err := s.stack.net.DialContextTCPAddrPort(ctx, addr)
+		cancel()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		switch {
+		case s.state != connecting:
+			if c != nil {
+				c.Close()
+			}
+		case err != nil:
+			s.failLocked(toError(err))
+		default:
+			s.startLocked(c)
+		}
+	}()
+	return nil
+}
+
+func (s *Socket) bindAnyLocked() *Error {
+	a, e := s.stack.localAddr(s.v6)
+	if e != nil {
+		return e
+	}
+	return s.bindUDPLocked(netip.AddrPortFrom(a, 0))
+}
+
+// deadLocked is the error of a call on a failed or closed socket.
+func (s *Socket) deadLocked() *Error {
+	if s.state == failed {
+		return s.err
+	}
+	return errorf(syscall.EBADF, "the socket is closed")
+}
+
+// Err is how a connect ended: nil once connected, EINPROGRESS while it
+// runs, the socket's error once it failed.
+func (s *Socket) Err() *Error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch s.state {
+	case connecting:
+		return errorf(syscall.EINPROGRESS, "the connect is in progress")
+	case failed, closed:
+		return s.deadLocked()
+	}
+	return nil
+}
+
+// startLocked makes the socket a connection over c and starts its pumps.
+func (s *Socket) startLocked(c *gonet.TCPConn) {
+	s.tcp, s.state = c, connected
+	s.updateLocked()
+	go s.receive(c)
+	go s.send(c)
+}
+
+// receive moves what c receives into the socket's buffer while it has room.
+func (s *Socket) receive(c *gonet.TCPConn) {
+	buf := make([]byte, chunkSize)
+	for {
+		n, err := c.Read(buf)
+		s.mu.Lock()
+		s.in.Write(buf[:n])
+		if err != nil {
+			if e := toError(err); e != nil {
+				s.readErr = e
+			} else {
+				s.eof = true
+			}
+		}
+		s.updateLocked()
+		for err == nil && s.state == connected && s.in.Len() >= bufferSize {
+			s.wake.Wait()
+		}
+		stop := err != nil || s.state != connected
+		s.mu.Unlock()
+		if stop {
+			return
+		}
+	}
+}
+
+// send moves what the socket buffered to c; after a close it flushes the
+// rest (for up to lingerTime) and closes c.
+func (s *Socket) send(c *gonet.TCPConn) {
+	buf := make([]byte, chunkSize)
+	for {
+		s.mu.Lock()
+		for s.out.Len() == 0 && !s.shutWrite && s.state == connected {
+			s.wake.Wait()
+		}
+		n, _ := s.out.Read(buf)
+		open := s.state == connected
+		if n == 0 {
+			s.writerDone = true
+		}
+		s.updateLocked()
+		s.mu.Unlock()
+		if n == 0 {
+			if open {
+				_ = c.CloseWrite()
+			} else {
+				_ = c.Close()
+			}
+			return
+		}
+		if _, err := c.Write(buf[:n]); err != nil {
+			s.mu.Lock()
+			s.writeErr, s.writerDone = toError(err), true
+			s.out.Reset()
+			open = s.state == connected
+			s.updateLocked()
+			s.mu.Unlock()
+			if !open {
+				_ = c.Close()
+			}
+			return
+		}
+	}
+}
+
+func (s *Socket) acceptConnections(l *gonet.TCPListener) {
+	for {
+		c, err := l.Accept()
+		s.mu.Lock()
+		if s.state != listening {
+			s.mu.Unlock()
+			if c != nil {
+				c.Close()
+			}
+			return
+		}
+		if err != nil {
+			s.failLocked(toError(err))
+			s.mu.Unlock()
+			return
+		}
+		if len(s.accepted) < s.backlog {
+			s.accepted = append(s.accepted, c.(*gonet.TCPConn))
+		} else {
+			c.Close()
+		}
+		s.updateLocked()
+		s.mu.Unlock()
+	}
+}
+
+// Accept takes a waiting connection as a new socket (EAGAIN: none waits).
+func (s *Socket) Accept() (*Socket, *Error) {
+	s.mu.Lock()
+	if s.state != listening {
+		defer s.mu.Unlock()
+		if s.state == failed {
+			return nil, s.err
+		}
+		return nil, errorf(syscall.EINVAL, "the socket is not listening")
+	}
+	if len(s.accepted) == 0 {
+		s.mu.Unlock()
+		return nil, errAgain
+	}
+	c := s.accepted[0]
+	s.accepted = s.accepted[1:]
+	s.updateLocked()
+	s.mu.Unlock()
+	conn, e := New(s.stack, s.v6, true)
+	if e != nil {
+		c.Close()
+		return nil, e
+	}
+	conn.mu.Lock()
+	conn.startLocked(c)
+	conn.mu.Unlock()
+	return conn, nil
+}
+
+var errAgain = errorf(syscall.EAGAIN, "the call would wait")
+
+// Read copies received bytes into p: 0 at EOF, EAGAIN when none wait.
+func (s *Socket) Read(p []byte) (int, *Error) {
+	if !s.stream {
+		n, _, e := s.RecvFrom(p)
+		return n, e
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != connected {
+		if s.state == fresh || s.state == connecting || s.state == listening {
+			return 0, errorf(syscall.ENOTCONN, "the socket is not connected")
+		}
+		return 0, s.deadLocked()
+	}
+	if s.in.Len() > 0 {
+		n, _ := s.in.Read(p)
+		s.wake.Broadcast()
+		s.updateLocked()
+		return n, nil
+	}
+	if s.eof || s.shutRead {
+		return 0, nil
+	}
+	if s.readErr != nil {
+		return 0, s.readErr
+	}
+	return 0, errAgain
+}
+
+// Write buffers as much of p as fits and returns how much (EAGAIN: none).
+func (s *Socket) Write(p []byte) (int, *Error) {
+	if !s.stream {
+		return s.SendTo(p, netip.AddrPort{})
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.state == fresh || s.state == connecting || s.state == listening:
+		return 0, errorf(syscall.ENOTCONN, "the socket is not connected")
+	case s.state != connected:
+		return 0, s.deadLocked()
+	case s.writeErr != nil:
+		return 0, s.writeErr
+	case s.shutWrite:
+		return 0, errorf(syscall.EPIPE, "the socket was shut down for writing")
+	}
+	room := bufferSize - s.out.Len()
+	if room <= 0 {
+		return 0, errAgain
+	}
+	n := min(room, len(p))
+	s.out.Write(p[:n])
+	s.wake.Broadcast()
+	s.updateLocked()
+	return n, nil
+}
+
+// SendTo sends one datagram to addr (invalid: the connected peer),
+// binding an unbound socket first.
+func (s *Socket) SendTo(p []byte, addr netip.AddrPort) (int, *Error) {
+	s.mu.Lock()
+	if s.stream {
+		s.mu.Unlock()
+		if addr.IsValid() {
+			return 0, errorf(syscall.EISCONN, "a TCP socket sends to its peer only")
+		}
+		return s.Write(p)
+	}
+	if !addr.IsValid() {
+		addr = s.peer
+	}
+	e := s.checkFamily(addr)
+	if !addr.IsValid() {
+		e = errorf(syscall.EDESTADDRREQ, "the socket is not connected: give an address")
+	}
+	if e == nil && s.state == fresh {
+		e = s.bindAnyLocked()
+	}
+	if e == nil && s.state != bound {
+		e = s.deadLocked()
+	}
+	c := s.udp
+	s.mu.Unlock()
+	if e != nil {
+		return 0, e
+	}
+	_ = c.SetWriteDeadline(time.Now().Add(udpSendTimeout))
+	n, err := c.WriteTo(p, net.UDPAddrFromAddrPort(addr))
+	return n, toError(err)
+}
+
+func (s *Socket) receiveDatagrams(c *gonet.UDPConn) {
+	buf := make([]byte, 65536)
+	for {
+		n, from, err := c.ReadFrom(buf)
+		s.mu.Lock()
+		if s.state != bound {
+			s.mu.Unlock()
+			return
+		}
+		if err != nil {
+			s.failLocked(toError(err))
+			s.mu.Unlock()
+			return
+		}
+		addr := addrPort(from)
+		if (!s.peer.IsValid() || addr == s.peer) && len(s.queue) < datagramQueue {
+			s.queue = append(s.queue, datagram{addr, bytes.Clone(buf[:n])})
+			s.updateLocked()
+		}
+		s.mu.Unlock()
+	}
+}
+
+// RecvFrom takes the next datagram (truncated to p) and its sender.
+func (s *Socket) RecvFrom(p []byte) (int, netip.AddrPort, *Error) {
+	if s.stream {
+		n, e := s.Read(p)
+		addr, _ := s.RemoteAddr()
+		return n, addr, e
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state == failed || s.state == closed {
+		return 0, netip.AddrPort{}, s.deadLocked()
+	}
+	if len(s.queue) == 0 {
+		return 0, netip.AddrPort{}, errAgain
+	}
+	d := s.queue[0]
+	s.queue[0] = datagram{}
+	s.queue = s.queue[1:]
+	s.updateLocked()
+	return copy(p, d.data), d.from, nil
+}
+
+// Shutdown ends reading (EOF from now on), writing (a FIN once the buffer
+// is sent) or both.
+func (s *Socket) Shutdown(read, write bool) *Error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != connected {
+		if s.state == failed {
+			return s.err
+		}
+		return errorf(syscall.ENOTCONN, "the socket is not connected")
+	}
+	s.shutRead = s.shutRead || read
+	s.shutWrite = s.shutWrite || write
+	s.wake.Broadcast()
+	s.updateLocked()
+	return nil
+}
+
+// abort fails the socket with e and drops its connection (tunnel off).
+func (s *Socket) abort(e *Error) {
+	s.mu.Lock()
+	if s.state == closed {
+		s.mu.Unlock()
+		return
+	}
+	release := s.releaseLocked()
+	s.failLocked(e)
+	s.mu.Unlock()
+	release()
+}
+
+// releaseLocked stops what runs for the socket and returns how to close
+// its gVisor endpoint (outside the lock); a connection that still has
+// bytes to send is closed by its sender once they are sent.
+func (s *Socket) releaseLocked() func() {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	for _, c := range s.accepted {
+		c.Close()
+	}
+	s.accepted = nil
+	s.wake.Broadcast()
+	switch s.state {
+	case connected:
+		c, flush := s.tcp, !s.writerDone && s.readErr == nil && s.writeErr == nil
+		_ = c.SetReadDeadline(time.Now())
+		if flush {
+			_ = c.SetWriteDeadline(time.Now().Add(lingerTime))
+			return func() {}
+		}
+		_ = c.SetWriteDeadline(time.Now())
+		return func() { _ = c.Close() }
+	case listening:
+		return func() { _ = s.listener.Close() }
+	case bound:
+		c := s.udp
+		_ = c.SetDeadline(time.Now())
+		return func() { _ = c.Close() }
+	}
+	return func() {}
+}
+
+// Close closes the socket; it flushes what it buffered in the background.
+func (s *Socket) Close() {
+	s.mu.Lock()
+	if s.state == closed {
+		s.mu.Unlock()
+		return
+	}
+	release := s.releaseLocked()
+	s.state = closed
+	s.readable.close()
+	s.writable.close()
+	s.mu.Unlock()
+	release()
+	s.stack.remove(s)
+}
+
+// LocalAddr is the socket's address (port 0 before it has one).
+func (s *Socket) LocalAddr() netip.AddrPort {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.tcp != nil:
+		return addrPort(s.tcp.LocalAddr())
+	case s.listener != nil:
+		return addrPort(s.listener.Addr())
+	case s.udp != nil:
+		return addrPort(s.udp.LocalAddr())
+	case s.local.IsValid():
+		return s.local
+	case s.v6:
+		return netip.AddrPortFrom(netip.IPv6Unspecified(), 0)
+	}
+	return netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
+}
+
+// RemoteAddr is the peer of a connected socket.
+func (s *Socket) RemoteAddr() (netip.AddrPort, *Error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.tcp != nil:
+		return addrPort(s.tcp.RemoteAddr()), nil
+	case s.peer.IsValid():
+		return s.peer, nil
+	}
+	return netip.AddrPort{}, errorf(syscall.ENOTCONN, "the socket is not connected")
+}
+
+func addrPort(a net.Addr) netip.AddrPort {
+	var ap netip.AddrPort
+	switch a := a.(type) {
+	case *net.TCPAddr:
+		ap = a.AddrPort()
+	case *net.UDPAddr:
+		ap = a.AddrPort()
+	}
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}

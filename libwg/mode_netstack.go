@@ -1,0 +1,68 @@
+//go:build !upstream
+
+package main
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"golang.zx2c4.com/wireguard/tun"
+	"golang.zx2c4.com/wireguard/tun/netstack"
+
+	"wgcore/libwg/internal/netsock"
+	"wgcore/libwg/internal/udpbind"
+)
+
+// netstackMode is a tunnel whose TUN is gVisor's userspace TCP/IP stack
+// (wgTurnOnNetstack): the host opens sockets on it (wgSock*), no kernel
+// TUN and no root; the datagrams go over UDP sockets.
+type netstackMode struct {
+	dev   tun.Device
+	stack *netsock.Stack
+	udpWire
+}
+
+// newNetstackMode builds the stack with the interface's addresses, DNS
+// servers (comma-separated IP text) and MTU.
+func newNetstackMode(addresses, dns string, mtu int) (*netstackMode, error) {
+	local, err := parseAddrs("address", addresses)
+	if err != nil {
+		return nil, err
+	}
+	if len(local) == 0 {
+		return nil, fmt.Errorf("a netstack tunnel needs at least one interface address")
+	}
+	servers, err := parseAddrs("DNS server", dns)
+	if err != nil {
+		return nil, err
+	}
+	dev, net, err := netstack.CreateNetTUN(local, servers, mtu)
+	if err != nil {
+		return nil, err
+	}
+	return &netstackMode{dev, netsock.NewStack(net, local), udpWire{&udpbind.Bind{}}}, nil
+}
+
+func parseAddrs(what, text string) ([]netip.Addr, error) {
+	var out []netip.Addr
+	for _, field := range strings.Split(text, ",") {
+		if field = strings.TrimSpace(field); field == "" {
+			continue
+		}
+		a, err := netip.ParseAddr(field)
+		if err != nil || a.Zone() != "" || a.IsUnspecified() {
+			return nil, fmt.Errorf("%s %q is not an IPv4 or IPv6 address", what, field)
+		}
+		out = append(out, a.Unmap())
+	}
+	return out, nil
+}
+
+func (m *netstackMode) tun() tun.Device { return m.dev }
+
+func (m *netstackMode) hostQueue(int32) (*hostQueue, error) {
+	return nil, notSupported("this tunnel runs a userspace network stack: it has no packet or datagram queue; use its sockets")
+}
+
+func (m *netstackMode) close() { m.stack.Close() }
