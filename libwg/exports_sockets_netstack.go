@@ -61,7 +61,7 @@ func sockFail(e *netsock.Error) C.int32_t {
 func lookupSocket(sock C.int32_t) (*netsock.Socket, C.int32_t) {
 	s, ok := sockets.Get(int32(sock))
 	if !ok {
-		return nil, C.int32_t(fail(errInvalidArgument, "unknown socket handle %d (never opened, or closed)", int32(sock)))
+		return nil, C.int32_t(fail(errErrnoBase-int32(syscall.EBADF), "unknown socket handle %d (never opened, or closed)", int32(sock)))
 	}
 	return s, 0
 }
@@ -126,7 +126,7 @@ func wgSockOpen(handle C.int32_t, v6 C.int32_t, stream C.int32_t) C.int32_t {
 func wgSockClose(sock C.int32_t) C.int32_t {
 	s, ok := sockets.Remove(int32(sock))
 	if !ok {
-		return C.int32_t(fail(errInvalidArgument, "unknown socket handle %d (never opened, or closed)", int32(sock)))
+		return C.int32_t(fail(errErrnoBase-int32(syscall.EBADF), "unknown socket handle %d (never opened, or closed)", int32(sock)))
 	}
 	s.Close()
 	return 0

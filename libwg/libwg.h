@@ -289,7 +289,8 @@ int32_t wgTurnOnNetstack(int32_t mtu, const char *settings,
  * it would have to wait (EINPROGRESS never: a connect runs in the
  * background). A socket call that fails like a kernel socket call returns
  * WG_ERR_ERRNO(errno) with the Linux errno (ECONNREFUSED, ETIMEDOUT,
- * ECONNRESET, EPIPE, ...); a bad handle or argument WG_ERR_INVALID_ARGUMENT.
+ * ECONNRESET, EPIPE, ...; EBADF for an unknown socket handle); a bad
+ * argument WG_ERR_INVALID_ARGUMENT.
  * Addresses are text, "192.0.2.1:80" or "[2001:db8::1]:80"; binding the
  * unspecified address binds the tunnel's address of the family. When the
  * tunnel is turned off its sockets fail with ECONNRESET; their handles
@@ -360,7 +361,7 @@ int32_t wgSockSendTo(int32_t sock, const uint8_t *buf, size_t len,
 /*
  * UDP: take the next datagram, truncated to len; its sender's address is
  * stored in addr_out as NUL-terminated text (addr_len >= 48 bytes holds
- * any). Returns the datagram's stored length.
+ * any). Returns how many bytes were stored.
  */
 int32_t wgSockRecvFrom(int32_t sock, uint8_t *buf, size_t len,
                        char *addr_out, size_t addr_len);

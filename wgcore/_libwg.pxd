@@ -12,6 +12,7 @@ cdef extern from "libwg.h" nogil:
     int32_t WG_ERR_DAITA
     int32_t WG_ERR_BUFFER_TOO_SMALL
     int32_t WG_ERR_NOT_SUPPORTED
+    int32_t WG_ERR_ERRNO_BASE
 
     uint32_t WG_LOG_ERROR
     uint32_t WG_LOG_VERBOSE
@@ -57,6 +58,8 @@ cdef extern from "libwg.h" nogil:
                                      const char *entry_settings, const char *private_ip,
                                      int32_t transport, wg_log_sink log_sink, uint64_t log_ctx)
     int32_t wgEntryHandle(int32_t handle)
+    int32_t wgTurnOnNetstack(int32_t mtu, const char *settings, const char *addresses,
+                             const char *dns, wg_log_sink log_sink, uint64_t log_ctx)
     int32_t wgWrite(int32_t handle, int32_t kind, const uint8_t *const *packets,
                     const uint32_t *lens, uint32_t count, int32_t timeout_ms)
     int32_t wgRead(int32_t handle, int32_t kind, uint8_t *buf, size_t buf_len,
@@ -76,6 +79,21 @@ cdef extern from "libwg.h" nogil:
     char *wgDaitaDescribeMachines(const char *machines, int32_t mtu)
     int32_t wgGetSocketV4(int32_t handle)
     int32_t wgGetSocketV6(int32_t handle)
+    int32_t wgSockOpen(int32_t handle, int32_t v6, int32_t stream)
+    int32_t wgSockClose(int32_t sock)
+    int32_t wgSockCount()
+    int32_t wgSockReadyFd(int32_t sock, int32_t writable)
+    int32_t wgSockBind(int32_t sock, const char *addr)
+    int32_t wgSockListen(int32_t sock, int32_t backlog)
+    int32_t wgSockConnect(int32_t sock, const char *addr, int32_t timeout_ms)
+    int32_t wgSockError(int32_t sock)
+    int32_t wgSockAccept(int32_t sock)
+    int32_t wgSockRead(int32_t sock, uint8_t *buf, size_t len)
+    int32_t wgSockWrite(int32_t sock, const uint8_t *buf, size_t len)
+    int32_t wgSockSendTo(int32_t sock, const uint8_t *buf, size_t len, const char *addr)
+    int32_t wgSockRecvFrom(int32_t sock, uint8_t *buf, size_t len, char *addr_out, size_t addr_len)
+    int32_t wgSockShutdown(int32_t sock, int32_t how)
+    int32_t wgSockAddress(int32_t sock, int32_t remote, char *out, size_t out_len)
     void wgDisableLogging()
     char *wgVersion()
     int32_t wgDerivePublicKey(const uint8_t *private_key, uint8_t *public_key)

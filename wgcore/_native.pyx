@@ -44,6 +44,7 @@ include "_packets.pxi"
 include "_tunnel.pxi"
 include "_mode_tun.pxi"
 include "_mode_memory.pxi"
+include "_mode_netstack.pxi"
 include "_mode_multihop.pxi"
 include "_hop.pxi"
 

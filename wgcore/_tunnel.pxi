@@ -72,6 +72,15 @@ cdef class Tunnel(_PacketPath):
         return self
 
     @classmethod
+    def _netstack(cls, config, *, str addresses not None, str dns not None, int mtu=1420):
+        """Run a tunnel on a userspace TCP/IP stack (wgTurnOnNetstack):
+        ``addresses`` and ``dns`` are comma-separated IPs. Its sockets are
+        wgcore.net's; use ``wgcore.Tunnel.netstack``."""
+        cdef Tunnel self = cls.__new__(cls)
+        start_netstack(self, config, mtu, addresses, dns)
+        return self
+
+    @classmethod
     def multihop(cls, entry, exit, *, str private_ip not None, str interface=None, tun_fd=None,
                  bint in_memory=False, str transport="udp", int mtu=1420):
         """Run a multihop tunnel: an exit hop whose datagrams travel inside

@@ -17,6 +17,7 @@ from wgcore.uapi import UapiServer, codec, default_socket_path
 
 if TYPE_CHECKING:
     from wgcore._native import _Key
+    from wgcore.net import NetstackTunnel
 
 __all__ = ["Hop", "Tunnel"]
 
@@ -52,6 +53,14 @@ class _TypedDevice(_native.DeviceHandle):
     to the same device can race them."""
 
     __slots__ = ()
+
+    @classmethod
+    def netstack(cls, config: Config, *, addresses: Iterable[str], dns: Iterable[str] = (),
+                 mtu: int | None = None) -> NetstackTunnel:
+        """A tunnel on a userspace TCP/IP stack, no root: open sockets on it
+        with ``tunnel.socket()`` (see :class:`wgcore.net.NetstackTunnel`)."""
+        from wgcore.net import NetstackTunnel  # wgcore.net builds on this module
+        return NetstackTunnel.start(config, addresses=addresses, dns=dns, mtu=_mtu(config, mtu))
 
     def set_config(self, config: Config) -> None:
         """Apply an :class:`Interface`, a :class:`Peer` or UAPI "set" text."""
