@@ -125,8 +125,11 @@ func (s *Socket) updateLocked() {
 	s.writable.update(w)
 }
 
-// failLocked kills the socket with e.
+// failLocked kills the socket with e (nil: gVisor ended it with EOF).
 func (s *Socket) failLocked(e *Error) {
+	if e == nil {
+		e = errorf(syscall.ECONNRESET, "the network stack closed the socket")
+	}
 	s.state, s.err = failed, e
 	s.wake.Broadcast()
 	s.updateLocked()
@@ -524,12 +527,12 @@ func (s *Socket) receiveDatagrams(c *gonet.UDPConn) {
 			s.mu.Unlock()
 			return
 		}
-		if err != nil {
+		addr := addrPort(from)
+		if err != nil || !addr.IsValid() {
 			s.failLocked(toError(err))
 			s.mu.Unlock()
 			return
 		}
-		addr := addrPort(from)
 		if (!s.peer.IsValid() || addr == s.peer) && len(s.queue) < datagramQueue {
 			s.queue = append(s.queue, datagram{addr, bytes.Clone(buf[:n])})
 			s.updateLocked()
