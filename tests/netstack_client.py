@@ -7,6 +7,7 @@ stdin: JSON {"private_key", "peer_key", "endpoint", "ca"}.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import http.client
 import json
@@ -34,6 +35,40 @@ def error_name(call: Any) -> str:
     except Exception as e:
         return type(e).__name__
     return "no error"
+
+
+async def http_get(tunnel: Any, path: str, port: int, context: ssl.SSLContext | None) -> str:
+    """sha256 of the body of GET path (HTTP/1.0: the body ends at EOF)."""
+    reader, writer = await tunnel.open_connection("web.test", port, ssl=context)
+    writer.write(f"GET {path} HTTP/1.0\r\nHost: web.test\r\n\r\n".encode())
+    response = await reader.read()
+    writer.close()
+    return hashlib.sha256(response.partition(b"\r\n\r\n")[2]).hexdigest()
+
+
+class Echo(asyncio.DatagramProtocol):
+    def __init__(self) -> None:
+        self.reply: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.reply.set_result(data)
+
+
+async def udp_echo(tunnel: Any) -> str:
+    transport, protocol = await tunnel.create_datagram_endpoint(Echo, remote_addr=(PEER, 7))
+    transport.sendto(b"async echo")
+    try:
+        return (await asyncio.wait_for(protocol.reply, 10)).decode()
+    finally:
+        transport.close()
+
+
+async def concurrently(tunnel: Any, context: ssl.SSLContext) -> None:
+    loop = asyncio.get_running_loop()
+    http, https, udp, names = await asyncio.wait_for(asyncio.gather(
+        http_get(tunnel, "/big", 80, None), http_get(tunnel, "/small", 443, context), udp_echo(tunnel),
+        loop.run_in_executor(None, tunnel.getaddrinfo, "web.test", 80, 0, socket.SOCK_STREAM)), 30)
+    report(check="asyncio", http=http, https=https, udp=udp, dns=names[0][4][0])
 
 
 def main() -> None:
@@ -77,6 +112,8 @@ def main() -> None:
             conn_in.settimeout(10)
             conn_in.sendall(conn_in.recv(100).upper())
         report(check="inbound", peer=peer[0])
+
+    asyncio.run(concurrently(tunnel, context))
 
     def refused() -> None:
         tunnel.create_connection((PEER, 9), timeout=10)

@@ -1,6 +1,7 @@
 """A rootless client (nobody, no capabilities) reaches a kernel-TUN peer's
 servers through a netstack tunnel: HTTP (20 MiB, sha256), HTTPS with a
-test CA, DNS, UDP, an inbound connection, and the socket exceptions."""
+test CA, DNS, UDP, an inbound connection, all of it again concurrently
+from asyncio, and the socket exceptions."""
 
 from __future__ import annotations
 
@@ -136,6 +137,9 @@ def test_rootless_client_through_a_kernel_tun_peer(peer: tuple[str, str, Servers
     assert results["https"] == {"status": 200, "sha256": hashlib.sha256(servers.small).hexdigest()}
     assert results["udp"] == {"reply": "ECHO ME"}
     assert results["inbound"] == {"peer": PEER}
+    assert results["asyncio"] == {"http": hashlib.sha256(servers.big).hexdigest(),
+                                  "https": hashlib.sha256(servers.small).hexdigest(),
+                                  "udp": "ASYNC ECHO", "dns": PEER}
     assert results["errors"] == {"refused": "ConnectionRefusedError", "timeout": "TimeoutError",
                                  "dns": "gaierror", "reset": "ConnectionResetError"}
     assert results["tunnel closed"] == {"recv": "ConnectionResetError", "send": "ConnectionResetError"}

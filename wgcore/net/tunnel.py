@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import socket
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Self
 
 from wgcore.errors import InvalidArgumentError, TunnelClosedError
-from wgcore.net import resolver
+from wgcore.net import aio, resolver
 from wgcore.net.sockets import Address, Socket
 from wgcore.tunnel import Config, Tunnel, render
 
@@ -82,3 +83,20 @@ class NetstackTunnel(Tunnel):
                 error = e
         assert error is not None  # getaddrinfo returns at least one address
         raise error
+
+    async def open_connection(self, host: str, port: int, **kwargs: Any) -> tuple[asyncio.StreamReader,
+                                                                              asyncio.StreamWriter]:
+        """``asyncio.open_connection`` through the tunnel (see :mod:`wgcore.net.aio`)."""
+        return await aio.open_connection(self, host, port, **kwargs)
+
+    async def start_server(self, client_connected_cb: Callable[[asyncio.StreamReader, asyncio.StreamWriter],
+                                                               Awaitable[None] | None],
+                           host: str | None = None, port: int = 0, **kwargs: Any) -> aio.Server:
+        """``asyncio.start_server`` on the tunnel's address."""
+        return await aio.start_server(self, client_connected_cb, host, port, **kwargs)
+
+    async def create_datagram_endpoint(self, protocol_factory: Callable[[], asyncio.DatagramProtocol],
+                                       local_addr: Address | None = None, remote_addr: Address | None = None,
+                                       **kwargs: Any) -> tuple[aio.DatagramTransport, asyncio.DatagramProtocol]:
+        """``loop.create_datagram_endpoint`` through the tunnel."""
+        return await aio.create_datagram_endpoint(self, protocol_factory, local_addr, remote_addr, **kwargs)
