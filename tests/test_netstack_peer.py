@@ -5,6 +5,7 @@ from asyncio, and the socket exceptions."""
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import http.server
@@ -143,3 +144,22 @@ def test_rootless_client_through_a_kernel_tun_peer(peer: tuple[str, str, Servers
     assert results["errors"] == {"refused": "ConnectionRefusedError", "timeout": "TimeoutError",
                                  "dns": "gaierror", "reset": "ConnectionResetError"}
     assert results["tunnel closed"] == {"recv": "ConnectionResetError", "send": "ConnectionResetError"}
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.tools("setpriv")
+def test_wgcore_curl_as_nobody(peer: tuple[str, str, Servers, dict[str, str]]) -> None:
+    client_ns, _, servers, fields = peer
+    conf = (f"[Interface]\nPrivateKey = {base64.b64encode(bytes.fromhex(fields['private_key'])).decode()}\n"
+            f"Address = 10.77.0.2/32\nDNS = {PEER}\n\n[Peer]\n"
+            f"PublicKey = {base64.b64encode(bytes.fromhex(fields['peer_key'])).decode()}\n"
+            f"AllowedIPs = 10.77.0.0/24\nEndpoint = {fields['endpoint']}\n")
+    curl = ["ip", "netns", "exec", client_ns, *UNPRIVILEGED, sys.executable, "-P", "-m", "wgcore", "curl", "-"]
+    got = subprocess.run([*curl, "http://web.test/big", "--progress"], input=conf.encode(), capture_output=True,
+                         timeout=60, cwd="/")
+    assert got.returncode == 0, got.stderr
+    assert hashlib.sha256(got.stdout).digest() == hashlib.sha256(servers.big).digest()
+    assert b"100% 20.0/20.0 MiB" in got.stderr
+    missing = subprocess.run([*curl, "http://web.test/none"], input=conf.encode(), capture_output=True,
+                             timeout=60, cwd="/")
+    assert missing.returncode == 1 and b"HTTP 404" in missing.stderr

@@ -55,8 +55,8 @@ class _TypedDevice(_native.DeviceHandle):
     __slots__ = ()
 
     @classmethod
-    def netstack(cls, config: Config, *, addresses: Iterable[str], dns: Iterable[str] = (),
-                 mtu: int | None = None) -> NetstackTunnel:
+    def netstack(cls, config: Config, *, addresses: Iterable[object] | None = None,
+                 dns: Iterable[object] | None = None, mtu: int | None = None) -> NetstackTunnel:
         """A tunnel on a userspace TCP/IP stack, no root: open sockets on it
         with ``tunnel.socket()`` (see :class:`wgcore.net.NetstackTunnel`)."""
         from wgcore.net import NetstackTunnel  # wgcore.net builds on this module

@@ -8,6 +8,7 @@ import socket
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Self
 
+from wgcore.config import Interface
 from wgcore.errors import InvalidArgumentError, TunnelClosedError
 from wgcore.net import aio, resolver
 from wgcore.net.sockets import Address, Socket
@@ -19,17 +20,25 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _DEFAULT_TIMEOUT: Any = socket._GLOBAL_DEFAULT_TIMEOUT  # type: ignore[attr-defined]
 
 
-def _ips(values: Iterable[str | IPAddress], what: str) -> tuple[IPAddress, ...]:
+def _ips(values: Iterable[object], what: str) -> tuple[IPAddress, ...]:
+    """IP addresses of values: IPs, or interfaces / text with a prefix."""
     if isinstance(values, (str, ipaddress.IPv4Address, ipaddress.IPv6Address)):
         values = [values]
     out = []
     for value in values:
-        text = str(value).split("/")[0] if isinstance(value, str) else str(value)
         try:
-            out.append(ipaddress.ip_address(text))
+            out.append(ipaddress.ip_address(str(value).split("/")[0]))
         except ValueError:
             raise InvalidArgumentError(f"{what} {value!r} is not an IPv4 or IPv6 address") from None
     return tuple(out)
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 class NetstackTunnel(Tunnel):
@@ -41,12 +50,20 @@ class NetstackTunnel(Tunnel):
     dns: tuple[IPAddress, ...]
 
     @classmethod
-    def start(cls, config: Config, *, addresses: Iterable[str | IPAddress], dns: Iterable[str | IPAddress] = (),
+    def start(cls, config: Config, *, addresses: Iterable[object] | None = None, dns: Iterable[object] | None = None,
               mtu: int = 1420) -> Self:
-        """Turn the tunnel on; ``addresses`` may carry a prefix ("10.0.0.2/32")."""
+        """Turn the tunnel on. ``addresses`` (IPs, or with a prefix:
+        "10.0.0.2/32") and ``dns`` default to an :class:`Interface`'s
+        wg-quick fields; DNS entries that are not IPs (search domains) are
+        skipped there."""
+        if addresses is None:
+            addresses = config.addresses if isinstance(config, Interface) else ()
+        if dns is None:
+            dns = [d for d in config.dns if _is_ip(d)] if isinstance(config, Interface) else ()
         local, servers = _ips(addresses, "address"), _ips(dns, "DNS server")
         if not local:
-            raise InvalidArgumentError("a netstack tunnel needs at least one address")
+            raise InvalidArgumentError("a netstack tunnel needs at least one address (addresses=, or Address "
+                                       "in the Interface)")
         self = cls._netstack(render(config), addresses=",".join(map(str, local)),
                              dns=",".join(map(str, servers)), mtu=mtu)
         self.addresses, self.dns = local, servers
