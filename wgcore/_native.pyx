@@ -10,7 +10,7 @@ One extension module, in included files (uvloop's habit), bottom up:
 - ``_packets.pxi``: ``_PacketPath``, packet and datagram batches (timeouts,
   buffers): the whole packet path
 - ``_tunnel.pxi``: ``Tunnel``: one factory per mode, sockets, close
-- ``_mode_tun.pxi``, ``_mode_memory.pxi``, ``_mode_multihop.pxi``: each mode's
+- ``_mode_tun.pxi``, ``_mode_memory.pxi``, ``_mode_netstack.pxi``, ``_mode_multihop.pxi``: each mode's
   turn-on (libwg's ``mode_*.go``); a new mode is a file here and a factory
 - ``_hop.pxi``: ``Hop``, one hop of a multihop tunnel
 """
