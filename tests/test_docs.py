@@ -38,6 +38,7 @@ PAGES = {
     "guides/tun.html": ("TUN devices", "IFF_TUN | IFF_NO_PI"),
     "guides/daita.html": ("DAITA", "What libwg refuses."),
     "guides/multihop.html": ("Multihop", "private_ip"),
+    "guides/sockets.html": ("Sockets without root", "wrap_tls"),
     "guides/uapi-cli.html": ("Configuration, UAPI and the CLI", "wgcore genkey"),
     "upgrading.html": ("Upgrading wireguard-go, maybenot and Go", "The maybenot event numbering."),
     "benchmarks.html": ("Benchmarks", "CONSTANT_RATE"),
@@ -52,6 +53,9 @@ API = {
     "api/traffic.html": ["wgcore.traffic"],
     "api/stats.html": ["wgcore.stats"],
     "api/aio.html": ["wgcore.aio"],
+    "api/net.html": ["wgcore.net.tunnel", "wgcore.net.sockets", "wgcore.net.tls", "wgcore.net.aio",
+                     "wgcore.net.resolver", "wgcore.net.dns", "wgcore.net.fetch"],
+    "api/http.html": ["wgcore.http"],
     "api/uapi.html": ["wgcore.uapi.codec", "wgcore.uapi.server"],
     "api/wgquick.html": ["wgcore.wgquick"],
 }

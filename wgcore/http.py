@@ -65,7 +65,7 @@ class _HTTPSConnection(urllib3.connection.HTTPSConnection):
         sock = self.tunnel.create_connection((self._dns_host, self.port), _timeout(self.timeout),
                                              self.source_address)
         context = _tls_context(self.cert_reqs, self.ca_certs, self.ca_cert_dir, self.ssl_context)
-        self.sock = wrap_tls(sock, context, self.server_hostname or self.host)  # type: ignore[assignment]
+        self.sock = wrap_tls(sock, context, self.server_hostname or self.host)
         self.is_verified = context.verify_mode == ssl.CERT_REQUIRED
 
 
@@ -212,5 +212,5 @@ class AsyncHTTPXTransport(httpx.AsyncHTTPTransport):
 
     def __init__(self, tunnel: NetstackTunnel, *, verify: ssl.SSLContext | bool = True, retries: int = 0) -> None:
         super().__init__()
-        self._pool = httpcore.AsyncConnectionPool(ssl_context=_context(verify), retries=retries,  # type: ignore[assignment]
+        self._pool = httpcore.AsyncConnectionPool(ssl_context=_context(verify), retries=retries,
                                                   network_backend=_AsyncBackend(tunnel))

@@ -68,14 +68,14 @@ class _SocketTransport:
     def _on_readable(self) -> None:
         raise NotImplementedError
 
-    def _finish(self, exc: BaseException | None) -> None:
+    def _finish(self, exc: Exception | None) -> None:
         """Stop watching the socket, close it, tell the protocol."""
         self.pause_reading()
         self._loop.remove_reader(self._write_fd)
         self._closing = True
         self._loop.call_soon(self._connection_lost, exc)
 
-    def _connection_lost(self, exc: BaseException | None) -> None:
+    def _connection_lost(self, exc: Exception | None) -> None:
         try:
             self._protocol.connection_lost(exc)
         finally:
@@ -207,7 +207,7 @@ class DatagramTransport(_SocketTransport, asyncio.DatagramTransport):
             n, sender = got
             protocol.datagram_received(bytes(self._buf[:n]), parse_address(sender, self._sock.family))
 
-    def sendto(self, data: bytes | bytearray | memoryview, addr: Address | None = None) -> None:
+    def sendto(self, data: Any, addr: Any = None) -> None:
         if self._closing:
             return
         try:
@@ -226,8 +226,13 @@ class DatagramTransport(_SocketTransport, asyncio.DatagramTransport):
 async def _wait_fd(fd: int) -> None:
     """Wait until fd (a readiness eventfd) turns readable."""
     loop = asyncio.get_running_loop()
-    ready = loop.create_future()
-    loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+    ready: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_reader(fd, wake)
     try:
         await ready
     finally:
@@ -300,7 +305,7 @@ class Server:
         while (handle := _netstack.accept(self._listener._sock)) is not None:
             sock = Socket(self._listener._tunnel, self._listener.family, socket.SOCK_STREAM, _handle=handle)
             reader = asyncio.StreamReader(limit=self._limit, loop=self._loop)
-            protocol = asyncio.StreamReaderProtocol(reader, self._callback, loop=self._loop)  # type: ignore[arg-type]
+            protocol = asyncio.StreamReaderProtocol(reader, self._callback, loop=self._loop)
             StreamTransport(self._loop, sock, protocol)
 
     def is_serving(self) -> bool:

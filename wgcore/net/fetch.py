@@ -60,9 +60,9 @@ def _connect(tunnel: NetstackTunnel, url: urllib.parse.SplitResult, timeout: flo
     conn = http.client.HTTPConnection(url.hostname, port, timeout=timeout)
     sock = tunnel.create_connection((url.hostname, port), timeout)
     if url.scheme == "https":
-        conn.sock = wrap_tls(sock, context or ssl.create_default_context(), url.hostname)  # type: ignore[assignment]
+        conn.sock = wrap_tls(sock, context or ssl.create_default_context(), url.hostname)
     else:
-        conn.sock = sock  # type: ignore[assignment]
+        conn.sock = sock
     return conn
 
 

@@ -296,7 +296,7 @@ class Socket:
             return raw
         buffer: io.BufferedIOBase
         if reading and writing:
-            buffer = io.BufferedRWPair(raw, raw, size)  # type: ignore[arg-type]
+            buffer = io.BufferedRWPair(raw, raw, size)
         elif reading:
             buffer = io.BufferedReader(raw, size)
         else:
