@@ -144,60 +144,45 @@ func wgSockReadyFd(sock C.int32_t, writable C.int32_t) C.int32_t {
 	return C.int32_t(s.ReadyFD(writable != 0))
 }
 
-//export wgSockBind
-func wgSockBind(sock C.int32_t, addr *C.char) C.int32_t {
+// sockCall runs op on the socket of handle sock: 0, or op's error code.
+func sockCall(sock C.int32_t, op func(*netsock.Socket) *netsock.Error) C.int32_t {
 	s, code := lookupSocket(sock)
 	if code != 0 {
 		return code
 	}
+	if e := op(s); e != nil {
+		return sockFail(e)
+	}
+	return 0
+}
+
+//export wgSockBind
+func wgSockBind(sock C.int32_t, addr *C.char) C.int32_t {
 	a, code := parseSockAddr(addr)
 	if code != 0 {
 		return code
 	}
-	if e := s.Bind(a); e != nil {
-		return sockFail(e)
-	}
-	return 0
+	return sockCall(sock, func(s *netsock.Socket) *netsock.Error { return s.Bind(a) })
 }
 
 //export wgSockListen
 func wgSockListen(sock C.int32_t, backlog C.int32_t) C.int32_t {
-	s, code := lookupSocket(sock)
-	if code != 0 {
-		return code
-	}
-	if e := s.Listen(int(backlog)); e != nil {
-		return sockFail(e)
-	}
-	return 0
+	return sockCall(sock, func(s *netsock.Socket) *netsock.Error { return s.Listen(int(backlog)) })
 }
 
 //export wgSockConnect
 func wgSockConnect(sock C.int32_t, addr *C.char, timeoutMs C.int32_t) C.int32_t {
-	s, code := lookupSocket(sock)
-	if code != 0 {
-		return code
-	}
 	a, code := parseSockAddr(addr)
 	if code != 0 {
 		return code
 	}
-	if e := s.Connect(a, time.Duration(timeoutMs)*time.Millisecond); e != nil {
-		return sockFail(e)
-	}
-	return 0
+	timeout := time.Duration(timeoutMs) * time.Millisecond
+	return sockCall(sock, func(s *netsock.Socket) *netsock.Error { return s.Connect(a, timeout) })
 }
 
 //export wgSockError
 func wgSockError(sock C.int32_t) C.int32_t {
-	s, code := lookupSocket(sock)
-	if code != 0 {
-		return code
-	}
-	if e := s.Err(); e != nil {
-		return sockFail(e)
-	}
-	return 0
+	return sockCall(sock, (*netsock.Socket).Err)
 }
 
 //export wgSockAccept
@@ -213,30 +198,28 @@ func wgSockAccept(sock C.int32_t) C.int32_t {
 	return insertSocket(conn)
 }
 
-//export wgSockRead
-func wgSockRead(sock C.int32_t, buf *C.uint8_t, n C.size_t) C.int32_t {
+// moveBytes runs a socket's Read or Write on the caller's buffer (at
+// most 1 GiB, so the count fits the int32 result).
+func moveBytes(sock C.int32_t, buf *C.uint8_t, n C.size_t, op func(*netsock.Socket, []byte) (int, *netsock.Error)) C.int32_t {
 	s, code := lookupSocket(sock)
 	if code != 0 {
 		return code
 	}
-	got, e := s.Read(cBytes(buf, min(n, 1<<30)))
+	done, e := op(s, cBytes(buf, min(n, 1<<30)))
 	if e != nil {
 		return sockFail(e)
 	}
-	return C.int32_t(got)
+	return C.int32_t(done)
+}
+
+//export wgSockRead
+func wgSockRead(sock C.int32_t, buf *C.uint8_t, n C.size_t) C.int32_t {
+	return moveBytes(sock, buf, n, (*netsock.Socket).Read)
 }
 
 //export wgSockWrite
 func wgSockWrite(sock C.int32_t, buf *C.uint8_t, n C.size_t) C.int32_t {
-	s, code := lookupSocket(sock)
-	if code != 0 {
-		return code
-	}
-	put, e := s.Write(cBytes(buf, min(n, 1<<30)))
-	if e != nil {
-		return sockFail(e)
-	}
-	return C.int32_t(put)
+	return moveBytes(sock, buf, n, (*netsock.Socket).Write)
 }
 
 //export wgSockSendTo
@@ -276,17 +259,10 @@ func wgSockRecvFrom(sock C.int32_t, buf *C.uint8_t, n C.size_t, addrOut *C.char,
 
 //export wgSockShutdown
 func wgSockShutdown(sock C.int32_t, how C.int32_t) C.int32_t {
-	s, code := lookupSocket(sock)
-	if code != 0 {
-		return code
-	}
 	if how < 0 || how > 2 {
 		return C.int32_t(fail(errInvalidArgument, "how %d is not SHUT_RD (0), SHUT_WR (1) or SHUT_RDWR (2)", int32(how)))
 	}
-	if e := s.Shutdown(how != 1, how != 0); e != nil {
-		return sockFail(e)
-	}
-	return 0
+	return sockCall(sock, func(s *netsock.Socket) *netsock.Error { return s.Shutdown(how != 1, how != 0) })
 }
 
 //export wgSockAddress

@@ -263,4 +263,3 @@ func TestNetstackModeRefusesBadAddresses(t *testing.T) {
 	}
 	m.dev.Close()
 }
-

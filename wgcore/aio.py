@@ -17,6 +17,22 @@ from wgcore.errors import TunnelClosedError
 _FULL_QUEUE_WAIT = 0.05
 
 
+async def wait_readable(fd: int) -> None:
+    """Wait in the running loop until fd turns readable."""
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_reader(fd, wake)
+    try:
+        await ready
+    finally:
+        loop.remove_reader(fd)
+
+
 class AsyncTunnel:
     """An in-memory :class:`Tunnel` driven from asyncio.
 
@@ -43,18 +59,7 @@ class AsyncTunnel:
         try:
             if self.tunnel.closed:  # closed (and its fd perhaps reused) before the dup
                 raise TunnelClosedError("the tunnel is closed")
-            loop = asyncio.get_running_loop()
-            ready = loop.create_future()
-
-            def wake() -> None:
-                if not ready.done():
-                    ready.set_result(None)
-
-            loop.add_reader(fd, wake)
-            try:
-                await ready
-            finally:
-                loop.remove_reader(fd)
+            await wait_readable(fd)
         finally:
             os.close(fd)
 

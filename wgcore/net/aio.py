@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from wgcore import _netstack
+from wgcore.aio import wait_readable
 from wgcore.net.sockets import Address, Socket, parse_address
 
 if TYPE_CHECKING:
@@ -223,22 +224,6 @@ class DatagramTransport(_SocketTransport, asyncio.DatagramTransport):
             self._finish(None)
 
 
-async def _wait_fd(fd: int) -> None:
-    """Wait until fd (a readiness eventfd) turns readable."""
-    loop = asyncio.get_running_loop()
-    ready: asyncio.Future[None] = loop.create_future()
-
-    def wake() -> None:
-        if not ready.done():
-            ready.set_result(None)
-
-    loop.add_reader(fd, wake)
-    try:
-        await ready
-    finally:
-        loop.remove_reader(fd)
-
-
 async def _resolve(tunnel: NetstackTunnel, host: str, port: int, kind: int) -> list[tuple[Any, ...]]:
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(None, tunnel.getaddrinfo, host, port, 0, kind)
@@ -254,7 +239,7 @@ async def connect(tunnel: NetstackTunnel, host: str, port: int) -> Socket:
             try:
                 sock.connect(sockaddr)
             except BlockingIOError:
-                await _wait_fd(sock.writable_fileno())
+                await wait_readable(sock.writable_fileno())
             result = _netstack.connect_result(sock._sock)
             if result:
                 raise OSError(result, f"connecting to {sockaddr[0]}:{port}")
