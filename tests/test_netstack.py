@@ -28,17 +28,19 @@ from wgcore.net import NetstackTunnel, resolver, wrap_tls
 from .netstack_support import dns_reply, echo, make_certificates, serve, serve_datagrams
 
 A, B = "10.7.0.1", "10.7.0.2"
+A6, B6 = "fd00:7::1", "fd00:7::2"
 
 
 def netstack_pair() -> tuple[NetstackTunnel, NetstackTunnel]:
-    """A (10.7.0.1, DNS server B) and B (10.7.0.2), peered over loopback."""
+    """A (10.7.0.1, fd00:7::1; DNS server B) and B (10.7.0.2, fd00:7::2),
+    peered over loopback."""
     keys = [PrivateKey.generate(), PrivateKey.generate()]
-    tunnels = [wgcore.Tunnel.netstack(Interface(private_key=k, listen_port=0), addresses=[ip], dns=[B])
-               for k, ip in zip(keys, (A, B))]
+    tunnels = [wgcore.Tunnel.netstack(Interface(private_key=k, listen_port=0), addresses=ips, dns=[B])
+               for k, ips in zip(keys, ([A, A6], [B, B6]))]
     for me, other in ((0, 1), (1, 0)):
         port = tunnels[other].config().listen_port
-        tunnels[me].set_config(Peer(keys[other].public_key, [ipaddress.ip_network("10.7.0.0/24")],
-                                    Endpoint("127.0.0.1", port)))
+        networks = [ipaddress.ip_network("10.7.0.0/24"), ipaddress.ip_network("fd00:7::/64")]
+        tunnels[me].set_config(Peer(keys[other].public_key, networks, Endpoint("127.0.0.1", port)))
     return tunnels[0], tunnels[1]
 
 
@@ -164,6 +166,31 @@ def test_getaddrinfo_through_the_tunnels_dns(pair: tuple[NetstackTunnel, Netstac
     assert silent.value.errno == socket.EAI_AGAIN
 
 
+def test_ipv6_sockets_and_aaaa_names(pair: tuple[NetstackTunnel, NetstackTunnel]) -> None:
+    a, b = pair
+    server = b.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    server.bind((B, 53))
+    serve_datagrams(server, dns_reply({"six.test": [B6]}))
+    listener = b.socket(socket.AF_INET6)
+    listener.bind(("", 7))
+    listener.listen()
+    serve(listener, echo)
+    assert listener.getsockname() == (B6, 7, 0, 0)
+    assert a.getaddrinfo("six.test", 7, socket.AF_INET6, socket.SOCK_STREAM)[0][4] == (B6, 7, 0, 0)
+    with a.create_connection(("six.test", 7), timeout=5) as sock:
+        assert sock.family == socket.AF_INET6 and sock.getsockname()[0] == A6
+        sock.sendall(b"over six")
+        assert sock.recv(100) == b"over six"
+    udp = b.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    udp.bind((B6, 9))
+    serve_datagrams(udp, bytes.upper)
+    with a.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(5)
+        sock.sendto(b"six", (B6, 9))
+        assert sock.recvfrom(10) == (b"SIX", (B6, 9, 0, 0))
+
+
+@pytest.mark.tools("openssl")
 def test_tls_with_a_test_ca(pair: tuple[NetstackTunnel, NetstackTunnel], tmp_path: Path) -> None:
     a, b = pair
     ca, cert, key = make_certificates(tmp_path, "web.test")

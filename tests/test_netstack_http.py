@@ -60,6 +60,7 @@ def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+@pytest.mark.tools("openssl")
 def test_requests_adapter(site: tuple[NetstackTunnel, Path, bytes]) -> None:
     tunnel, ca, blob = site
     with requests.Session() as session:
@@ -76,6 +77,7 @@ def test_requests_adapter(site: tuple[NetstackTunnel, Path, bytes]) -> None:
             session.get("http://web.test:81/", timeout=10)
 
 
+@pytest.mark.tools("openssl")
 def test_httpx_transports(site: tuple[NetstackTunnel, Path, bytes]) -> None:
     tunnel, ca, blob = site
     context = ssl.create_default_context(cafile=str(ca))

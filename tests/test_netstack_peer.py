@@ -115,7 +115,7 @@ def connect_inbound(peer_ns: str) -> bytes:
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.tools("setpriv")
+@pytest.mark.tools("setpriv", "openssl")
 def test_rootless_client_through_a_kernel_tun_peer(peer: tuple[str, str, Servers, dict[str, str]]) -> None:
     client_ns, peer_ns, servers, fields = peer
     command = ["ip", "netns", "exec", client_ns, *UNPRIVILEGED, sys.executable, "-P", str(CLIENT)]
@@ -147,7 +147,7 @@ def test_rootless_client_through_a_kernel_tun_peer(peer: tuple[str, str, Servers
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.tools("setpriv")
+@pytest.mark.tools("setpriv", "openssl")
 def test_wgcore_curl_as_nobody(peer: tuple[str, str, Servers, dict[str, str]]) -> None:
     client_ns, _, servers, fields = peer
     conf = (f"[Interface]\nPrivateKey = {base64.b64encode(bytes.fromhex(fields['private_key'])).decode()}\n"
