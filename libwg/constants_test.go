@@ -23,7 +23,7 @@ var goConstants = map[string]int64{
 	"WG_ERR_DAITA":            errDaita,
 	"WG_ERR_BUFFER_TOO_SMALL": errBufferTooSmall,
 	"WG_ERR_NOT_SUPPORTED":    errNotSupported,
-	"WG_ERR_ERRNO_BASE":       errErrnoBase,
+	"WG_ERRNO_BASE":           errErrnoBase,
 	"WG_LOG_ERROR":            logLevelError,
 	"WG_LOG_VERBOSE":          logLevelVerbose,
 	"WG_TRANSPORT_UDP":        transportUDP,

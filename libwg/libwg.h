@@ -296,8 +296,8 @@ int32_t wgTurnOnNetstack(int32_t mtu, const char *settings,
  * tunnel is turned off its sockets fail with ECONNRESET; their handles
  * stay until wgSockClose.
  */
-#define WG_ERR_ERRNO_BASE (-1000)
-#define WG_ERR_ERRNO(e) (WG_ERR_ERRNO_BASE - (e))
+#define WG_ERRNO_BASE (-1000)
+#define WG_ERR_ERRNO(e) (WG_ERRNO_BASE - (e))
 
 /* Open a socket: v6 0 (IPv4) or 1 (IPv6), stream 1 (TCP) or 0 (UDP). */
 int32_t wgSockOpen(int32_t handle, int32_t v6, int32_t stream);

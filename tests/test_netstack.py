@@ -152,7 +152,8 @@ def test_getaddrinfo_through_the_tunnels_dns(pair: tuple[NetstackTunnel, Netstac
     serve_datagrams(server, dns_reply({"web.test": [B, "2001:db8::2"]}))
     listen(b, 7)
     assert a.getaddrinfo("web.test", "7", type=socket.SOCK_STREAM) == [
-        (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (B, 7))]
+        (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (B, 7)),
+        (socket.AF_INET6, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", ("2001:db8::2", 7, 0, 0))]
     with a.create_connection(("web.test", 7), timeout=5) as sock:
         sock.sendall(b"x")
         assert sock.recv(1) == b"x"

@@ -12,7 +12,7 @@ cdef extern from "libwg.h" nogil:
     int32_t WG_ERR_DAITA
     int32_t WG_ERR_BUFFER_TOO_SMALL
     int32_t WG_ERR_NOT_SUPPORTED
-    int32_t WG_ERR_ERRNO_BASE
+    int32_t WG_ERRNO_BASE
 
     uint32_t WG_LOG_ERROR
     uint32_t WG_LOG_VERBOSE

@@ -25,14 +25,14 @@ cdef enum:
 cdef int raise_for(int32_t code, str action) except -1:
     """Raise OSError(errno) for a WG_ERR_ERRNO code, else wgcore's error."""
     message = take_error_message(&code)
-    if code <= lw.WG_ERR_ERRNO_BASE:
-        err = lw.WG_ERR_ERRNO_BASE - code
+    if code <= lw.WG_ERRNO_BASE:
+        err = lw.WG_ERRNO_BASE - code
         raise OSError(err, f"{action}: {message} [{_errno.errorcode.get(err, err)}]")
     raise errors.error_for_code(code, f"{action}: {message}")
 
 
 cdef bint again(int32_t code) noexcept:
-    return code == lw.WG_ERR_ERRNO_BASE - _EAGAIN
+    return code == lw.WG_ERRNO_BASE - _EAGAIN
 
 
 cdef int32_t _EAGAIN = _errno.EAGAIN
@@ -109,8 +109,8 @@ def connect_result(int sock):
     if rc == 0:
         return 0
     message = take_error_message(&rc)
-    if rc <= lw.WG_ERR_ERRNO_BASE:
-        return lw.WG_ERR_ERRNO_BASE - rc
+    if rc <= lw.WG_ERRNO_BASE:
+        return lw.WG_ERRNO_BASE - rc
     raise errors.error_for_code(rc, f"connecting: {message}")
 
 
