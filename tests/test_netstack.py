@@ -241,3 +241,9 @@ def test_a_thousand_connections_leave_no_fds_or_sockets_behind(pair: tuple[Netst
     assert open_fds() <= fds + 4  # each socket's two eventfds are closed with it
     growth_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss
     assert growth_kib < 64 * 1024, f"peak RSS grew {growth_kib} KiB over 1,000 connections"
+
+
+def test_version_names_the_gvisor_that_go_mod_pins() -> None:
+    go_mod = (Path(__file__).resolve().parents[1] / "libwg" / "go.mod").read_text()
+    pinned = next(line.split()[1] for line in go_mod.splitlines() if line.strip().startswith("gvisor.dev/gvisor "))
+    assert wgcore.version()["gvisor"] == f"gvisor.dev/gvisor@{pinned}"
