@@ -61,11 +61,11 @@ type Socket struct {
 	writerDone bool
 
 	listener *gonet.TCPListener
-	accepted []*gonet.TCPConn
+	accepted []pending
 	backlog  int
 
 	udp   *gonet.UDPConn
-	peer  netip.AddrPort // a connected UDP socket's peer
+	peer  netip.AddrPort // the peer: a connected UDP socket's, a TCP connection's as it connected
 	queue []datagram
 
 	readable, writable *flag
@@ -261,7 +261,7 @@ func (s *Socket) Connect(addr netip.AddrPort, timeout time.Duration) *Error {
 		case err != nil:
 			s.failLocked(toError(err))
 		default:
-			s.startLocked(c)
+			s.startLocked(c, addr)
 		}
 	}()
 	return nil
@@ -298,8 +298,8 @@ func (s *Socket) Err() *Error {
 }
 
 // startLocked makes the socket a connection over c and starts its pumps.
-func (s *Socket) startLocked(c *gonet.TCPConn) {
-	s.tcp, s.state = c, connected
+func (s *Socket) startLocked(c *gonet.TCPConn, peer netip.AddrPort) {
+	s.tcp, s.peer, s.state = c, peer, connected
 	s.updateLocked()
 	go s.receive(c)
 	go s.send(c)
@@ -387,7 +387,8 @@ func (s *Socket) acceptConnections(l *gonet.TCPListener) {
 			return
 		}
 		if len(s.accepted) < s.backlog {
-			s.accepted = append(s.accepted, c.(*gonet.TCPConn))
+			// the peer's address now: gVisor forgets it once the connection resets
+			s.accepted = append(s.accepted, pending{c.(*gonet.TCPConn), addrPort(c.RemoteAddr())})
 		} else {
 			c.Close()
 		}
@@ -410,19 +411,26 @@ func (s *Socket) Accept() (*Socket, *Error) {
 		s.mu.Unlock()
 		return nil, errAgain
 	}
-	c := s.accepted[0]
+	p := s.accepted[0]
 	s.accepted = s.accepted[1:]
 	s.updateLocked()
 	s.mu.Unlock()
 	conn, e := New(s.stack, s.v6, true)
 	if e != nil {
-		c.Close()
+		p.conn.Close()
 		return nil, e
 	}
 	conn.mu.Lock()
-	conn.startLocked(c)
+	conn.startLocked(p.conn, p.peer)
 	conn.mu.Unlock()
 	return conn, nil
+}
+
+// pending is a connection a listener accepted that the host has not
+// taken yet, with its peer's address.
+type pending struct {
+	conn *gonet.TCPConn
+	peer netip.AddrPort
 }
 
 var errAgain = errorf(syscall.EAGAIN, "the call would wait")
@@ -601,8 +609,8 @@ func (s *Socket) releaseLocked() func() {
 	if s.cancel != nil {
 		s.cancel()
 	}
-	for _, c := range s.accepted {
-		c.Close()
+	for _, p := range s.accepted {
+		p.conn.Close()
 	}
 	s.accepted = nil
 	s.wake.Broadcast()
@@ -665,10 +673,7 @@ func (s *Socket) LocalAddr() netip.AddrPort {
 func (s *Socket) RemoteAddr() (netip.AddrPort, *Error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch {
-	case s.tcp != nil:
-		return addrPort(s.tcp.RemoteAddr()), nil
-	case s.peer.IsValid():
+	if s.peer.IsValid() {
 		return s.peer, nil
 	}
 	return netip.AddrPort{}, errorf(syscall.ENOTCONN, "the socket is not connected")
