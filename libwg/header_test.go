@@ -73,7 +73,7 @@ func TestHeaderMatchesCgoExports(t *testing.T) {
 			t.Errorf("%s: libwg.h says %q, cgo exports %q", name, want[name], got[name])
 		}
 	}
-	want, got = typedefs(string(written)), typedefs(withLocalIncludes(t, string(generated)))
+	want, got = typedefs(withLocalIncludes(t, string(written))), typedefs(withLocalIncludes(t, string(generated)))
 	if len(got) == 0 {
 		t.Fatal("no wg_ types found in cgo's header")
 	}

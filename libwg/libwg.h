@@ -92,10 +92,33 @@ int32_t wgRead(int32_t handle, int32_t kind, uint8_t *buf, size_t buf_len,
                uint32_t *lens, uint32_t max_count, int32_t timeout_ms);
 
 /*
- * An eventfd that is readable exactly while packets of the given kind wait
- * to be read. Owned by libwg: closed at wgTurnOff, so stop polling it first.
+ * An eventfd that is readable while packets of the given kind wait to be
+ * read (after a read that left none, possibly once more with none: read
+ * again with timeout 0). Owned by libwg: closed once the tunnel is off and
+ * every wgPacketRing reference is released, so stop polling it first.
  */
 int32_t wgReadyFd(int32_t handle, int32_t kind);
+
+/*
+ * Packet rings: the queues behind wgWrite / wgRead, for a host that copies
+ * packets itself with no call into libwg per batch. wg_ring.h describes the
+ * shared memory and gives the host's side as static inline C functions:
+ * wg_ring_write / wg_ring_read (wg_ring_put / wg_ring_take never wait),
+ * waiting on futexes outside Go, and wg_ring_release. Packets the host
+ * writes are checked by the host (wgWrite's rules; at most slot_size
+ * bytes each).
+ */
+#include "wg_ring.h"
+
+/*
+ * The rings of one kind of an in-memory tunnel: *host_writes is the one
+ * the host writes (wgWrite's), *host_reads the one it reads (wgRead's,
+ * whose ready_fd wgReadyFd returns). Each comes with a reference: drop it
+ * with wg_ring_release once done; the memory stays valid until then, also
+ * after wgTurnOff (which closes the rings: calls then give WG_RING_CLOSED).
+ */
+int32_t wgPacketRing(int32_t handle, int32_t kind, wg_ring **host_writes,
+                     wg_ring **host_reads);
 
 /*
  * Multihop: two WireGuard devices in one tunnel. The exit hop is the

@@ -101,7 +101,8 @@ func (t *tunnel) setConfig(settings string) error {
 }
 
 // turnOff first ends every wait of the device on the host's queues, then
-// closes the device, then the mode. The order matters: wireguard-go holds
+// closes the device, then the mode, then drops libwg's hold on the host's
+// rings (a host holding one frees it with wg_ring_release). The order matters: wireguard-go holds
 // the device's net lock while a send waits for room in a host-carried
 // queue, and closing the device needs that lock, so a host that stopped
 // reading would otherwise block the close for ever.
@@ -109,6 +110,11 @@ func (t *tunnel) turnOff() {
 	t.gate.TurnOff()
 	t.dev.Close()
 	t.mode.close()
+	for _, kind := range []int32{kindPackets, kindDatagrams} {
+		if q, err := t.mode.hostQueue(kind); err == nil {
+			q.release()
+		}
+	}
 }
 
 // turnOffHandle closes the tunnel of handle and frees the handle; a

@@ -54,6 +54,12 @@ type hostQueue struct {
 	check func([]byte) error // why a packet the host writes is refused, or nil
 }
 
+// release drops libwg's reference to both rings, once the device closed.
+func (h *hostQueue) release() {
+	h.write.Release()
+	h.read.Release()
+}
+
 // notSupported is an operation the tunnel's mode does not offer, in the
 // user's terms (WG_ERR_NOT_SUPPORTED).
 type notSupported string

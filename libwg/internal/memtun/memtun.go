@@ -28,11 +28,14 @@ type Device struct {
 
 var _ tun.Device = (*Device)(nil)
 
+// MaxPacket bounds a received packet: the peer's MTU, not ours, sizes it.
+const MaxPacket = 65535
+
 // New makes a device of mtu bytes whose queues hold capacity packets.
 func New(mtu, capacity int, gate *hostgate.Gate) *Device {
 	return &Device{
 		Outbound: packetqueue.New(capacity, mtu),
-		Inbound:  packetqueue.New(capacity, mtu),
+		Inbound:  packetqueue.New(capacity, MaxPacket),
 		mtu:      mtu,
 		events:   make(chan tun.Event),
 		gate:     gate,

@@ -1,11 +1,21 @@
-// Package packetqueue is the bounded, allocation-free packet FIFO between
-// a host and a device, with timed waits and an eventfd for readiness.
+// Package packetqueue is the bounded packet FIFO between a host and a
+// device: a ring in C memory (libwg/wg_ring.h) that Go and the host's C
+// code share, with futex waits, timeouts and an eventfd for readiness.
 package packetqueue
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/../..
+#include "wg_ring.h"
+*/
+import "C"
 
 import (
 	"errors"
+	"math"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -18,128 +28,205 @@ var (
 	ErrTimedOut  = errors.New("timed out")
 )
 
-// Queue is a bounded FIFO of packets. Slots are reused, so steady
-// state allocates nothing; producers and consumers wait with timeouts, and
-// an optional eventfd is readable exactly while packets wait. Only
-// PutAlways may go past capacity (the ring then grows).
+// Queue is a bounded FIFO of packets in a C ring. Slots are reused, so
+// steady state allocates nothing; producers and consumers, in Go or in the
+// host's C code, wait with timeouts. Only PutAlways may go past capacity:
+// what does not fit waits in Go, in order, until there is room.
 type Queue struct {
-	mu       sync.Mutex
-	slots    [][]byte // a ring of at least capacity slots
-	capacity int
-	head     int
-	count    int
-	readyFD  int // -1 until asked for
-
-	notEmpty chan struct{} // poked (never blocking) when packets arrive
-	notFull  chan struct{} // poked when room appears
-	done     chan struct{} // closed by close()
-	doneOnce sync.Once
+	ring      *C.wg_ring
+	lens      []uint32 // the ring's lens, as Go sees them
+	data      []byte   // the ring's slots
+	slotSize  int
+	freeing   sync.RWMutex // held for reading by every Go call, for writing by Release
+	released  bool
+	fdOnce    sync.Mutex
+	overflow  [][]byte // PutAlways's packets waiting for room (under put_lock)
+	draining  bool     // a goroutine moves overflow into the ring
 }
 
-// New makes a queue of capacity packets of up to slotSize bytes each.
+// New makes a queue of capacity packets (rounded up to a power of two)
+// of up to slotSize bytes each.
 func New(capacity, slotSize int) *Queue {
-	q := &Queue{
-		slots:    make([][]byte, capacity),
-		capacity: capacity,
-		readyFD:  -1,
-		notEmpty: make(chan struct{}, 1),
-		notFull:  make(chan struct{}, 1),
-		done:     make(chan struct{}),
+	capacity = 1 << bitsFor(capacity)
+	header := int(unsafe.Sizeof(C.wg_ring{}))
+	size := header + 4*capacity + capacity*slotSize
+	block := C.calloc(1, C.size_t(size))
+	if block == nil {
+		panic("packetqueue: out of memory")
 	}
-	for i := range q.slots {
-		q.slots[i] = make([]byte, 0, slotSize)
+	r := (*C.wg_ring)(block)
+	r.capacity = C.uint32_t(capacity)
+	r.slot_size = C.uint32_t(slotSize)
+	r.lens = (*C.uint32_t)(unsafe.Add(block, header))
+	r.data = (*C.uint8_t)(unsafe.Add(block, header+4*capacity))
+	r.refs = 1
+	r.ready_fd = -1
+	return &Queue{
+		ring:     r,
+		lens:     unsafe.Slice((*uint32)(unsafe.Pointer(r.lens)), capacity),
+		data:     unsafe.Slice((*byte)(unsafe.Pointer(r.data)), capacity*slotSize),
+		slotSize: slotSize,
 	}
-	return q
 }
 
-func poke(ch chan struct{}) {
-	select {
-	case ch <- struct{}{}:
-	default:
+func bitsFor(n int) int {
+	bits := 0
+	for 1<<bits < n {
+		bits++
+	}
+	return bits
+}
+
+func (q *Queue) word(p *C.uint32_t) *uint32 { return (*uint32)(unsafe.Pointer(p)) }
+
+func (q *Queue) capacity() uint32 { return uint32(q.ring.capacity) }
+
+// used is how many packets the ring holds.
+func (q *Queue) used() uint32 {
+	return atomic.LoadUint32(q.word(&q.ring.tail)) - atomic.LoadUint32(q.word(&q.ring.head))
+}
+
+func (q *Queue) readyFD() int {
+	return int(atomic.LoadInt32((*int32)(unsafe.Pointer(&q.ring.ready_fd))))
+}
+
+// Wakeups is how many times a side was woken from a wait so far (a busy
+// stream, never empty nor full, makes none).
+func (q *Queue) Wakeups() uint32 {
+	return atomic.LoadUint32(q.word(&q.ring.data_seq)) + atomic.LoadUint32(q.word(&q.ring.room_seq))
+}
+
+func (q *Queue) closed() bool { return atomic.LoadUint32(q.word(&q.ring.closed)) != 0 }
+
+func futex(word *uint32, op, val uintptr, timeout *unix.Timespec) {
+	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(word)), op, val, uintptr(unsafe.Pointer(timeout)), 0, 0)
+}
+
+const (
+	futexWaitPrivate = 0 | 128
+	futexWakePrivate = 1 | 128
+)
+
+// lock and unlock are wg_ring_lock and wg_ring_unlock in Go.
+func lock(word *uint32) {
+	if atomic.CompareAndSwapUint32(word, 0, 1) {
+		return
+	}
+	c := atomic.SwapUint32(word, 2)
+	for c != 0 {
+		futex(word, futexWaitPrivate, 2, nil)
+		c = atomic.SwapUint32(word, 2)
 	}
 }
 
-// waiter waits for a queue's pokes until a deadline (none if timeout < 0),
-// reusing one timer across waits.
+func unlock(word *uint32) {
+	if atomic.SwapUint32(word, 0) == 2 {
+		futex(word, futexWakePrivate, 1, nil)
+	}
+}
+
+// signal is wg_ring_signal: wake the other side if it waits on seq.
+func (q *Queue) signal(wanted, seq *uint32, ready bool) {
+	if atomic.LoadUint32(wanted) == 0 || atomic.SwapUint32(wanted, 0) == 0 {
+		return
+	}
+	atomic.AddUint32(seq, 1)
+	futex(seq, futexWakePrivate, math.MaxInt32, nil)
+	if fd := q.readyFD(); ready && fd >= 0 {
+		one := [8]byte{1}
+		unix.Write(fd, one[:])
+	}
+}
+
+// waiter waits on a ring's futexes until a deadline (none if timeout < 0).
 type waiter struct {
 	deadline time.Time
-	timer    *time.Timer
+	forever  bool
 }
 
 func newWaiter(timeout time.Duration) waiter {
-	if timeout < 0 {
-		return waiter{}
-	}
-	return waiter{deadline: time.Now().Add(timeout)}
+	return waiter{deadline: time.Now().Add(timeout), forever: timeout < 0}
 }
 
-// wait blocks until ch is poked, q closes, cancel closes or the deadline
-// passes.
-func (w *waiter) wait(q *Queue, ch chan struct{}, cancel <-chan struct{}) error {
-	var expired <-chan time.Time
-	if !w.deadline.IsZero() {
+// wait is wg_ring_wait with a deadline and a cancel channel: it returns
+// nil when the side may try again.
+func (w *waiter) wait(q *Queue, consumer bool, cancel <-chan struct{}) error {
+	wanted, seq := q.word(&q.ring.room_wanted), q.word(&q.ring.room_seq)
+	if consumer {
+		wanted, seq = q.word(&q.ring.data_wanted), q.word(&q.ring.data_seq)
+	}
+	seen := atomic.LoadUint32(seq)
+	atomic.StoreUint32(wanted, 1)
+	fd := q.readyFD()
+	var count [8]byte
+	if consumer && fd >= 0 {
+		unix.Read(fd, count[:])
+	}
+	if used := q.used(); consumer && used > 0 || !consumer && used < q.capacity() {
+		if consumer && fd >= 0 {
+			count[0] = 1
+			unix.Write(fd, count[:])
+		}
+		return nil
+	}
+	if q.closed() {
+		return ErrClosed
+	}
+	var timeout *unix.Timespec
+	if !w.forever {
+		// A wait whose time is up still set wanted and looked once more
+		// (so the eventfd keeps its promise), as wg_ring_read does.
 		left := time.Until(w.deadline)
 		if left <= 0 {
 			return ErrTimedOut
 		}
-		if w.timer == nil {
-			w.timer = time.NewTimer(left)
-		} else {
-			w.timer.Reset(left)
-		}
-		expired = w.timer.C
+		ts := unix.NsecToTimespec(left.Nanoseconds())
+		timeout = &ts
 	}
 	select {
-	case <-ch:
-		return nil
-	case <-q.done:
-		return ErrClosed
 	case <-cancel:
 		return ErrCancelled
-	case <-expired:
-		return ErrTimedOut
+	default:
 	}
-}
-
-func (w *waiter) stop() {
-	if w.timer != nil {
-		w.timer.Stop()
+	if cancel != nil {
+		// Nothing but a futex wake ends the sleep: one goroutine per
+		// wait (not per packet) turns a cancel into one.
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			select {
+			case <-cancel:
+				atomic.AddUint32(seq, 1)
+				futex(seq, futexWakePrivate, math.MaxInt32, nil)
+			case <-stop:
+			}
+		}()
 	}
+	futex(seq, futexWaitPrivate, uintptr(seen), timeout)
+	select {
+	case <-cancel:
+		return ErrCancelled
+	default:
+	}
+	return nil
 }
 
 // Put copies packets 0..n-1 (from packet(i)) in order while there is room,
 // waiting up to timeout (negative: forever, zero: not at all) for room for
 // the first. It returns how many it queued.
 func (q *Queue) Put(n int, packet func(i int) []byte, timeout time.Duration, cancel <-chan struct{}) (int, error) {
+	q.freeing.RLock()
+	defer q.freeing.RUnlock()
+	if q.released {
+		return 0, ErrClosed
+	}
 	w := newWaiter(timeout)
-	defer w.stop()
 	for {
-		q.mu.Lock()
-		select {
-		case <-q.done:
-			q.mu.Unlock()
-			return 0, ErrClosed
-		default:
+		queued, err := q.put(n, packet)
+		if queued > 0 || err != nil || n == 0 || timeout == 0 {
+			return queued, err
 		}
-		queued := 0
-		for queued < n && q.count < q.capacity {
-			q.appendLocked(packet(queued))
-			queued++
-		}
-		if queued > 0 {
-			q.signalReadyLocked(q.count == queued)
-			if q.count < q.capacity {
-				poke(q.notFull)
-			}
-			q.mu.Unlock()
-			poke(q.notEmpty)
-			return queued, nil
-		}
-		q.mu.Unlock()
-		if n == 0 || timeout == 0 {
-			return 0, nil
-		}
-		if err := w.wait(q, q.notFull, cancel); err != nil {
+		if err := w.wait(q, false, cancel); err != nil {
 			if err == ErrTimedOut {
 				return 0, nil
 			}
@@ -148,34 +235,112 @@ func (q *Queue) Put(n int, packet func(i int) []byte, timeout time.Duration, can
 	}
 }
 
-// PutAlways queues packet even past capacity, growing the ring if it is
-// full; later puts wait until the queue is below capacity again.
-func (q *Queue) PutAlways(packet []byte) error {
-	q.mu.Lock()
-	select {
-	case <-q.done:
-		q.mu.Unlock()
-		return ErrClosed
-	default:
+// put is wg_ring_put in Go; it queues nothing while PutAlways's packets wait.
+func (q *Queue) put(n int, packet func(i int) []byte) (int, error) {
+	r := q.ring
+	lock(q.word(&r.put_lock))
+	if q.closed() {
+		unlock(q.word(&r.put_lock))
+		return 0, ErrClosed
 	}
-	if q.count == len(q.slots) {
-		grown := make([][]byte, max(1, 2*len(q.slots)))
-		for i := range q.count {
-			grown[i] = q.slots[(q.head+i)%len(q.slots)]
+	queued, tooBig := 0, false
+	if len(q.overflow) == 0 {
+		queued, tooBig = q.fillLocked(n, packet)
+	}
+	unlock(q.word(&r.put_lock))
+	if queued > 0 {
+		q.signal(q.word(&r.data_wanted), q.word(&r.data_seq), true)
+	} else if tooBig {
+		return 0, ErrTooBig
+	}
+	return queued, nil
+}
+
+// fillLocked copies packets into free slots (put_lock held), calling
+// packet(i) once for each it queues; tooBig says it stopped at one larger
+// than a slot.
+func (q *Queue) fillLocked(n int, packet func(i int) []byte) (queued int, tooBig bool) {
+	r := q.ring
+	tail := uint32(r.tail)
+	room := int(q.capacity() - (tail - atomic.LoadUint32(q.word(&r.head))))
+	for ; queued < n && queued < room; queued++ {
+		p := packet(queued)
+		if len(p) > q.slotSize {
+			tooBig = true
+			break
 		}
-		q.slots, q.head = grown, 0
+		slot := int((tail + uint32(queued)) & (q.capacity() - 1))
+		copy(q.data[slot*q.slotSize:], p)
+		q.lens[slot] = uint32(len(p))
 	}
-	q.appendLocked(packet)
-	q.signalReadyLocked(q.count == 1)
-	q.mu.Unlock()
-	poke(q.notEmpty)
+	if queued > 0 {
+		atomic.StoreUint32(q.word(&r.tail), tail+uint32(queued))
+	}
+	return queued, tooBig
+}
+
+// fillLockedCount is fillLocked for packets known to fit a slot.
+func (q *Queue) fillLockedCount(n int, packet func(i int) []byte) int {
+	queued, _ := q.fillLocked(n, packet)
+	return queued
+}
+
+// PutAlways queues packet even when the ring is full: it then waits in Go,
+// in order, and a goroutine moves it into the ring as room appears; later
+// puts wait until all such packets are in the ring.
+func (q *Queue) PutAlways(packet []byte) error {
+	q.freeing.RLock()
+	defer q.freeing.RUnlock()
+	if q.released {
+		return ErrClosed
+	}
+	if len(packet) > q.slotSize {
+		return ErrTooBig
+	}
+	r := q.ring
+	lock(q.word(&r.put_lock))
+	if q.closed() {
+		unlock(q.word(&r.put_lock))
+		return ErrClosed
+	}
+	one := func(int) []byte { return packet }
+	if len(q.overflow) > 0 || q.fillLockedCount(1, one) == 0 {
+		q.overflow = append(q.overflow, append([]byte(nil), packet...))
+		if !q.draining {
+			q.draining = true
+			go q.drain()
+		}
+		unlock(q.word(&r.put_lock))
+		return nil
+	}
+	unlock(q.word(&r.put_lock))
+	q.signal(q.word(&r.data_wanted), q.word(&r.data_seq), true)
 	return nil
 }
 
-func (q *Queue) appendLocked(packet []byte) {
-	tail := (q.head + q.count) % len(q.slots)
-	q.slots[tail] = append(q.slots[tail][:0], packet...)
-	q.count++
+// drain moves PutAlways's waiting packets into the ring as room appears,
+// until none are left or the queue closes.
+func (q *Queue) drain() {
+	q.freeing.RLock()
+	defer q.freeing.RUnlock()
+	r := q.ring
+	w := newWaiter(-1)
+	for {
+		lock(q.word(&r.put_lock))
+		moved := q.fillLockedCount(len(q.overflow), func(i int) []byte { return q.overflow[i] })
+		q.overflow = q.overflow[moved:]
+		done := len(q.overflow) == 0 || q.closed()
+		if done {
+			q.overflow, q.draining = nil, false
+		}
+		unlock(q.word(&r.put_lock))
+		if moved > 0 {
+			q.signal(q.word(&r.data_wanted), q.word(&r.data_seq), true)
+		}
+		if done || w.wait(q, false, nil) == ErrClosed {
+			return
+		}
+	}
 }
 
 // Take copies waiting packets back to back into dst while they fit,
@@ -183,52 +348,63 @@ func (q *Queue) appendLocked(packet []byte) {
 // fails with ErrTooBig if the first packet does not fit dst (the
 // packet stays queued).
 func (q *Queue) Take(dst []byte, lens []uint32, timeout time.Duration, cancel <-chan struct{}) (int, error) {
+	q.freeing.RLock()
+	defer q.freeing.RUnlock()
+	if q.released {
+		return 0, ErrClosed
+	}
 	w := newWaiter(timeout)
-	defer w.stop()
 	for {
-		q.mu.Lock()
-		taken, offset := 0, 0
-		for taken < len(lens) && q.count > 0 {
-			slot := q.slots[q.head]
-			if len(slot) > len(dst)-offset {
-				break
-			}
-			copy(dst[offset:], slot)
-			lens[taken] = uint32(len(slot))
-			offset += len(slot)
-			q.head = (q.head + 1) % len(q.slots)
-			q.count--
-			taken++
+		taken, err := q.take(dst, lens)
+		if taken > 0 || err != nil || len(lens) == 0 {
+			return taken, err
 		}
-		if taken > 0 {
-			q.signalReadyLocked(false)
-			if q.count > 0 {
-				poke(q.notEmpty)
-			}
-			q.mu.Unlock()
-			poke(q.notFull)
-			return taken, nil
-		}
-		waiting := q.count > 0
-		q.mu.Unlock()
-		if waiting && len(lens) > 0 {
-			return 0, ErrTooBig
-		}
-		select {
-		case <-q.done:
-			return 0, ErrClosed
-		default:
-		}
-		if len(lens) == 0 || timeout == 0 {
-			return 0, nil
-		}
-		if err := w.wait(q, q.notEmpty, cancel); err != nil {
+		if err := w.wait(q, true, cancel); err != nil {
 			if err == ErrTimedOut {
 				return 0, nil
 			}
 			return 0, err
 		}
 	}
+}
+
+// take is wg_ring_take in Go.
+func (q *Queue) take(dst []byte, lens []uint32) (int, error) {
+	r := q.ring
+	lock(q.word(&r.take_lock))
+	head := uint32(r.head)
+	tail := atomic.LoadUint32(q.word(&r.tail))
+	taken, offset := 0, 0
+	for taken < len(lens) && head+uint32(taken) != tail {
+		slot := int((head + uint32(taken)) & (q.capacity() - 1))
+		size := int(q.lens[slot])
+		if size > len(dst)-offset {
+			break
+		}
+		copy(dst[offset:], q.data[slot*q.slotSize:slot*q.slotSize+size])
+		lens[taken] = uint32(size)
+		offset += size
+		taken++
+	}
+	if taken > 0 {
+		atomic.StoreUint32(q.word(&r.head), head+uint32(taken))
+	}
+	unlock(q.word(&r.take_lock))
+	if taken > 0 {
+		q.signal(q.word(&r.room_wanted), q.word(&r.room_seq), false)
+		if q.readyFD() >= 0 && q.used() == 0 {
+			w := newWaiter(0) // empty now: the eventfd goes unreadable
+			w.wait(q, true, nil)
+		}
+		return taken, nil
+	}
+	if head != tail && len(lens) > 0 {
+		return 0, ErrTooBig
+	}
+	if q.closed() {
+		return 0, ErrClosed
+	}
+	return 0, nil
 }
 
 // TakeOne blocks until one packet is copied into dst (or the wait ends).
@@ -240,56 +416,75 @@ func (q *Queue) TakeOne(dst []byte, cancel <-chan struct{}) (int, error) {
 	return int(length[0]), nil
 }
 
-// signalReadyLocked keeps the eventfd readable exactly while count > 0;
-// becameNonEmpty says this change took count from zero.
-func (q *Queue) signalReadyLocked(becameNonEmpty bool) {
-	if q.readyFD < 0 {
+// ReadinessFD returns an eventfd, readable while packets wait; it is
+// created on first use and closed with the ring.
+func (q *Queue) ReadinessFD() (int, error) {
+	q.freeing.RLock()
+	defer q.freeing.RUnlock()
+	q.fdOnce.Lock()
+	defer q.fdOnce.Unlock()
+	if q.released || q.closed() {
+		return -1, ErrClosed
+	}
+	if fd := int(q.ring.ready_fd); fd >= 0 {
+		return fd, nil
+	}
+	fd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		return -1, err
+	}
+	atomic.StoreInt32((*int32)(unsafe.Pointer(&q.ring.ready_fd)), int32(fd))
+	atomic.StoreUint32(q.word(&q.ring.data_wanted), 1)
+	if q.used() > 0 {
+		one := [8]byte{1}
+		unix.Write(fd, one[:])
+	}
+	return fd, nil
+}
+
+// Len is how many packets wait (in the ring, and for room after PutAlways).
+func (q *Queue) Len() int {
+	lock(q.word(&q.ring.put_lock))
+	defer unlock(q.word(&q.ring.put_lock))
+	return int(q.used()) + len(q.overflow)
+}
+
+// Close wakes every waiter for good and makes the eventfd readable.
+func (q *Queue) Close() {
+	r := q.ring
+	if atomic.SwapUint32(q.word(&r.closed), 1) == 1 {
 		return
 	}
-	var buf [8]byte
-	if becameNonEmpty {
-		buf[0] = 1
-		unix.Write(q.readyFD, buf[:])
-	} else if q.count == 0 {
-		unix.Read(q.readyFD, buf[:])
+	for _, seq := range []*uint32{q.word(&r.data_seq), q.word(&r.room_seq)} {
+		atomic.AddUint32(seq, 1)
+		futex(seq, futexWakePrivate, math.MaxInt32, nil)
+	}
+	if fd := q.readyFD(); fd >= 0 {
+		one := [8]byte{1}
+		unix.Write(fd, one[:])
 	}
 }
 
-// ReadinessFD returns an eventfd, readable while packets wait; it is
-// created on first use and closed with the queue.
-func (q *Queue) ReadinessFD() (int, error) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.readyFD < 0 {
-		fd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
-		if err != nil {
-			return -1, err
-		}
-		q.readyFD = fd
-		q.signalReadyLocked(q.count > 0)
+// HostRing is the ring for a host's C code, with a reference it must drop
+// with wg_ring_release; nil once released.
+func (q *Queue) HostRing() unsafe.Pointer {
+	q.freeing.RLock()
+	defer q.freeing.RUnlock()
+	if q.released {
+		return nil
 	}
-	return q.readyFD, nil
+	atomic.AddUint32(q.word(&q.ring.refs), 1)
+	return unsafe.Pointer(q.ring)
 }
 
-// Len is how many packets wait.
-func (q *Queue) Len() int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.count
-}
-
-// Close wakes every waiter for good and closes the eventfd.
-func (q *Queue) Close() {
-	q.doneOnce.Do(func() {
-		close(q.done)
-		q.mu.Lock()
-		if q.readyFD >= 0 {
-			// Wake anyone polling it (closing alone does not), then close.
-			var one = [8]byte{1}
-			unix.Write(q.readyFD, one[:])
-			unix.Close(q.readyFD)
-			q.readyFD = -1
-		}
-		q.mu.Unlock()
-	})
+// Release closes the queue and drops Go's reference to the ring, after
+// any Go call in progress returns; the last reference frees it.
+func (q *Queue) Release() {
+	q.Close()
+	q.freeing.Lock()
+	defer q.freeing.Unlock()
+	if !q.released {
+		q.released = true
+		C.wg_ring_release(q.ring)
+	}
 }

@@ -13,15 +13,15 @@ func putAll(q *Queue, packets ...[]byte) (int, error) {
 }
 
 func TestQueueKeepsOrderAndReportsFull(t *testing.T) {
-	q := New(3, 8)
-	n, err := putAll(q, []byte("a"), []byte("bb"), []byte("ccc"), []byte("dddd"))
-	if err != nil || n != 3 {
-		t.Fatalf("put = %d, %v; want 3 accepted (queue full)", n, err)
+	q := New(3, 8) // rounded up to 4 slots
+	n, err := putAll(q, []byte("a"), []byte("bb"), []byte("ccc"), []byte("dddd"), []byte("e"))
+	if err != nil || n != 4 {
+		t.Fatalf("put = %d, %v; want 4 accepted (queue full)", n, err)
 	}
 	buf := make([]byte, 100)
 	lens := make([]uint32, 8)
 	got, err := q.Take(buf, lens, 0, nil)
-	if err != nil || got != 3 {
+	if err != nil || got != 4 {
 		t.Fatalf("take = %d, %v", got, err)
 	}
 	if !bytes.Equal(buf[:6], []byte("abbccc")) || lens[0] != 1 || lens[1] != 2 || lens[2] != 3 {
@@ -44,13 +44,13 @@ func TestQueueTakeStopsAtBufferEnd(t *testing.T) {
 	}
 }
 
-func TestQueueGrowsSlotsForLargePackets(t *testing.T) {
-	q := New(1, 2)
-	big := bytes.Repeat([]byte{7}, 100)
-	putAll(q, big)
-	buf := make([]byte, 100)
-	if n, err := q.TakeOne(buf, nil); err != nil || n != 100 || !bytes.Equal(buf, big) {
-		t.Fatalf("TakeOne = %d, %v", n, err)
+func TestQueueRefusesPacketsLargerThanASlot(t *testing.T) {
+	q := New(2, 4)
+	if n, err := putAll(q, []byte("12345")); n != 0 || err != ErrTooBig {
+		t.Fatalf("put of 5 bytes into 4-byte slots = %d, %v", n, err)
+	}
+	if err := q.PutAlways([]byte("12345")); err != ErrTooBig {
+		t.Fatalf("PutAlways of 5 bytes into 4-byte slots: %v", err)
 	}
 }
 
@@ -124,18 +124,126 @@ func TestPutAlwaysGoesPastCapacityInOrder(t *testing.T) {
 	if n, _ := putAll(q, []byte("x")); n != 0 || q.Len() != 5 {
 		t.Fatalf("a put into a queue over capacity took %d (len %d)", n, q.Len())
 	}
+	var got []byte
 	buf, lens := make([]byte, 16), make([]uint32, 4)
-	if n, _ := q.Take(buf, lens, 0, nil); n != 4 || !bytes.Equal(buf[:4], []byte("abcd")) {
-		t.Fatalf("took %d: %q", n, buf[:4])
+	for len(got) < 5 {
+		n, err := q.Take(buf, lens, 5*time.Second, nil)
+		if n == 0 || err != nil {
+			t.Fatalf("took %q, then %d, %v", got, n, err)
+		}
+		got = append(got, buf[:n]...)
+	}
+	if string(got) != "abcde" || q.Len() != 0 {
+		t.Fatalf("took %q, %d left", got, q.Len())
 	}
 	if n, _ := putAll(q, []byte("f")); n != 1 {
 		t.Fatal("a put below capacity again was refused")
 	}
-	if n, _ := q.Take(buf, lens, 0, nil); n != 2 || !bytes.Equal(buf[:2], []byte("ef")) {
-		t.Fatalf("took %d: %q", n, buf[:2])
-	}
 	q.Close()
 	if err := q.PutAlways([]byte("g")); err != ErrClosed {
 		t.Fatalf("PutAlways into a closed queue: %v", err)
+	}
+}
+
+func TestConcurrentProducersLoseNothingAndKeepEachOnesOrder(t *testing.T) {
+	q := New(16, 8)
+	const producers, each = 4, 20000
+	for p := range producers {
+		go func() {
+			for i := 0; i < each; {
+				packet := []byte{byte(p), byte(i), byte(i >> 8), byte(i >> 16)}
+				n, err := q.Put(1, func(int) []byte { return packet }, -1, nil)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				i += n
+			}
+		}()
+	}
+	next := make([]int, producers)
+	buf, lens := make([]byte, 8*32), make([]uint32, 32)
+	for got := 0; got < producers*each; {
+		n, err := q.Take(buf, lens, 10*time.Second, nil)
+		if err != nil || n == 0 {
+			t.Fatalf("take after %d packets: %d, %v", got, n, err)
+		}
+		for k := range n {
+			p := buf[4*k : 4*k+4]
+			if i := int(p[1]) | int(p[2])<<8 | int(p[3])<<16; i != next[p[0]] {
+				t.Fatalf("producer %d: got packet %d, want %d", p[0], i, next[p[0]])
+			}
+			next[p[0]]++
+		}
+		got += n
+	}
+}
+
+func TestABusyStreamWakesNobody(t *testing.T) {
+	q := New(8, 8)
+	putAll(q, []byte("a"), []byte("b"))
+	buf, lens := make([]byte, 8), make([]uint32, 1)
+	for range 10000 {
+		putAll(q, []byte("c"))
+		if n, err := q.Take(buf, lens, -1, nil); n != 1 || err != nil {
+			t.Fatalf("take = %d, %v", n, err)
+		}
+	}
+	if w := q.Wakeups(); w != 0 {
+		t.Fatalf("a stream that never emptied nor filled the ring woke a side %d times", w)
+	}
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		putAll(q, []byte("d"))
+	}()
+	for q.Len() > 0 {
+		q.Take(buf, lens, 0, nil)
+	}
+	if n, _ := q.Take(buf, lens, -1, nil); n != 1 || q.Wakeups() != 1 {
+		t.Fatalf("a consumer waiting on an empty ring: took %d, woken %d times, want once", n, q.Wakeups())
+	}
+}
+
+func TestCloseWakesEveryWaiterAndReleaseWaitsForThem(t *testing.T) {
+	full, empty := New(1, 8), New(1, 8)
+	putAll(full, []byte("x"))
+	done := make(chan error, 6)
+	for range 3 {
+		go func() { _, err := full.Put(1, func(int) []byte { return []byte("y") }, -1, nil); done <- err }()
+		go func() { _, err := empty.Take(make([]byte, 8), make([]uint32, 1), -1, nil); done <- err }()
+	}
+	time.Sleep(20 * time.Millisecond)
+	full.Release()
+	empty.Release()
+	for range 6 {
+		select {
+		case err := <-done:
+			if err != ErrClosed {
+				t.Fatalf("a waiter ended with %v, want ErrClosed", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("closing left a waiter asleep")
+		}
+	}
+	if _, err := full.Take(make([]byte, 8), make([]uint32, 1), 0, nil); err != ErrClosed {
+		t.Fatalf("take from a released queue: %v", err)
+	}
+}
+
+func TestAStoppedConsumerNeverBlocksACancelledProducer(t *testing.T) {
+	q := New(1, 8)
+	putAll(q, []byte("x"))
+	cancel := make(chan struct{})
+	done := make(chan error, 1)
+	go func() { _, err := q.Put(1, func(int) []byte { return []byte("y") }, -1, cancel); done <- err }()
+	time.Sleep(20 * time.Millisecond)
+	close(cancel)
+	select {
+	case err := <-done:
+		if err != ErrCancelled {
+			t.Fatalf("cancelled put: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a cancel did not wake a producer waiting for room")
 	}
 }

@@ -99,7 +99,7 @@ func TestCountingTunCountsBothWaysAndNoRoute(t *testing.T) {
 
 func TestCountingBindCountsWhatCrosses(t *testing.T) {
 	gate := hostgate.New()
-	link := membind.New(1420, 3, gate)
+	link := membind.New(1420, 4, gate)
 	counts := &Counters{}
 	bind := CountBind(link, counts)
 	receive, _, err := bind.Open(0)
@@ -126,10 +126,12 @@ func TestCountingBindCountsWhatCrosses(t *testing.T) {
 	if got.Received != (Wire{Response: Count{1, 92}, Data: Count{1, 200}, Other: Count{1, 4}}) {
 		t.Fatalf("received %+v", got.Received)
 	}
-	// Once outbound (3 slots) is full, a send waits until turn-off, then
+	// Once outbound (4 slots) is full, a send waits until turn-off, then
 	// reports success without counting.
-	if err := bind.Send(message(4, 100), membind.LinkEndpoint); err != nil {
-		t.Fatal(err)
+	for range 2 {
+		if err := bind.Send(message(4, 100), membind.LinkEndpoint); err != nil {
+			t.Fatal(err)
+		}
 	}
 	done := make(chan error)
 	go func() { done <- bind.Send(message(4, 100), membind.LinkEndpoint) }()
@@ -138,7 +140,7 @@ func TestCountingBindCountsWhatCrosses(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("send cut off by turn-off: %v", err)
 	}
-	if got := counts.Load().Sent.Data; got != (Count{1, 100}) {
+	if got := counts.Load().Sent.Data; got != (Count{2, 200}) {
 		t.Fatalf("a datagram discarded at turn-off counted as sent: %+v", got)
 	}
 }
