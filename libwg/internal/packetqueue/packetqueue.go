@@ -33,15 +33,15 @@ var (
 // host's C code, wait with timeouts. Only PutAlways may go past capacity:
 // what does not fit waits in Go, in order, until there is room.
 type Queue struct {
-	ring      *C.wg_ring
-	lens      []uint32 // the ring's lens, as Go sees them
-	data      []byte   // the ring's slots
-	slotSize  int
-	freeing   sync.RWMutex // held for reading by every Go call, for writing by Release
-	released  bool
-	fdOnce    sync.Mutex
-	overflow  [][]byte // PutAlways's packets waiting for room (under put_lock)
-	draining  bool     // a goroutine moves overflow into the ring
+	ring     *C.wg_ring
+	lens     []uint32 // the ring's lens, as Go sees them
+	data     []byte   // the ring's slots
+	slotSize int
+	freeing  sync.RWMutex // held for reading by every Go call, for writing by Release
+	released bool
+	fdOnce   sync.Mutex
+	overflow [][]byte // PutAlways's packets waiting for room (under put_lock)
+	draining bool     // a goroutine moves overflow into the ring
 }
 
 // New makes a queue of capacity packets (rounded up to a power of two)
