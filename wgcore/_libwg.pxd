@@ -65,6 +65,19 @@ cdef extern from "libwg.h" nogil:
     int32_t wgRead(int32_t handle, int32_t kind, uint8_t *buf, size_t buf_len,
                    uint32_t *lens, uint32_t max_count, int32_t timeout_ms)
     int32_t wgReadyFd(int32_t handle, int32_t kind)
+
+    # Packet rings (wg_ring.h): the host's side, static inline C.
+    ctypedef struct wg_ring:
+        uint32_t slot_size
+    int32_t WG_RING_CLOSED
+    int32_t WG_RING_TOO_BIG
+    int32_t wgPacketRing(int32_t handle, int32_t kind, wg_ring **host_writes,
+                         wg_ring **host_reads)
+    int32_t wg_ring_write(wg_ring *r, const uint8_t *const *packets, const uint32_t *lens,
+                          uint32_t count, int32_t timeout_ms)
+    int32_t wg_ring_read(wg_ring *r, uint8_t *buf, size_t buf_len, uint32_t *lens,
+                         uint32_t max_count, int32_t timeout_ms)
+    void wg_ring_release(wg_ring *r)
     int32_t wgTurnOff(int32_t handle)
     int32_t wgTunnelCount()
     int32_t wgGetTraffic(int32_t handle, wg_traffic *out)

@@ -117,6 +117,50 @@ cdef int fill_from_lengths(Py_buffer *view, object lengths, Py_ssize_t n,
     return 0
 
 
+cdef str ip_packet_problem(const uint8_t *p, uint32_t n, int mtu):
+    """Why p cannot be an IP packet of a tunnel of mtu bytes, or None
+    (what the receiving peer would drop: wgWrite's rules)."""
+    cdef uint32_t header_len, declared = 0
+    if n > <uint32_t>mtu:
+        return f"{n} bytes is more than the MTU ({mtu})"
+    if n == 0:
+        return "empty packet"
+    version = p[0] >> 4
+    if version == 4:
+        header_len = 20
+        if n >= header_len:
+            declared = (<uint32_t>p[2]) << 8 | p[3]
+    elif version == 6:
+        header_len = 40
+        if n >= header_len:
+            declared = header_len + ((<uint32_t>p[4]) << 8 | p[5])
+    else:
+        return f"IP version {version} is neither 4 nor 6"
+    if n < header_len:
+        return f"{n} bytes is too short for IPv{version}"
+    if declared != n:
+        return f"the IP header says {declared} bytes, the packet has {n}"
+    return None
+
+
+cdef int check_batch(int32_t kind, uint8_t **ptrs, uint32_t *lens, Py_ssize_t n,
+                     int mtu) except -1:
+    """Refuse the whole batch if one packet (or datagram) is bad."""
+    cdef Py_ssize_t i
+    for i in range(n):
+        if kind == lw.WG_KIND_DATAGRAMS:
+            if lens[i] == 0 or lens[i] > <uint32_t>mtu + 32:
+                problem = f"a datagram of {lens[i]} bytes is outside 1..{mtu + 32}"
+            else:
+                continue
+        else:
+            problem = ip_packet_problem(ptrs[i], lens[i], mtu)
+            if problem is None:
+                continue
+        raise errors.InvalidArgumentError(f"sending: packet {i}: {problem}")
+    return 0
+
+
 cdef class _PacketPath(DeviceHandle):
     """The packet and datagram batches of a tunnel; :class:`Tunnel` adds
     how it is turned on and off."""
@@ -125,10 +169,37 @@ cdef class _PacketPath(DeviceHandle):
     cdef int _datagram_mtu
     cdef int32_t _queue_handles[2]  # the handle whose queue of each kind this uses
     cdef int32_t _ready_fds[2]  # readiness eventfds by kind, -1 until asked for
+    # The rings of each kind (wgPacketRing), NULL until first used: the host
+    # writes _write_rings and reads _read_rings, with no call into libwg.
+    cdef lw.wg_ring *_write_rings[2]
+    cdef lw.wg_ring *_read_rings[2]
 
     def __cinit__(self, *args, **kwargs):
         self._queue_handles[0] = self._queue_handles[1] = -1
         self._ready_fds[0] = self._ready_fds[1] = -1
+        self._write_rings[0] = self._write_rings[1] = NULL
+        self._read_rings[0] = self._read_rings[1] = NULL
+
+    def __dealloc__(self):
+        for kind in range(2):
+            if self._write_rings[kind] != NULL:
+                lw.wg_ring_release(self._write_rings[kind])
+                lw.wg_ring_release(self._read_rings[kind])
+
+    cdef int _rings(self, int32_t kind) except -1:
+        """Take the rings of kind from libwg (once: the only call into it)."""
+        if self._write_rings[kind] != NULL:
+            return 0
+        cdef int32_t rc = lw.wgPacketRing(self._queue_handles[kind], kind,
+                                          &self._write_rings[kind], &self._read_rings[kind])
+        if rc < 0:
+            self._packet_error(rc, "opening the packet rings")
+        return 0
+
+    cdef int _ring_error(self, int32_t rc, str action) except -1:
+        if rc == lw.WG_RING_TOO_BIG:
+            raise errors.BufferTooSmallError(f"{action}: the next packet does not fit the buffer")
+        raise errors.TunnelClosedError(f"{action}: the tunnel was closed")
 
     cdef int _set_queues(self, int32_t packets, int32_t datagrams, int mtu,
                          int datagram_mtu) except -1:
@@ -148,7 +219,8 @@ cdef class _PacketPath(DeviceHandle):
         return self._datagram_mtu + lw.WG_DATAGRAM_OVERHEAD
 
     # The packet path. Every call moves a batch under one GIL release, and
-    # bytes are copied once between the caller's buffers and Go's queues.
+    # bytes are copied once between the caller's buffers and the rings,
+    # here in C: no call into Go, and waits sleep on the ring's futex.
 
     def send_packets(self, packets, lengths=None, *, timeout=None):
         """Queue IP packets for sending; return how many were queued.
@@ -231,7 +303,9 @@ cdef class _PacketPath(DeviceHandle):
         cdef Py_ssize_t held = 0, i
         cdef int32_t rc, slice_ms
         cdef double deadline
-        cdef int32_t handle = self._queue_handles[kind]
+        self._rings(kind)
+        cdef lw.wg_ring *ring = self._write_rings[kind]
+        cdef int mtu = self.mtu if kind == lw.WG_KIND_PACKETS else self._datagram_mtu
         if n > STACK_BATCH:
             ptrs = <uint8_t **>PyMem_Malloc(n * sizeof(uint8_t *))
             lens = <uint32_t *>PyMem_Malloc(n * sizeof(uint32_t))
@@ -254,12 +328,13 @@ cdef class _PacketPath(DeviceHandle):
                 get_buffer(packets, &views[0], PyBUF_SIMPLE, "packets")
                 held = 1
                 fill_from_lengths(&views[0], lengths, n, ptrs, lens)
+            check_batch(kind, ptrs, lens, n, mtu)
             deadline = monotonic_ms() + wait if wait > 0 else 0
             slice_ms = wait if 0 <= wait <= SIGNAL_SLICE_MS else SIGNAL_SLICE_MS
             while True:
                 with nogil:
-                    rc = lw.wgWrite(handle, kind, <const uint8_t *const *>ptrs, lens,
-                                    <uint32_t>n, slice_ms)
+                    rc = lw.wg_ring_write(ring, <const uint8_t *const *>ptrs, lens,
+                                          <uint32_t>n, slice_ms)
                 if rc != 0 or n == 0 or wait == 0:
                     break
                 slice_ms = next_slice(wait, deadline)
@@ -273,7 +348,7 @@ cdef class _PacketPath(DeviceHandle):
                 PyMem_Free(lens)
                 PyMem_Free(views)
         if rc < 0:
-            self._packet_error(rc, "sending")
+            self._ring_error(rc, "sending")
         return rc
 
     cdef Py_ssize_t _read_into(self, int32_t kind, object buffer, object lengths,
@@ -311,21 +386,22 @@ cdef class _PacketPath(DeviceHandle):
 
     cdef Py_ssize_t _read(self, int32_t kind, uint8_t *buf, size_t buf_len,
                           uint32_t *lens, uint32_t max_count, int32_t wait) except -1:
-        """wgRead in signal-checked slices of the ``wait`` ms (-1: forever)."""
-        cdef int32_t handle = self._queue_handles[kind]
+        """wg_ring_read in signal-checked slices of the ``wait`` ms (-1: forever)."""
+        self._rings(kind)
+        cdef lw.wg_ring *ring = self._read_rings[kind]
         cdef int32_t rc
         cdef double deadline = monotonic_ms() + wait if wait > 0 else 0
         cdef int32_t slice_ms = wait if 0 <= wait <= SIGNAL_SLICE_MS else SIGNAL_SLICE_MS
         while True:
             with nogil:
-                rc = lw.wgRead(handle, kind, buf, buf_len, lens, max_count, slice_ms)
+                rc = lw.wg_ring_read(ring, buf, buf_len, lens, max_count, slice_ms)
             if rc != 0 or max_count == 0 or wait == 0:
                 break
             slice_ms = next_slice(wait, deadline)
             if slice_ms < 0:
                 break
         if rc < 0:
-            self._packet_error(rc, "receiving")
+            self._ring_error(rc, "receiving")
         return rc
 
     cdef bytes _recv_bytes(self, int32_t kind, Py_ssize_t capacity, object timeout):
