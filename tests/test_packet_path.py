@@ -70,6 +70,58 @@ def test_ten_thousand_packets_arrive_intact_and_in_order(
     exchange(a, b, packets)
 
 
+@settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**32 - 1), max_size=st.sampled_from([64, 1390]))
+def test_packets_of_four_sender_threads_arrive_intact_and_each_in_order(
+    pair: tuple[wgcore.Tunnel, wgcore.Tunnel], seed: int, max_size: int
+) -> None:
+    """10,000 packets from four threads sending at once through the rings."""
+    a, b = pair
+    rng = random.Random(seed)
+    threads = 4
+    packets = [[ipv4(bytes([me]) + i.to_bytes(2, "big") + rng.randbytes(rng.randint(0, max_size)))
+                for i in range(10_000 // threads)] for me in range(threads)]
+    handshake(a, b)
+    in_flight = threading.Semaphore(256)  # a window, so loopback UDP drops nothing
+    failures: list[BaseException] = []
+
+    def send(mine: list[bytes]) -> None:
+        try:
+            for start in range(0, len(mine), 8):
+                batch = mine[start : start + 8]
+                for _ in batch:
+                    in_flight.acquire()
+                while batch:
+                    batch = batch[a.send_packets(batch, timeout=5) :]
+        except BaseException as e:
+            failures.append(e)
+
+    senders = [threading.Thread(target=send, args=(mine,), daemon=True) for mine in packets]
+    for t in senders:
+        t.start()
+    pump = pump_for(a, b)
+    buf, lens = bytearray(64 * 1500), array.array("I", bytes(4 * 64))
+    following = [0] * threads
+    deadline = time.monotonic() + 60
+    while sum(following) < 10_000 and not failures:
+        assert time.monotonic() < deadline, f"stalled at {following}"
+        if pump:
+            pump()
+        n = b.recv_packets_into(buf, lens, timeout=0 if pump else 0.01)
+        offset = 0
+        for size in lens[:n]:
+            got = bytes(buf[offset : offset + size])
+            me = got[20]
+            assert got == packets[me][following[me]], f"thread {me}: packet {following[me]} differs"
+            following[me] += 1
+            offset += size
+        for _ in range(n):
+            in_flight.release()
+    for t in senders:
+        t.join(timeout=10)
+    assert not failures, failures
+
+
 def test_one_buffer_with_lengths_and_numpy_style_buffers(pair: tuple[wgcore.Tunnel, wgcore.Tunnel]) -> None:
     a, b = pair
     handshake(a, b)
