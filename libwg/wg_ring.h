@@ -8,11 +8,13 @@
  * lens[capacity], then capacity slots of slot_size bytes. Producers fill
  * slots at tail, consumers empty them at head (both free-running, taken
  * modulo capacity, a power of two); each side serialises its threads with
- * a futex lock, so either side may have several threads. Waiting is on a
- * futex: a consumer that finds the ring empty sets data_wanted and sleeps
- * on data_seq; a producer wakes it (data_seq++, FUTEX_WAKE) only when it
- * finds data_wanted set, so a busy stream makes no system call. The same
- * goes for producers waiting for room (room_wanted, room_seq). ready_fd,
+ * a futex lock, so either side may have several threads. A consumer that
+ * finds the ring empty sets data_wanted and sleeps; a producer wakes it
+ * only when it finds data_wanted set, so a busy stream makes no system
+ * call. The same goes for producers waiting for room (room_wanted). A
+ * waiter in C sets bit WG_RING_WAITER_C and sleeps on the futex data_seq
+ * (room_seq); goroutines set WG_RING_WAITER_GO and are woken through the
+ * eventfd go_fd (a Go producer wakes them directly). ready_fd,
  * once asked for, is an eventfd written when the consumer side wanted
  * data, and drained when a consumer finds the ring empty: it is readable
  * whenever packets wait (and, briefly, sometimes when none do).
@@ -42,7 +44,8 @@ typedef struct {
     uint32_t refs;
     uint32_t closed;
     int32_t ready_fd;
-    uint32_t pad0[7];
+    int32_t go_fd;
+    uint32_t pad0[6];
     uint32_t tail;
     uint32_t put_lock;
     uint32_t room_seq;
@@ -54,6 +57,10 @@ typedef struct {
     uint32_t data_wanted;
     uint32_t pad2[12];
 } wg_ring;
+
+/* Who waits, in a *_wanted word. */
+#define WG_RING_WAITER_C  1u
+#define WG_RING_WAITER_GO 2u
 
 /* What the host's calls return besides a count. */
 #define WG_RING_CLOSED   (-1) /* the tunnel was turned off */
@@ -83,16 +90,20 @@ static inline void wg_ring_unlock(uint32_t *lock) {
 
 /* Wake the other side if it waits on seq (wanted set); eventfd too if asked. */
 static inline void wg_ring_signal(wg_ring *r, uint32_t *wanted, uint32_t *seq, int ready) {
+    uint32_t who;
     if (__atomic_load_n(wanted, __ATOMIC_SEQ_CST) == 0 ||
-        __atomic_exchange_n(wanted, 0, __ATOMIC_SEQ_CST) == 0)
+        (who = __atomic_exchange_n(wanted, 0, __ATOMIC_SEQ_CST)) == 0)
         return;
-    __atomic_add_fetch(seq, 1, __ATOMIC_SEQ_CST);
-    syscall(SYS_futex, seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
-    int32_t fd = __atomic_load_n(&r->ready_fd, __ATOMIC_SEQ_CST);
-    if (ready && fd >= 0) {
-        uint64_t one = 1;
-        (void)!write(fd, &one, sizeof one);
+    uint64_t one = 1;
+    if (who & WG_RING_WAITER_C) {
+        __atomic_add_fetch(seq, 1, __ATOMIC_SEQ_CST);
+        syscall(SYS_futex, seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
     }
+    if (who & WG_RING_WAITER_GO)
+        (void)!write(r->go_fd, &one, sizeof one);
+    int32_t fd = __atomic_load_n(&r->ready_fd, __ATOMIC_SEQ_CST);
+    if (ready && fd >= 0)
+        (void)!write(fd, &one, sizeof one);
 }
 
 /* Sleep up to timeout_ms (-1: no limit) unless ready() already holds:
@@ -100,7 +111,7 @@ static inline void wg_ring_signal(wg_ring *r, uint32_t *wanted, uint32_t *seq, i
 static inline int32_t wg_ring_wait(wg_ring *r, uint32_t *wanted, uint32_t *seq,
                                    int consumer, int32_t timeout_ms) {
     uint32_t seen = __atomic_load_n(seq, __ATOMIC_SEQ_CST);
-    __atomic_store_n(wanted, 1, __ATOMIC_SEQ_CST);
+    __atomic_fetch_or(wanted, WG_RING_WAITER_C, __ATOMIC_SEQ_CST);
     int32_t fd = __atomic_load_n(&r->ready_fd, __ATOMIC_SEQ_CST);
     uint64_t count;
     if (consumer && fd >= 0)
@@ -221,6 +232,7 @@ static inline void wg_ring_release(wg_ring *r) {
         return;
     if (r->ready_fd >= 0)
         close(r->ready_fd);
+    close(r->go_fd);
     free(r);
 }
 

@@ -12,6 +12,7 @@ import "C"
 import (
 	"errors"
 	"math"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,6 +43,11 @@ type Queue struct {
 	fdOnce   sync.Mutex
 	overflow [][]byte // PutAlways's packets waiting for room (under put_lock)
 	draining bool     // a goroutine moves overflow into the ring
+
+	wakeMu   sync.Mutex
+	wakeCh   chan struct{} // closed (and replaced) to wake the goroutines waiting
+	stopping atomic.Bool   // Release ran: the waker goroutine ends
+	wakeups  atomic.Uint32 // signals that found a waiter (see Wakeups)
 }
 
 // New makes a queue of capacity packets (rounded up to a power of two)
@@ -61,12 +67,52 @@ func New(capacity, slotSize int) *Queue {
 	r.data = (*C.uint8_t)(unsafe.Add(block, header+4*capacity))
 	r.refs = 1
 	r.ready_fd = -1
-	return &Queue{
+	goFD, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		panic("packetqueue: eventfd: " + err.Error())
+	}
+	r.go_fd = C.int32_t(goFD)
+	q := &Queue{
 		ring:     r,
 		lens:     unsafe.Slice((*uint32)(unsafe.Pointer(r.lens)), capacity),
 		data:     unsafe.Slice((*byte)(unsafe.Pointer(r.data)), capacity*slotSize),
 		slotSize: slotSize,
+		wakeCh:   make(chan struct{}),
 	}
+	go q.wakeFromC()
+	return q
+}
+
+// wakeFromC wakes the waiting goroutines each time C code writes go_fd,
+// until Release. It reads a duplicate: go_fd itself lives with the ring.
+func (q *Queue) wakeFromC() {
+	fd, err := unix.FcntlInt(uintptr(q.ring.go_fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		panic("packetqueue: dup: " + err.Error())
+	}
+	f := os.NewFile(uintptr(fd), "wg_ring go_fd") // non-blocking: Go's poller waits
+	defer f.Close()
+	var count [8]byte
+	for {
+		if _, err := f.Read(count[:]); err != nil || q.stopping.Load() {
+			return
+		}
+		q.wakeGo()
+	}
+}
+
+// wakeGo wakes every goroutine waiting on the ring.
+func (q *Queue) wakeGo() {
+	q.wakeMu.Lock()
+	close(q.wakeCh)
+	q.wakeCh = make(chan struct{})
+	q.wakeMu.Unlock()
+}
+
+func (q *Queue) goWaiters() chan struct{} {
+	q.wakeMu.Lock()
+	defer q.wakeMu.Unlock()
+	return q.wakeCh
 }
 
 func bitsFor(n int) int {
@@ -92,9 +138,7 @@ func (q *Queue) readyFD() int {
 
 // Wakeups is how many times a side was woken from a wait so far (a busy
 // stream, never empty nor full, makes none).
-func (q *Queue) Wakeups() uint32 {
-	return atomic.LoadUint32(q.word(&q.ring.data_seq)) + atomic.LoadUint32(q.word(&q.ring.room_seq))
-}
+func (q *Queue) Wakeups() uint32 { return q.wakeups.Load() }
 
 func (q *Queue) closed() bool { return atomic.LoadUint32(q.word(&q.ring.closed)) != 0 }
 
@@ -125,38 +169,61 @@ func unlock(word *uint32) {
 	}
 }
 
-// signal is wg_ring_signal: wake the other side if it waits on seq.
+// Who waits, in a *_wanted word (WG_RING_WAITER_*).
+const (
+	waiterC  = 1
+	waiterGo = 2
+)
+
+// signal is wg_ring_signal: wake the other side if it waits.
 func (q *Queue) signal(wanted, seq *uint32, ready bool) {
-	if atomic.LoadUint32(wanted) == 0 || atomic.SwapUint32(wanted, 0) == 0 {
+	if atomic.LoadUint32(wanted) == 0 {
 		return
 	}
-	atomic.AddUint32(seq, 1)
-	futex(seq, futexWakePrivate, math.MaxInt32, nil)
+	who := atomic.SwapUint32(wanted, 0)
+	if who != 0 {
+		q.wakeups.Add(1)
+	}
+	if who&waiterC != 0 {
+		atomic.AddUint32(seq, 1)
+		futex(seq, futexWakePrivate, math.MaxInt32, nil)
+	}
+	if who&waiterGo != 0 {
+		q.wakeGo()
+	}
 	if fd := q.readyFD(); ready && fd >= 0 {
 		one := [8]byte{1}
 		unix.Write(fd, one[:])
 	}
 }
 
-// waiter waits on a ring's futexes until a deadline (none if timeout < 0).
+// waiter waits for a ring's wake-ups until a deadline (none if timeout
+// < 0), reusing one timer across waits.
 type waiter struct {
 	deadline time.Time
 	forever  bool
+	timer    *time.Timer
 }
 
 func newWaiter(timeout time.Duration) waiter {
 	return waiter{deadline: time.Now().Add(timeout), forever: timeout < 0}
 }
 
-// wait is wg_ring_wait with a deadline and a cancel channel: it returns
-// nil when the side may try again.
-func (w *waiter) wait(q *Queue, consumer bool, cancel <-chan struct{}) error {
-	wanted, seq := q.word(&q.ring.room_wanted), q.word(&q.ring.room_seq)
-	if consumer {
-		wanted, seq = q.word(&q.ring.data_wanted), q.word(&q.ring.data_seq)
+func (w *waiter) stop() {
+	if w.timer != nil {
+		w.timer.Stop()
 	}
-	seen := atomic.LoadUint32(seq)
-	atomic.StoreUint32(wanted, 1)
+}
+
+// wait is wg_ring_wait for a goroutine, with a deadline and a cancel
+// channel: it returns nil when the side may try again.
+func (w *waiter) wait(q *Queue, consumer bool, cancel <-chan struct{}) error {
+	wanted := q.word(&q.ring.room_wanted)
+	if consumer {
+		wanted = q.word(&q.ring.data_wanted)
+	}
+	woken := q.goWaiters()
+	atomic.OrUint32(wanted, waiterGo)
 	fd := q.readyFD()
 	var count [8]byte
 	if consumer && fd >= 0 {
@@ -172,7 +239,7 @@ func (w *waiter) wait(q *Queue, consumer bool, cancel <-chan struct{}) error {
 	if q.closed() {
 		return ErrClosed
 	}
-	var timeout *unix.Timespec
+	var expired <-chan time.Time
 	if !w.forever {
 		// A wait whose time is up still set wanted and looked once more
 		// (so the eventfd keeps its promise), as wg_ring_read does.
@@ -180,35 +247,21 @@ func (w *waiter) wait(q *Queue, consumer bool, cancel <-chan struct{}) error {
 		if left <= 0 {
 			return ErrTimedOut
 		}
-		ts := unix.NsecToTimespec(left.Nanoseconds())
-		timeout = &ts
+		if w.timer == nil {
+			w.timer = time.NewTimer(left)
+		} else {
+			w.timer.Reset(left)
+		}
+		expired = w.timer.C
 	}
 	select {
+	case <-woken:
+		return nil
 	case <-cancel:
 		return ErrCancelled
-	default:
+	case <-expired:
+		return nil // the next look reports the time up
 	}
-	if cancel != nil {
-		// Nothing but a futex wake ends the sleep: one goroutine per
-		// wait (not per packet) turns a cancel into one.
-		stop := make(chan struct{})
-		defer close(stop)
-		go func() {
-			select {
-			case <-cancel:
-				atomic.AddUint32(seq, 1)
-				futex(seq, futexWakePrivate, math.MaxInt32, nil)
-			case <-stop:
-			}
-		}()
-	}
-	futex(seq, futexWaitPrivate, uintptr(seen), timeout)
-	select {
-	case <-cancel:
-		return ErrCancelled
-	default:
-	}
-	return nil
 }
 
 // Put copies packets 0..n-1 (from packet(i)) in order while there is room,
@@ -221,6 +274,7 @@ func (q *Queue) Put(n int, packet func(i int) []byte, timeout time.Duration, can
 		return 0, ErrClosed
 	}
 	w := newWaiter(timeout)
+	defer w.stop()
 	for {
 		queued, err := q.put(n, packet)
 		if queued > 0 || err != nil || n == 0 || timeout == 0 {
@@ -354,6 +408,7 @@ func (q *Queue) Take(dst []byte, lens []uint32, timeout time.Duration, cancel <-
 		return 0, ErrClosed
 	}
 	w := newWaiter(timeout)
+	defer w.stop()
 	for {
 		taken, err := q.take(dst, lens)
 		if taken > 0 || err != nil || len(lens) == 0 {
@@ -459,6 +514,7 @@ func (q *Queue) Close() {
 		atomic.AddUint32(seq, 1)
 		futex(seq, futexWakePrivate, math.MaxInt32, nil)
 	}
+	q.wakeGo()
 	if fd := q.readyFD(); fd >= 0 {
 		one := [8]byte{1}
 		unix.Write(fd, one[:])
@@ -485,6 +541,9 @@ func (q *Queue) Release() {
 	defer q.freeing.Unlock()
 	if !q.released {
 		q.released = true
+		q.stopping.Store(true)
+		one := [8]byte{1}
+		unix.Write(int(q.ring.go_fd), one[:])
 		C.wg_ring_release(q.ring)
 	}
 }
