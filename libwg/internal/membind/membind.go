@@ -73,6 +73,9 @@ func (b *Bind) Close() error {
 	return nil
 }
 
+// CountHandover has count see each datagram as the host can first read it.
+func (b *Bind) CountHandover(count func(datagram []byte)) { b.Outbound.OnPublish = count }
+
 func (b *Bind) SetMark(uint32) error { return nil }
 
 // Send queues a datagram for the host, waiting while outbound is full

@@ -64,6 +64,9 @@ func (t *Device) Write(buf []byte, offset int) (int, error) {
 	return 0, os.ErrClosed
 }
 
+// CountHandover has count see each packet as the host can first read it.
+func (t *Device) CountHandover(count func(packet []byte)) { t.Inbound.OnPublish = count }
+
 func (t *Device) File() *os.File           { return nil }
 func (t *Device) Flush() error             { return nil }
 func (t *Device) MTU() (int, error)        { return t.mtu, nil }

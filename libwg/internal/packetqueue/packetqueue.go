@@ -34,6 +34,10 @@ var (
 // host's C code, wait with timeouts. Only PutAlways may go past capacity:
 // what does not fit waits in Go, in order, until there is room.
 type Queue struct {
+	// OnPublish, if set before use, sees each packet a Go producer queues
+	// just before the consumer can (so a count of it is never late).
+	OnPublish func(packet []byte)
+
 	ring     *C.wg_ring
 	lens     []uint32 // the ring's lens, as Go sees them
 	data     []byte   // the ring's slots
@@ -47,6 +51,7 @@ type Queue struct {
 	wakeMu   sync.Mutex
 	wakeCh   chan struct{} // closed (and replaced) to wake the goroutines waiting
 	stopping atomic.Bool   // Release ran: the waker goroutine ends
+	wakerEnd chan struct{} // closed when it has
 	wakeups  atomic.Uint32 // signals that found a waiter (see Wakeups)
 }
 
@@ -78,6 +83,7 @@ func New(capacity, slotSize int) *Queue {
 		data:     unsafe.Slice((*byte)(unsafe.Pointer(r.data)), capacity*slotSize),
 		slotSize: slotSize,
 		wakeCh:   make(chan struct{}),
+		wakerEnd: make(chan struct{}),
 	}
 	go q.wakeFromC()
 	return q
@@ -86,6 +92,7 @@ func New(capacity, slotSize int) *Queue {
 // wakeFromC wakes the waiting goroutines each time C code writes go_fd,
 // until Release. It reads a duplicate: go_fd itself lives with the ring.
 func (q *Queue) wakeFromC() {
+	defer close(q.wakerEnd)
 	fd, err := unix.FcntlInt(uintptr(q.ring.go_fd), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
 		panic("packetqueue: dup: " + err.Error())
@@ -326,6 +333,9 @@ func (q *Queue) fillLocked(n int, packet func(i int) []byte) (queued int, tooBig
 		slot := int((tail + uint32(queued)) & (q.capacity() - 1))
 		copy(q.data[slot*q.slotSize:], p)
 		q.lens[slot] = uint32(len(p))
+		if q.OnPublish != nil {
+			q.OnPublish(p)
+		}
 	}
 	if queued > 0 {
 		atomic.StoreUint32(q.word(&r.tail), tail+uint32(queued))
@@ -544,6 +554,7 @@ func (q *Queue) Release() {
 		q.stopping.Store(true)
 		one := [8]byte{1}
 		unix.Write(int(q.ring.go_fd), one[:])
+		<-q.wakerEnd // its duplicate of go_fd is closed
 		C.wg_ring_release(q.ring)
 	}
 }

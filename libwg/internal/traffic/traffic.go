@@ -105,10 +105,24 @@ func (t *Counters) SetRoutes(table *routes.Table) { t.routes.Store(table) }
 type Tun struct {
 	tun.Device
 	counts *Counters
+	self   bool // dev counts what it hands over (handoverCounter)
+}
+
+// handoverCounter is a device or bind that hands packets to the host
+// through a queue and can count each just before the host sees it (so a
+// host never reads a packet its counters do not show yet).
+type handoverCounter interface {
+	CountHandover(count func(packet []byte))
 }
 
 // CountTun is dev counted into c.
-func CountTun(dev tun.Device, c *Counters) Tun { return Tun{dev, c} }
+func CountTun(dev tun.Device, c *Counters) Tun {
+	h, self := dev.(handoverCounter)
+	if self {
+		h.CountHandover(func(p []byte) { c.toApp.add(len(p)) })
+	}
+	return Tun{dev, c, self}
+}
 
 func (c Tun) Read(buf []byte, offset int) (int, error) {
 	n, err := c.Device.Read(buf, offset)
@@ -127,7 +141,9 @@ func (c Tun) Write(buf []byte, offset int) (int, error) {
 	n, err := c.Device.Write(buf, offset)
 	switch err {
 	case nil:
-		c.counts.toApp.add(len(buf) - offset)
+		if !c.self {
+			c.counts.toApp.add(len(buf) - offset)
+		}
 	case hostgate.ErrTurnedOff:
 		return 0, nil
 	}
@@ -138,10 +154,17 @@ func (c Tun) Write(buf []byte, offset int) (int, error) {
 type Bind struct {
 	conn.Bind
 	counts *Counters
+	self   bool // b counts what it hands over (handoverCounter)
 }
 
 // CountBind is b counted into c.
-func CountBind(b conn.Bind, c *Counters) Bind { return Bind{b, c} }
+func CountBind(b conn.Bind, c *Counters) Bind {
+	h, self := b.(handoverCounter)
+	if self {
+		h.CountHandover(c.sent.add)
+	}
+	return Bind{b, c, self}
+}
 
 func (c Bind) Open(port uint16) ([]conn.ReceiveFunc, uint16, error) {
 	fns, actual, err := c.Bind.Open(port)
@@ -167,7 +190,9 @@ func (c Bind) Send(buf []byte, ep conn.Endpoint) error {
 	err := c.Bind.Send(buf, ep)
 	switch err {
 	case nil:
-		c.counts.sent.add(buf)
+		if !c.self {
+			c.counts.sent.add(buf)
+		}
 	case hostgate.ErrTurnedOff:
 		return nil
 	}
