@@ -42,7 +42,7 @@ def test_packet_path_quick(tmp_path: Path) -> None:
     number = r"[\d,]+\.?\d*"
     for case in ("udp/throughput/size=1420,batch=32", "udp/throughput/size=64,batch=1",
                  "host/throughput/size=1420,batch=32", "udp/roundtrip/size=64 p50",
-                 "udp/senders/n=2", "udp/poll/empty"):
+                 "udp/senders/n=4", "udp/poll/empty"):
         row = re.search(rf"^{re.escape(case)}\s+\S+\s+({number})\s+({number})\s+(\d+\.\d+)",
                         done.stdout, re.M)
         assert row, f"no row for {case}:\n{out}"
