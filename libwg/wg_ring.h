@@ -64,7 +64,7 @@ typedef struct {
 
 /* What the host's calls return besides a count. */
 #define WG_RING_CLOSED   (-1) /* the tunnel was turned off */
-#define WG_RING_TOO_BIG  (-2) /* the next packet does not fit the buffer */
+#define WG_RING_TOO_BIG  (-2) /* the next packet does not fit the buffer (or a slot) */
 
 static inline void wg_ring_futex_wait(uint32_t *word, uint32_t seen, int32_t timeout_ms) {
     struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
@@ -131,8 +131,9 @@ static inline int32_t wg_ring_wait(wg_ring *r, uint32_t *wanted, uint32_t *seq,
     return 0;
 }
 
-/* Copy packets[0..count) into free slots, in order, as many as fit (the
- * caller checked each is at most slot_size bytes); never waits. */
+/* Copy packets[0..count) into free slots, in order, as many as fit and up
+ * to the first larger than slot_size (WG_RING_TOO_BIG if that is the
+ * first: callers check packets first); never waits. */
 static inline int32_t wg_ring_put(wg_ring *r, const uint8_t *const *packets,
                                   const uint32_t *lens, uint32_t count) {
     wg_ring_lock(&r->put_lock);
@@ -144,6 +145,9 @@ static inline int32_t wg_ring_put(wg_ring *r, const uint8_t *const *packets,
     uint32_t n = r->capacity - (tail - head);
     if (n > count)
         n = count;
+    for (uint32_t i = 0; i < n; i++)
+        if (lens[i] > r->slot_size)
+            n = i; /* never past a slot: stop before it */
     for (uint32_t i = 0; i < n; i++) {
         uint32_t slot = (tail + i) & (r->capacity - 1);
         memcpy(r->data + (size_t)slot * r->slot_size, packets[i], lens[i]);
@@ -154,7 +158,7 @@ static inline int32_t wg_ring_put(wg_ring *r, const uint8_t *const *packets,
     wg_ring_unlock(&r->put_lock);
     if (n > 0)
         wg_ring_signal(r, &r->data_wanted, &r->data_seq, 1);
-    return (int32_t)n;
+    return n == 0 && count > 0 && lens[0] > r->slot_size ? WG_RING_TOO_BIG : (int32_t)n;
 }
 
 /* Move waiting packets back to back into buf while they fit, lengths into
