@@ -45,8 +45,9 @@ type Queue struct {
 	freeing  sync.RWMutex // held for reading by every Go call, for writing by Release
 	released bool
 	fdOnce   sync.Mutex
-	overflow [][]byte // PutAlways's packets waiting for room (under put_lock)
-	draining bool     // a goroutine moves overflow into the ring
+	putMu    sync.Mutex // Go's producers hold it around put_lock (the race detector sees it)
+	overflow [][]byte   // PutAlways's packets waiting for room (under putMu)
+	draining bool       // a goroutine moves overflow into the ring
 
 	wakeMu   sync.Mutex
 	wakeCh   chan struct{} // closed (and replaced) to wake the goroutines waiting
@@ -299,9 +300,11 @@ func (q *Queue) Put(n int, packet func(i int) []byte, timeout time.Duration, can
 // put is wg_ring_put in Go; it queues nothing while PutAlways's packets wait.
 func (q *Queue) put(n int, packet func(i int) []byte) (int, error) {
 	r := q.ring
+	q.putMu.Lock()
 	lock(q.word(&r.put_lock))
 	if q.closed() {
 		unlock(q.word(&r.put_lock))
+		q.putMu.Unlock()
 		return 0, ErrClosed
 	}
 	queued, tooBig := 0, false
@@ -309,6 +312,7 @@ func (q *Queue) put(n int, packet func(i int) []byte) (int, error) {
 		queued, tooBig = q.fillLocked(n, packet)
 	}
 	unlock(q.word(&r.put_lock))
+	q.putMu.Unlock()
 	if queued > 0 {
 		q.signal(q.word(&r.data_wanted), q.word(&r.data_seq), true)
 	} else if tooBig {
@@ -362,9 +366,11 @@ func (q *Queue) PutAlways(packet []byte) error {
 		return ErrTooBig
 	}
 	r := q.ring
+	q.putMu.Lock()
 	lock(q.word(&r.put_lock))
 	if q.closed() {
 		unlock(q.word(&r.put_lock))
+		q.putMu.Unlock()
 		return ErrClosed
 	}
 	one := func(int) []byte { return packet }
@@ -375,9 +381,11 @@ func (q *Queue) PutAlways(packet []byte) error {
 			go q.drain()
 		}
 		unlock(q.word(&r.put_lock))
+		q.putMu.Unlock()
 		return nil
 	}
 	unlock(q.word(&r.put_lock))
+	q.putMu.Unlock()
 	q.signal(q.word(&r.data_wanted), q.word(&r.data_seq), true)
 	return nil
 }
@@ -390,6 +398,7 @@ func (q *Queue) drain() {
 	r := q.ring
 	w := newWaiter(-1)
 	for {
+		q.putMu.Lock()
 		lock(q.word(&r.put_lock))
 		moved := q.fillLockedCount(len(q.overflow), func(i int) []byte { return q.overflow[i] })
 		q.overflow = q.overflow[moved:]
@@ -398,6 +407,7 @@ func (q *Queue) drain() {
 			q.overflow, q.draining = nil, false
 		}
 		unlock(q.word(&r.put_lock))
+		q.putMu.Unlock()
 		if moved > 0 {
 			q.signal(q.word(&r.data_wanted), q.word(&r.data_seq), true)
 		}
@@ -509,8 +519,8 @@ func (q *Queue) ReadinessFD() (int, error) {
 
 // Len is how many packets wait (in the ring, and for room after PutAlways).
 func (q *Queue) Len() int {
-	lock(q.word(&q.ring.put_lock))
-	defer unlock(q.word(&q.ring.put_lock))
+	q.putMu.Lock()
+	defer q.putMu.Unlock()
 	return int(q.used()) + len(q.overflow)
 }
 
