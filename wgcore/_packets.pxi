@@ -149,8 +149,9 @@ cdef int check_batch(int32_t kind, uint8_t **ptrs, uint32_t *lens, Py_ssize_t n,
     cdef Py_ssize_t i
     for i in range(n):
         if kind == lw.WG_KIND_DATAGRAMS:
-            if lens[i] == 0 or lens[i] > <uint32_t>mtu + 32:
-                problem = f"a datagram of {lens[i]} bytes is outside 1..{mtu + 32}"
+            if lens[i] == 0 or lens[i] > <uint32_t>(mtu + lw.WG_DATAGRAM_OVERHEAD):
+                problem = (f"a datagram of {lens[i]} bytes is outside "
+                           f"1..{mtu + lw.WG_DATAGRAM_OVERHEAD}")
             else:
                 continue
         else:
