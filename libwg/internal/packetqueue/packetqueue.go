@@ -297,22 +297,33 @@ func (q *Queue) Put(n int, packet func(i int) []byte, timeout time.Duration, can
 	}
 }
 
+// lockPut takes the producers' locks; false (and not locked) once closed.
+func (q *Queue) lockPut() bool {
+	q.putMu.Lock()
+	lock(q.word(&q.ring.put_lock))
+	if q.closed() {
+		q.unlockPut()
+		return false
+	}
+	return true
+}
+
+func (q *Queue) unlockPut() {
+	unlock(q.word(&q.ring.put_lock))
+	q.putMu.Unlock()
+}
+
 // put is wg_ring_put in Go; it queues nothing while PutAlways's packets wait.
 func (q *Queue) put(n int, packet func(i int) []byte) (int, error) {
 	r := q.ring
-	q.putMu.Lock()
-	lock(q.word(&r.put_lock))
-	if q.closed() {
-		unlock(q.word(&r.put_lock))
-		q.putMu.Unlock()
+	if !q.lockPut() {
 		return 0, ErrClosed
 	}
 	queued, tooBig := 0, false
 	if len(q.overflow) == 0 {
 		queued, tooBig = q.fillLocked(n, packet)
 	}
-	unlock(q.word(&r.put_lock))
-	q.putMu.Unlock()
+	q.unlockPut()
 	if queued > 0 {
 		q.signal(q.word(&r.data_wanted), q.word(&r.data_seq), true)
 	} else if tooBig {
@@ -365,12 +376,7 @@ func (q *Queue) PutAlways(packet []byte) error {
 	if len(packet) > q.slotSize {
 		return ErrTooBig
 	}
-	r := q.ring
-	q.putMu.Lock()
-	lock(q.word(&r.put_lock))
-	if q.closed() {
-		unlock(q.word(&r.put_lock))
-		q.putMu.Unlock()
+	if !q.lockPut() {
 		return ErrClosed
 	}
 	one := func(int) []byte { return packet }
@@ -380,13 +386,11 @@ func (q *Queue) PutAlways(packet []byte) error {
 			q.draining = true
 			go q.drain()
 		}
-		unlock(q.word(&r.put_lock))
-		q.putMu.Unlock()
+		q.unlockPut()
 		return nil
 	}
-	unlock(q.word(&r.put_lock))
-	q.putMu.Unlock()
-	q.signal(q.word(&r.data_wanted), q.word(&r.data_seq), true)
+	q.unlockPut()
+	q.signal(q.word(&q.ring.data_wanted), q.word(&q.ring.data_seq), true)
 	return nil
 }
 
@@ -406,8 +410,7 @@ func (q *Queue) drain() {
 		if done {
 			q.overflow, q.draining = nil, false
 		}
-		unlock(q.word(&r.put_lock))
-		q.putMu.Unlock()
+		q.unlockPut()
 		if moved > 0 {
 			q.signal(q.word(&r.data_wanted), q.word(&r.data_seq), true)
 		}
