@@ -88,22 +88,23 @@ static inline void wg_ring_unlock(uint32_t *lock) {
         syscall(SYS_futex, lock, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
-/* Wake the other side if it waits on seq (wanted set); eventfd too if asked. */
+/* Wake the other side if it waits; the eventfd too if asked, first, so a
+ * consumer woken here drains it after (no stale readiness). */
 static inline void wg_ring_signal(wg_ring *r, uint32_t *wanted, uint32_t *seq, int ready) {
     uint32_t who;
     if (__atomic_load_n(wanted, __ATOMIC_SEQ_CST) == 0 ||
         (who = __atomic_exchange_n(wanted, 0, __ATOMIC_SEQ_CST)) == 0)
         return;
     uint64_t one = 1;
+    int32_t fd = __atomic_load_n(&r->ready_fd, __ATOMIC_SEQ_CST);
+    if (ready && fd >= 0)
+        (void)!write(fd, &one, sizeof one);
     if (who & WG_RING_WAITER_C) {
         __atomic_add_fetch(seq, 1, __ATOMIC_SEQ_CST);
         syscall(SYS_futex, seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
     }
     if (who & WG_RING_WAITER_GO)
         (void)!write(r->go_fd, &one, sizeof one);
-    int32_t fd = __atomic_load_n(&r->ready_fd, __ATOMIC_SEQ_CST);
-    if (ready && fd >= 0)
-        (void)!write(fd, &one, sizeof one);
 }
 
 /* Sleep up to timeout_ms (-1: no limit) unless ready() already holds:

@@ -183,14 +183,20 @@ const (
 	waiterGo = 2
 )
 
-// signal is wg_ring_signal: wake the other side if it waits.
+// signal is wg_ring_signal: wake the other side if it waits, the eventfd
+// first (a consumer woken here then drains it: no stale readiness).
 func (q *Queue) signal(wanted, seq *uint32, ready bool) {
 	if atomic.LoadUint32(wanted) == 0 {
 		return
 	}
 	who := atomic.SwapUint32(wanted, 0)
-	if who != 0 {
-		q.wakeups.Add(1)
+	if who == 0 {
+		return
+	}
+	q.wakeups.Add(1)
+	if fd := q.readyFD(); ready && fd >= 0 {
+		one := [8]byte{1}
+		unix.Write(fd, one[:])
 	}
 	if who&waiterC != 0 {
 		atomic.AddUint32(seq, 1)
@@ -198,10 +204,6 @@ func (q *Queue) signal(wanted, seq *uint32, ready bool) {
 	}
 	if who&waiterGo != 0 {
 		q.wakeGo()
-	}
-	if fd := q.readyFD(); ready && fd >= 0 {
-		one := [8]byte{1}
-		unix.Write(fd, one[:])
 	}
 }
 
