@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
 from typing import NoReturn
 
 import pytest
@@ -79,3 +83,31 @@ def peer_uapi(public: bytes, endpoint: str, allowed_ip: str) -> str:
 
 def start(ns: str, name: str, config: str) -> wgcore.Tunnel:
     return netns.run_in(ns, lambda: wgcore.Tunnel.from_interface(name, config))
+
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def run_benchmark(script: str, args: list[str], tmp_path: Path, timeout: float,
+                  namespace_prefix: Callable[[int], str] | None = None) -> str:
+    """Run ``benchmarks/<script>`` with ``args`` and a plot in ``tmp_path``;
+    its stdout. Checks it succeeded, wrote a PNG and, given the prefix its
+    namespaces get (from its pid), left none behind."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        missing("needs matplotlib: pip install '.[bench]'")
+    png = tmp_path / script.replace(".py", ".png")
+    with subprocess.Popen([sys.executable, str(BENCHMARKS / script), *args, "--plot", str(png)],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path) as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        finally:
+            proc.kill()
+    assert proc.returncode == 0, out + err
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if namespace_prefix is not None:
+        prefix = namespace_prefix(proc.pid)
+        leftovers = [ns for ns in netns.ip("netns", "list").split() if ns.startswith(prefix)]
+        assert not leftovers, f"namespaces left behind: {leftovers}"
+    return out
