@@ -35,6 +35,7 @@ from pathlib import Path
 
 import wgcore
 from wgcore import Endpoint, Interface, Peer, PrivateKey, PublicKey
+from plotting import pyplot, save
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGETS = {"set_config": 0.5, "get_config + parse": 0.1}
@@ -97,11 +98,7 @@ def report(times: dict[str, list[float]], peers: int) -> str:
 
 
 def plot(times: dict[str, list[float]], peers: int, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     names = list(times)
     medians = [statistics.median(times[n]) for n in names]
     mins = [min(times[n]) for n in names]
@@ -119,9 +116,7 @@ def plot(times: dict[str, list[float]], peers: int, path: Path) -> None:
     ax.set_xlabel("seconds")
     ax.set_title(f"wgcore control plane, {peers:,} peers ({len(times[names[0]])} repetitions)")
     ax.legend(loc="lower right")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    save(fig, path, dpi=120)
 
 
 def main() -> None:

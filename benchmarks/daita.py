@@ -37,6 +37,7 @@ from pathlib import Path
 
 import wgcore
 from packet_path import ADDR_A, ADDR_B, Pair, ipv4_packet, roundtrip, throughput, timed
+from plotting import pyplot, save
 
 DEFAULT_PLOT = Path(__file__).resolve().parent / "results" / "daita.png"
 SIZE, BATCH, LATENCY_SIZE = 1420, 32, 64
@@ -123,11 +124,7 @@ def format_table(medians: dict[str, dict[str, float]]) -> str:
 
 
 def plot(medians: dict[str, dict[str, float]], path: Path, note: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     names = list(medians)
     fig, axes = plt.subplots(1, 5, figsize=(22, 4.5))
     for ax, metric in zip(axes, ("Mbit/s", "p50 us", "p99 us", "wire/app", "light w/a")):
@@ -136,9 +133,7 @@ def plot(medians: dict[str, dict[str, float]], path: Path, note: str) -> None:
         ax.set_title(metric)
         ax.tick_params(axis="x", rotation=30)
     fig.suptitle(f"DAITA off vs on (wgcore in-memory tunnels over loopback UDP)\n{note}", fontsize=10)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    save(fig, path, dpi=110)
 
 
 def main() -> None:

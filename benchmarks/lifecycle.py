@@ -17,6 +17,7 @@ from pathlib import Path
 
 import wgcore
 from wgcore.testing import netns
+from plotting import pyplot, save
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -54,11 +55,7 @@ def main() -> int:
             p90 = statistics.quantiles(times, n=10)[-1]
             print(f"{name:<12} {step:<9} {statistics.median(times) * 1e3:>10.3f} {p90 * 1e3:>8.3f}")
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
     labels, data = [], []
     for name, (on, off) in cases.items():
@@ -68,9 +65,7 @@ def main() -> int:
     ax.boxplot(data, tick_labels=labels)
     ax.set_ylabel("milliseconds")
     ax.set_title(f"wgcore tunnel turn-on / turn-off ({args.runs} runs)")
-    RESULTS.mkdir(exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(RESULTS / "lifecycle.png")
+    save(fig, RESULTS / "lifecycle.png")
     print(f"plot: {RESULTS / 'lifecycle.png'}")
     return 0
 

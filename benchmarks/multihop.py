@@ -33,6 +33,7 @@ from pathlib import Path
 from wgcore import Tunnel
 from wgcore.testing import icmp_echo, netns
 from wgcore.testing.relays import PRIVATE_IP, SERVER, TUNNEL_IP, Relays, relays
+from plotting import pyplot, save
 
 DEFAULT_PLOT = Path(__file__).resolve().parent / "results" / "multihop.png"
 MODES = ("TUN", "in memory")
@@ -166,10 +167,7 @@ def print_table(results: Results) -> None:
 
 
 def plot(results: Results, path: Path, seconds: float) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(9, 4))
     for ax, field, label in ((axes[0], "mbits", "throughput (Mbit/s)"), (axes[1], "rtt", "median RTT (ms)")):
         for x, ((mode, hops), runs) in enumerate(results.items()):
@@ -179,10 +177,7 @@ def plot(results: Results, path: Path, seconds: float) -> None:
         ax.set_xticks(range(len(results)), [f"{mode}\n{hops}" for mode, hops in results], fontsize=8)
         ax.set_ylabel(label)
     fig.suptitle(f"multihop vs single hop through wireguard-go relays ({seconds:g} s per run, dots: runs)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path)
 
 
 def main() -> None:

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from wgcore.testing import netns
+from plotting import pyplot, save
 
 SETUPS = ("netstack", "tun", "wireguard-requests")
 ADDRESSES = {"netstack": "10.77.0.2", "tun": "10.77.0.3", "wireguard-requests": "10.77.0.4"}
@@ -216,20 +217,14 @@ def key_pair() -> tuple[str, str]:
 
 
 def plot(results: dict[str, dict[str, Any]], path: Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     measured = {s: r for s, r in results.items() if "skip" not in r}
     fig, axes = plt.subplots(1, 2, figsize=(9, 4))
     for ax, key, label in ((axes[0], "get_mbs", "20 MiB GET (MB/s)"), (axes[1], "echo_rps", "64 KiB echoes / s")):
         ax.bar(list(measured), [r[key] for r in measured.values()], color=["C0", "C1", "C2"][:len(measured)])
         ax.set_title(label)
     fig.suptitle("Sockets through WireGuard, same server, same run")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path)
 
 
 def main() -> int:

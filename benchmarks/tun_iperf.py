@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wgcore.testing import netns
+from plotting import pyplot, save
 
 SETUPS = ("libwg", "wireguard-go")
 UNDERLAY = ("198.18.0.1", "198.18.0.2")
@@ -274,10 +275,7 @@ def print_table(results: dict[str, list[Run]], seconds: float) -> None:
 
 
 def plot(results: dict[str, list[Run]], path: Path, seconds: float) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     for x, (setup, runs) in enumerate(results.items()):
         mbits = [r.mbits for r in runs]
@@ -289,10 +287,7 @@ def plot(results: dict[str, list[Run]], path: Path, seconds: float) -> None:
     ax.set_xticks(range(len(results)), list(results))
     ax.set_ylabel("iperf3 TCP throughput (Mbit/s)")
     ax.set_title(f"WireGuard over TUN, two namespaces, {seconds:g} s per run (dots: runs)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path)
 
 
 def main() -> None:
