@@ -437,12 +437,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, help="time per case and round (default 1, quick 0.05)")
     parser.add_argument("--rounds", type=int, help="alternating Go / Python rounds (default 3, quick 1)")
     parser.add_argument("--transport", choices=("udp", "host", "both"), default="both")
+    parser.add_argument("--case", type=re.compile, metavar="REGEX",
+                        help="only the cases this matches (e.g. 'udp/roundtrip')")
     parser.add_argument("--plot", type=Path, default=DEFAULT_PLOT, help="PNG to write")
     args = parser.parse_args()
     seconds = args.seconds or (0.05 if args.quick else 1.0)
     rounds = args.rounds or (1 if args.quick else 3)
     transports = ["udp", "host"] if args.transport == "both" else [args.transport]
-    cases = all_cases(args.quick, transports)
+    cases = [c for c in all_cases(args.quick, transports) if args.case is None or args.case.search(c)]
+    if not cases:
+        sys.exit(f"no case matches {args.case.pattern!r}")
     go = find_go()
 
     go_rounds, py_rounds = [], []
