@@ -236,6 +236,24 @@ def test_blocking_calls_release_the_gil() -> None:
         assert advanced > 1000, f"counter moved only {advanced} while send blocked"
 
 
+def test_a_reader_spins_only_briefly_before_sleeping() -> None:
+    # After fast request/response the reader spins before it sleeps (its
+    # waits were short); a wait that then lasts 0.5 s must still sleep:
+    # spinning through it would cost about 0.5 s of this thread's CPU.
+    a, b = tunnel_pair("udp")
+    with a, b:
+        handshake(a, b)
+        buf = bytearray(1500)
+        for i in range(200):
+            a.send(ipv4(i.to_bytes(4, "big")))
+            assert b.recv_into(buf, timeout=5) == len(ipv4(i.to_bytes(4, "big")))
+        cpu = time.thread_time()
+        with pytest.raises(TimeoutError):
+            b.recv_into(buf, timeout=0.5)
+        used = time.thread_time() - cpu
+        assert used < 0.1, f"a 0.5 s wait used {used:.3f} s of CPU"
+
+
 @pytest.mark.timeout(240)
 def test_back_pressure_is_reported_and_nothing_accepted_is_lost() -> None:
     a, b = tunnel_pair("host")
