@@ -51,6 +51,8 @@ from pathlib import Path
 import wgcore
 from wgcore import demo
 
+from plotting import pyplot, save
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PLOT = Path(__file__).resolve().parent / "results" / "packet_path.png"
 
@@ -400,11 +402,7 @@ def format_table(table: list[dict]) -> str:
 
 def plot(table: list[dict], path: Path, note: str) -> None:
     """Bars of Python / Go per case, one panel per transport."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     transports = list(dict.fromkeys(r["case"].split("/")[0] for r in table))
     fig, axes = plt.subplots(1, len(transports), figsize=(7 * len(transports), 9), squeeze=False)
     for ax, transport in zip(axes[0], transports):
@@ -420,9 +418,7 @@ def plot(table: list[dict], path: Path, note: str) -> None:
         ax.set_title(f"transport={transport}")
     fig.suptitle(f"wgcore packet path vs native Go (green: target met, red: missed)\n{note}",
                  fontsize=10)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    save(fig, path, dpi=110)
 
 
 def median_of(rounds: list[dict[str, dict]]) -> dict[str, dict]:
