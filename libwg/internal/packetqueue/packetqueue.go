@@ -278,6 +278,17 @@ func (w *waiter) wait(q *Queue, consumer bool, cancel <-chan struct{}) error {
 // waiting up to timeout (negative: forever, zero: not at all) for room for
 // the first. It returns how many it queued.
 func (q *Queue) Put(n int, packet func(i int) []byte, timeout time.Duration, cancel <-chan struct{}) (int, error) {
+	return q.retry(false, timeout, cancel, func() (int, bool, error) {
+		queued, err := q.put(n, packet)
+		return queued, queued > 0 || err != nil || n == 0 || timeout == 0, err
+	})
+}
+
+// retry runs attempt until it says it is done, waiting between attempts
+// (up to timeout in all) for room, or for packets if consumer; a timeout
+// returns 0 and no error.
+func (q *Queue) retry(consumer bool, timeout time.Duration, cancel <-chan struct{},
+	attempt func() (n int, done bool, err error)) (int, error) {
 	q.freeing.RLock()
 	defer q.freeing.RUnlock()
 	if q.released {
@@ -286,11 +297,11 @@ func (q *Queue) Put(n int, packet func(i int) []byte, timeout time.Duration, can
 	w := newWaiter(timeout)
 	defer w.stop()
 	for {
-		queued, err := q.put(n, packet)
-		if queued > 0 || err != nil || n == 0 || timeout == 0 {
-			return queued, err
+		n, done, err := attempt()
+		if done {
+			return n, err
 		}
-		if err := w.wait(q, false, cancel); err != nil {
+		if err := w.wait(q, consumer, cancel); err != nil {
 			if err == ErrTimedOut {
 				return 0, nil
 			}
@@ -427,25 +438,10 @@ func (q *Queue) drain() {
 // fails with ErrTooBig if the first packet does not fit dst (the
 // packet stays queued).
 func (q *Queue) Take(dst []byte, lens []uint32, timeout time.Duration, cancel <-chan struct{}) (int, error) {
-	q.freeing.RLock()
-	defer q.freeing.RUnlock()
-	if q.released {
-		return 0, ErrClosed
-	}
-	w := newWaiter(timeout)
-	defer w.stop()
-	for {
+	return q.retry(true, timeout, cancel, func() (int, bool, error) {
 		taken, err := q.take(dst, lens)
-		if taken > 0 || err != nil || len(lens) == 0 {
-			return taken, err
-		}
-		if err := w.wait(q, true, cancel); err != nil {
-			if err == ErrTimedOut {
-				return 0, nil
-			}
-			return 0, err
-		}
-	}
+		return taken, taken > 0 || err != nil || len(lens) == 0, err
+	})
 }
 
 // take is wg_ring_take in Go.
