@@ -54,14 +54,6 @@ class _TypedDevice(_native.DeviceHandle):
 
     __slots__ = ()
 
-    @classmethod
-    def netstack(cls, config: Config, *, addresses: Iterable[object] | None = None,
-                 dns: Iterable[object] | None = None, mtu: int | None = None) -> NetstackTunnel:
-        """A tunnel on a userspace TCP/IP stack, no root: open sockets on it
-        with ``tunnel.socket()`` (see :class:`wgcore.net.NetstackTunnel`)."""
-        from wgcore.net import NetstackTunnel  # wgcore.net builds on this module
-        return NetstackTunnel.start(config, addresses=addresses, dns=dns, mtu=_mtu(config, mtu))
-
     def set_config(self, config: Config) -> None:
         """Apply an :class:`Interface`, a :class:`Peer` or UAPI "set" text."""
         super().set_config(render(config))
@@ -151,8 +143,6 @@ class _TypedDevice(_native.DeviceHandle):
         return key
 
 
-
-
 class Hop(_TypedDevice, _native.Hop):
     """One hop of a multihop tunnel: ``tunnel.entry`` or ``tunnel.exit``.
 
@@ -196,6 +186,14 @@ class Tunnel(_TypedDevice, _native.Tunnel):
         """A tunnel with no kernel TUN (see ``_native.Tunnel.in_memory``);
         an :class:`Interface`'s ``mtu`` is used when ``mtu`` is None."""
         return super().in_memory(render(config), mtu=_mtu(config, mtu), transport=transport)
+
+    @classmethod
+    def netstack(cls, config: Config, *, addresses: Iterable[object] | None = None,
+                 dns: Iterable[object] | None = None, mtu: int | None = None) -> NetstackTunnel:
+        """A tunnel on a userspace TCP/IP stack, no root: open sockets on it
+        with ``tunnel.socket()`` (see :class:`wgcore.net.NetstackTunnel`)."""
+        from wgcore.net import NetstackTunnel  # wgcore.net builds on this module
+        return NetstackTunnel.start(config, addresses=addresses, dns=dns, mtu=_mtu(config, mtu))
 
     @classmethod
     def multihop(cls, entry: Config, exit: Config, *, private_ip: str, interface: str | None = None,
