@@ -73,6 +73,10 @@ cdef extern from "libwg.h" nogil:
     int32_t WG_RING_TOO_BIG
     int32_t wgPacketRing(int32_t handle, int32_t kind, wg_ring **host_writes,
                          wg_ring **host_reads)
+    int32_t wg_ring_put(wg_ring *r, const uint8_t *const *packets, const uint32_t *lens,
+                        uint32_t count)
+    int32_t wg_ring_take(wg_ring *r, uint8_t *buf, size_t buf_len, uint32_t *lens,
+                         uint32_t max_count)
     int32_t wg_ring_write(wg_ring *r, const uint8_t *const *packets, const uint32_t *lens,
                           uint32_t count, int32_t timeout_ms)
     int32_t wg_ring_read(wg_ring *r, uint8_t *buf, size_t buf_len, uint32_t *lens,

@@ -7,6 +7,11 @@
 cdef enum:
     STACK_BATCH = 64
     INT32_MAX = 2147483647
+    # Up to this many bytes, a call first tries to move packets without
+    # releasing the GIL (never waiting): for small copies the release costs
+    # more than the copy, and several threads sending at once then queue
+    # for the GIL at every call. Larger copies and every wait release it.
+    GIL_COPY_BYTES = 65536
 
 
 cdef int32_t timeout_ms(object timeout) except? -2:
@@ -117,6 +122,14 @@ cdef int fill_from_lengths(Py_buffer *view, object lengths, Py_ssize_t n,
     return 0
 
 
+cdef size_t batch_bytes(const uint32_t *lens, Py_ssize_t n) noexcept:
+    cdef size_t total = 0
+    cdef Py_ssize_t i
+    for i in range(n):
+        total += lens[i]
+    return total
+
+
 cdef str ip_packet_problem(const uint8_t *p, uint32_t n, int mtu):
     """Why p cannot be an IP packet of a tunnel of mtu bytes, or None
     (what the receiving peer would drop: wgWrite's rules)."""
@@ -219,9 +232,10 @@ cdef class _PacketPath(DeviceHandle):
         any packet or datagram."""
         return self._datagram_mtu + lw.WG_DATAGRAM_OVERHEAD
 
-    # The packet path. Every call moves a batch under one GIL release, and
-    # bytes are copied once between the caller's buffers and the rings,
-    # here in C: no call into Go, and waits sleep on the ring's futex.
+    # The packet path. Every call moves a batch with at most one GIL release
+    # (none for a small batch that need not wait), and bytes are copied once
+    # between the caller's buffers and the rings, here in C: no call into
+    # Go, and waits sleep on the ring's futex.
 
     def send_packets(self, packets, lengths=None, *, timeout=None):
         """Queue IP packets for sending; return how many were queued.
@@ -304,6 +318,7 @@ cdef class _PacketPath(DeviceHandle):
         cdef Py_ssize_t held = 0, i
         cdef int32_t rc, slice_ms
         cdef double deadline
+        cdef bint small
         self._rings(kind)
         cdef lw.wg_ring *ring = self._write_rings[kind]
         cdef int mtu = self.mtu if kind == lw.WG_KIND_PACKETS else self._datagram_mtu
@@ -330,13 +345,17 @@ cdef class _PacketPath(DeviceHandle):
                 held = 1
                 fill_from_lengths(&views[0], lengths, n, ptrs, lens)
             check_batch(kind, ptrs, lens, n, mtu)
+            rc = 0
+            small = batch_bytes(lens, n) <= GIL_COPY_BYTES
+            if small:
+                rc = lw.wg_ring_put(ring, <const uint8_t *const *>ptrs, lens, <uint32_t>n)
             deadline = monotonic_ms() + wait if wait > 0 else 0
             slice_ms = wait if 0 <= wait <= SIGNAL_SLICE_MS else SIGNAL_SLICE_MS
-            while True:
+            while rc == 0 and n > 0 and (wait != 0 or not small):
                 with nogil:
                     rc = lw.wg_ring_write(ring, <const uint8_t *const *>ptrs, lens,
                                           <uint32_t>n, slice_ms)
-                if rc != 0 or n == 0 or wait == 0:
+                if rc != 0 or wait == 0:
                     break
                 slice_ms = next_slice(wait, deadline)
                 if slice_ms < 0:
@@ -390,13 +409,15 @@ cdef class _PacketPath(DeviceHandle):
         """wg_ring_read in signal-checked slices of the ``wait`` ms (-1: forever)."""
         self._rings(kind)
         cdef lw.wg_ring *ring = self._read_rings[kind]
-        cdef int32_t rc
+        cdef int32_t rc = 0
+        if buf_len <= GIL_COPY_BYTES:
+            rc = lw.wg_ring_take(ring, buf, buf_len, lens, max_count)
         cdef double deadline = monotonic_ms() + wait if wait > 0 else 0
         cdef int32_t slice_ms = wait if 0 <= wait <= SIGNAL_SLICE_MS else SIGNAL_SLICE_MS
-        while True:
+        while rc == 0 and max_count > 0 and (wait != 0 or buf_len > GIL_COPY_BYTES):
             with nogil:
                 rc = lw.wg_ring_read(ring, buf, buf_len, lens, max_count, slice_ms)
-            if rc != 0 or max_count == 0 or wait == 0:
+            if rc != 0 or wait == 0:
                 break
             slice_ms = next_slice(wait, deadline)
             if slice_ms < 0:
