@@ -51,6 +51,9 @@ type Queue struct {
 
 	wakeMu   sync.Mutex
 	wakeCh   chan struct{} // closed (and replaced) to wake the goroutines waiting
+	hostDue  atomic.Uint32 // the host's wake-ups signal left to wakeHost (hostWake*)
+	hostKick chan struct{} // tells wakeHost some are due; closed by Release
+	hostEnd  chan struct{} // closed when wakeHost has returned
 	stopping atomic.Bool   // Release ran: the waker goroutine ends
 	wakerEnd chan struct{} // closed when it has
 	wakeups  atomic.Uint32 // signals that found a waiter (see Wakeups)
@@ -85,9 +88,43 @@ func New(capacity, slotSize int) *Queue {
 		slotSize: slotSize,
 		wakeCh:   make(chan struct{}),
 		wakerEnd: make(chan struct{}),
+		hostKick: make(chan struct{}, 1),
+		hostEnd:  make(chan struct{}),
 	}
 	go q.wakeFromC()
+	go q.wakeHost()
 	return q
+}
+
+// The host's wake-ups a Go side leaves to wakeHost.
+const (
+	hostWakeData = 1 << iota // a host thread waits for packets
+	hostWakeRoom             // a host thread waits for room
+)
+
+// wakeHost does the host's wake-ups that signal leaves to it. A Go
+// producer (or consumer) only readies this goroutine, which runs once that
+// one blocks or yields: what it queued meanwhile is then there for the
+// host thread, woken once for a batch instead of once a packet (as a
+// goroutine waiting on a channel would be).
+func (q *Queue) wakeHost() {
+	defer close(q.hostEnd)
+	r := q.ring
+	for range q.hostKick {
+		due := q.hostDue.Swap(0)
+		if due&hostWakeData != 0 {
+			wakeFutex(q.word(&r.data_seq))
+		}
+		if due&hostWakeRoom != 0 {
+			wakeFutex(q.word(&r.room_seq))
+		}
+	}
+}
+
+// wakeFutex wakes every host thread sleeping on seq.
+func wakeFutex(seq *uint32) {
+	atomic.AddUint32(seq, 1)
+	futex(seq, futexWakePrivate, math.MaxInt32, nil)
 }
 
 // wakeFromC wakes the waiting goroutines each time C code writes go_fd,
@@ -183,9 +220,12 @@ const (
 	waiterGo = 2
 )
 
-// signal is wg_ring_signal: wake the other side if it waits, the eventfd
-// first (a consumer woken here then drains it: no stale readiness).
-func (q *Queue) signal(wanted, seq *uint32, ready bool) {
+// signal is wg_ring_signal for a Go side: wake the other side if it
+// waits: the eventfd and goroutines at once, host threads through
+// wakeHost (after the eventfd: a consumer woken then drains it, no stale
+// readiness). consumer says whether the other side waits for packets
+// (else for room).
+func (q *Queue) signal(wanted *uint32, consumer bool) {
 	if atomic.LoadUint32(wanted) == 0 {
 		return
 	}
@@ -194,13 +234,20 @@ func (q *Queue) signal(wanted, seq *uint32, ready bool) {
 		return
 	}
 	q.wakeups.Add(1)
-	if fd := q.readyFD(); ready && fd >= 0 {
+	if fd := q.readyFD(); consumer && fd >= 0 {
 		one := [8]byte{1}
 		unix.Write(fd, one[:])
 	}
 	if who&waiterC != 0 {
-		atomic.AddUint32(seq, 1)
-		futex(seq, futexWakePrivate, math.MaxInt32, nil)
+		due := uint32(hostWakeRoom)
+		if consumer {
+			due = hostWakeData
+		}
+		q.hostDue.Or(due)
+		select {
+		case q.hostKick <- struct{}{}:
+		default: // already kicked: it will see due
+		}
 	}
 	if who&waiterGo != 0 {
 		q.wakeGo()
@@ -338,7 +385,7 @@ func (q *Queue) put(n int, packet func(i int) []byte) (int, error) {
 	}
 	q.unlockPut()
 	if queued > 0 {
-		q.signal(q.word(&r.data_wanted), q.word(&r.data_seq), true)
+		q.signal(q.word(&r.data_wanted), true)
 	} else if tooBig {
 		return 0, ErrTooBig
 	}
@@ -403,7 +450,7 @@ func (q *Queue) PutAlways(packet []byte) error {
 		return nil
 	}
 	q.unlockPut()
-	q.signal(q.word(&q.ring.data_wanted), q.word(&q.ring.data_seq), true)
+	q.signal(q.word(&q.ring.data_wanted), true)
 	return nil
 }
 
@@ -425,7 +472,7 @@ func (q *Queue) drain() {
 		}
 		q.unlockPut()
 		if moved > 0 {
-			q.signal(q.word(&r.data_wanted), q.word(&r.data_seq), true)
+			q.signal(q.word(&r.data_wanted), true)
 		}
 		if done || w.wait(q, false, nil) == ErrClosed {
 			return
@@ -467,7 +514,7 @@ func (q *Queue) take(dst []byte, lens []uint32) (int, error) {
 	}
 	unlock(q.word(&r.take_lock))
 	if taken > 0 {
-		q.signal(q.word(&r.room_wanted), q.word(&r.room_seq), false)
+		q.signal(q.word(&r.room_wanted), false)
 		if q.readyFD() >= 0 && q.used() == 0 {
 			w := newWaiter(0) // empty now: the eventfd goes unreadable
 			w.wait(q, true, nil)
@@ -531,10 +578,8 @@ func (q *Queue) Close() {
 	if atomic.SwapUint32(q.word(&r.closed), 1) == 1 {
 		return
 	}
-	for _, seq := range []*uint32{q.word(&r.data_seq), q.word(&r.room_seq)} {
-		atomic.AddUint32(seq, 1)
-		futex(seq, futexWakePrivate, math.MaxInt32, nil)
-	}
+	wakeFutex(q.word(&r.data_seq))
+	wakeFutex(q.word(&r.room_seq))
 	q.wakeGo()
 	if fd := q.readyFD(); fd >= 0 {
 		one := [8]byte{1}
@@ -566,6 +611,8 @@ func (q *Queue) Release() {
 		one := [8]byte{1}
 		unix.Write(int(q.ring.go_fd), one[:])
 		<-q.wakerEnd // its duplicate of go_fd is closed
+		close(q.hostKick)
+		<-q.hostEnd // it touches the ring no more
 		C.wg_ring_release(q.ring)
 	}
 }
