@@ -14,7 +14,8 @@
  * call. The same goes for producers waiting for room (room_wanted). A
  * waiter in C sets bit WG_RING_WAITER_C and sleeps on the futex data_seq
  * (room_seq); goroutines set WG_RING_WAITER_GO and are woken through the
- * eventfd go_fd (a Go producer wakes them directly). Before sleeping, a
+ * eventfd go_fd (a Go producer wakes them directly; it wakes C waiters
+ * from a goroutine of its own once it blocks or yields, so once a batch). Before sleeping, a
  * host's read of one packet watches the ring briefly while its waits are
  * short (WG_RING_SPIN_US), so request/response rarely sleeps. ready_fd,
  * once asked for, is an eventfd written when the consumer side wanted
