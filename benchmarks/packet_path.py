@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import queue
 import re
 import shutil
 import statistics
@@ -199,14 +200,20 @@ def senders(pair: Pair, threads: int, count: int) -> dict:
     """``threads`` threads send batches from A, each after taking a window
     token; this thread reads at B and returns a token per batch."""
     batch = CONCURRENT_BATCH
-    tokens = threading.Semaphore(window(batch) // batch)
+    tokens: queue.SimpleQueue[None] = queue.SimpleQueue()  # as Go's buffered channel
+
+    def give_back(k: int) -> None:
+        for _ in range(k):
+            tokens.put(None)
+
+    give_back(window(batch) // batch)
     taken = [0] * threads  # tokens each sender took
     stop = False
 
     def sender(me: int) -> None:
         packets = bytearray(ipv4_packet(CONCURRENT_SIZE, ADDR_A, ADDR_B) * batch)
         lengths = array("I", [CONCURRENT_SIZE] * batch)
-        send, acquire = pair.a.send_packets, tokens.acquire
+        send, acquire = pair.a.send_packets, tokens.get
         while True:
             acquire()
             if stop:
@@ -230,16 +237,16 @@ def senders(pair: Pair, threads: int, count: int) -> dict:
             lost = sum(taken) - returned
             if lost > 0:
                 returned += lost
-                tokens.release(lost)
+                give_back(lost)
         received += n
         pending += n
         if pending >= batch:
             returned += pending // batch
-            tokens.release(pending // batch)
+            give_back(pending // batch)
             pending %= batch
     elapsed = time.perf_counter() - start
     stop = True
-    tokens.release(threads)
+    give_back(threads)
     for t in workers:
         t.join()
     return {"elapsed": elapsed, "pkt/s": received / elapsed, "stalls": stalls}
