@@ -77,8 +77,8 @@ func (t *tunnel) start(settings string) (int32, int32) {
 	return handle, 0
 }
 
-// setConfig applies UAPI "set" text, then refreshes the route table from
-// what the device now holds (also after an error: a set applies line by
+// setConfig applies UAPI "set" text, then refreshes the route table (and
+// the peers it routes to) from what the device now holds (also after an error: a set applies line by
 // line, so part of it may have taken effect). While the set runs, the
 // device does not wait for room in the host's queues (see hostgate.Gate).
 func (t *tunnel) setConfig(settings string) error {
@@ -94,8 +94,8 @@ func (t *tunnel) setConfig(settings string) error {
 	}
 	if getErr != nil {
 		t.log.emit(logLevelError, "reading allowed IPs back for the traffic counters: %v", getErr)
-	} else {
-		t.counts.SetRoutes(table)
+	} else if err := t.counts.SetRoutes(table, t.dev); err != nil {
+		t.log.emit(logLevelError, "%v", err)
 	}
 	return err
 }

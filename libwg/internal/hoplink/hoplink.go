@@ -74,6 +74,10 @@ func (l *Link) Write(buf []byte, offset int) (int, error) {
 	return l.hop.Write(buf, offset)
 }
 
+// CarriesDatagrams marks the link as another device's wire, not an
+// application's TUN: it gets no ICMP errors (see traffic.Tun).
+func (l *Link) CarriesDatagrams() {}
+
 func (l *Link) File() *os.File           { return nil }
 func (l *Link) Flush() error             { return nil }
 func (l *Link) MTU() (int, error)        { return l.hop.MTU() }

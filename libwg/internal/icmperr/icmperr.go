@@ -20,27 +20,32 @@ const (
 	hopLimit    = 64
 )
 
-// Unreachable returns the ICMP error that answers packet, from its
+// Append appends to b the ICMP error that answers packet, from its
 // destination to its source, quoting as much of packet as fits in
-// min(mtu, 576) bytes (IPv4) or min(mtu, 1280) bytes (IPv6); nil when
-// packet must not be answered: not a whole IP header, an ICMP error
+// min(mtu, 576) bytes (IPv4) or min(mtu, 1280) bytes (IPv6); false (and b
+// unchanged) when packet must not be answered: not a whole IP header, an ICMP error
 // itself, a fragment other than the first, or a source or destination
 // that is unspecified, multicast or (IPv4) the limited broadcast. The
 // source is the unreachable destination, as the kernel's: a packet
 // from a local address arriving on a TUN would be dropped as martian.
-func Unreachable(packet []byte, mtu int) []byte {
+func Append(b, packet []byte, mtu int) ([]byte, bool) {
 	if len(packet) == 0 {
-		return nil
+		return b, false
 	}
+	var out []byte
 	switch packet[0] >> 4 {
 	case 4:
-		return unreachable4(packet, min(mtu, maxV4))
+		out = unreachable4(packet, min(mtu, maxV4))
 	case 6:
-		return unreachable6(packet, min(mtu, maxV6))
+		out = unreachable6(packet, min(mtu, maxV6))
 	}
-	return nil
+	if out == nil {
+		return b, false
+	}
+	return append(b, out...), true
 }
 
+// unreachable4 is the answer to an IPv4 packet of at most size bytes, or nil.
 func unreachable4(p []byte, size int) []byte {
 	if len(p) < v4HeaderLen {
 		return nil
@@ -86,6 +91,7 @@ func isICMPv4Error(typ byte) bool {
 	return true
 }
 
+// unreachable6 is the answer to an IPv6 packet of at most size bytes, or nil.
 func unreachable6(p []byte, size int) []byte {
 	if len(p) < v6HeaderLen {
 		return nil

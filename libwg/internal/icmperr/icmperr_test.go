@@ -128,7 +128,7 @@ func TestAnswersV4AndV6(t *testing.T) {
 	for _, size := range []int{0, 1, 8, 100, 547, 548, 549, 1232, 1233, 1400} {
 		payload := bytes.Repeat([]byte{0xa5, 0x17}, size)[:size]
 		for _, p := range [][]byte{v4(17, payload), v4(6, payload), v6(17, payload), v6(6, payload)} {
-			a := Unreachable(p, 1420)
+			a := unreachable(p, 1420)
 			if a == nil {
 				t.Fatalf("no answer to a %d-byte packet", len(p))
 			}
@@ -139,7 +139,7 @@ func TestAnswersV4AndV6(t *testing.T) {
 
 func TestSmallMTULimitsTheAnswer(t *testing.T) {
 	p := v6(17, make([]byte, 1000))
-	a := Unreachable(p, 600)
+	a := unreachable(p, 600)
 	if len(a) != 600 {
 		t.Fatalf("answer of %d bytes with MTU 600", len(a))
 	}
@@ -148,7 +148,7 @@ func TestSmallMTULimitsTheAnswer(t *testing.T) {
 
 func TestLengthFieldBoundsTheQuote(t *testing.T) {
 	p := append(v4(17, make([]byte, 12)), 0xee, 0xee) // trailing bytes beyond the IPv4 total length
-	a := Unreachable(p, 1420)
+	a := unreachable(p, 1420)
 	if len(a) != 28+32 {
 		t.Fatalf("answer of %d bytes quotes past the total length", len(a))
 	}
@@ -159,7 +159,7 @@ func TestNoAnswer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if Unreachable(v4(1, echo4), 1420) == nil {
+	if unreachable(v4(1, echo4), 1420) == nil {
 		t.Fatal("an echo request must be answered")
 	}
 	fragment := v4(17, make([]byte, 16))
@@ -194,12 +194,32 @@ func TestNoAnswer(t *testing.T) {
 		"cut extension header":    v6(60, []byte{17, 4, 0, 0}),
 	}
 	for name, p := range cases {
-		if a := Unreachable(p, 1420); a != nil {
+		if a := unreachable(p, 1420); a != nil {
 			t.Errorf("%s: answered with %x", name, a)
 		}
 	}
-	if Unreachable(v6(58, []byte{128, 0, 0, 0, 0, 1, 0, 1}), 1420) == nil {
+	if unreachable(v6(58, []byte{128, 0, 0, 0, 0, 1, 0, 1}), 1420) == nil {
 		t.Fatal("an ICMPv6 echo request must be answered")
+	}
+}
+
+// unreachable is Append's answer alone, nil for none.
+func unreachable(p []byte, mtu int) []byte {
+	a, ok := Append(nil, p, mtu)
+	if ok != (a != nil) {
+		panic("Append's answer and ok disagree")
+	}
+	return a
+}
+
+func TestAppendKeepsWhatBHolds(t *testing.T) {
+	head := []byte{1, 2, 3}
+	b, ok := Append(head, v4(17, nil), 1420)
+	if !ok || !bytes.Equal(b[:3], head) || len(b) != 3+28+20 {
+		t.Fatalf("Append gave %x, %v", b, ok)
+	}
+	if b, ok := Append(head, v4(1, []byte{3, 1}), 1420); ok || !bytes.Equal(b, head) {
+		t.Fatalf("Append of no answer gave %x, %v", b, ok)
 	}
 }
 
@@ -211,7 +231,7 @@ func FuzzUnreachable(f *testing.F) {
 		if mtu < 576 || mtu > 65535 {
 			return
 		}
-		if a := Unreachable(p, mtu); a != nil {
+		if a := unreachable(p, mtu); a != nil {
 			check(t, p, a, mtu)
 		}
 	})

@@ -64,6 +64,13 @@ func (t *Device) Write(buf []byte, offset int) (int, error) {
 	return 0, os.ErrClosed
 }
 
+// WriteNow hands a packet to the host only if inbound has room right
+// now, with count (not the handover count) seeing it; it reports whether
+// it did.
+func (t *Device) WriteNow(packet []byte, count func(packet []byte)) bool {
+	return t.Inbound.PutNow(packet, count)
+}
+
 // CountHandover has count see each packet as the host can first read it.
 func (t *Device) CountHandover(count func(packet []byte)) { t.Inbound.OnPublish = count }
 

@@ -326,9 +326,19 @@ func (w *waiter) wait(q *Queue, consumer bool, cancel <-chan struct{}) error {
 // the first. It returns how many it queued.
 func (q *Queue) Put(n int, packet func(i int) []byte, timeout time.Duration, cancel <-chan struct{}) (int, error) {
 	return q.retry(false, timeout, cancel, func() (int, bool, error) {
-		queued, err := q.put(n, packet)
+		queued, err := q.put(n, packet, q.OnPublish)
 		return queued, queued > 0 || err != nil || n == 0 || timeout == 0, err
 	})
+}
+
+// PutNow queues packet if there is room right now, with publish (not
+// OnPublish) seeing it; it reports whether it did.
+func (q *Queue) PutNow(packet []byte, publish func(packet []byte)) bool {
+	queued, _ := q.retry(false, 0, nil, func() (int, bool, error) {
+		queued, err := q.put(1, func(int) []byte { return packet }, publish)
+		return queued, true, err
+	})
+	return queued == 1
 }
 
 // retry runs attempt until it says it is done, waiting between attempts
@@ -374,14 +384,14 @@ func (q *Queue) unlockPut() {
 }
 
 // put is wg_ring_put in Go; it queues nothing while PutAlways's packets wait.
-func (q *Queue) put(n int, packet func(i int) []byte) (int, error) {
+func (q *Queue) put(n int, packet func(i int) []byte, publish func([]byte)) (int, error) {
 	r := q.ring
 	if !q.lockPut() {
 		return 0, ErrClosed
 	}
 	queued, tooBig := 0, false
 	if len(q.overflow) == 0 {
-		queued, tooBig = q.fillLocked(n, packet)
+		queued, tooBig = q.fillLocked(n, packet, publish)
 	}
 	q.unlockPut()
 	if queued > 0 {
@@ -393,9 +403,9 @@ func (q *Queue) put(n int, packet func(i int) []byte) (int, error) {
 }
 
 // fillLocked copies packets into free slots (put_lock held), calling
-// packet(i) once for each it queues; tooBig says it stopped at one larger
-// than a slot.
-func (q *Queue) fillLocked(n int, packet func(i int) []byte) (queued int, tooBig bool) {
+// packet(i) once for each it queues and publish (if not nil) on each;
+// tooBig says it stopped at one larger than a slot.
+func (q *Queue) fillLocked(n int, packet func(i int) []byte, publish func([]byte)) (queued int, tooBig bool) {
 	r := q.ring
 	tail := uint32(r.tail)
 	room := int(q.capacity() - (tail - atomic.LoadUint32(q.word(&r.head))))
@@ -408,8 +418,8 @@ func (q *Queue) fillLocked(n int, packet func(i int) []byte) (queued int, tooBig
 		slot := int((tail + uint32(queued)) & (q.capacity() - 1))
 		copy(q.data[slot*q.slotSize:], p)
 		q.lens[slot] = uint32(len(p))
-		if q.OnPublish != nil {
-			q.OnPublish(p)
+		if publish != nil {
+			publish(p)
 		}
 	}
 	if queued > 0 {
@@ -420,7 +430,7 @@ func (q *Queue) fillLocked(n int, packet func(i int) []byte) (queued int, tooBig
 
 // fillLockedCount is fillLocked for packets known to fit a slot.
 func (q *Queue) fillLockedCount(n int, packet func(i int) []byte) int {
-	queued, _ := q.fillLocked(n, packet)
+	queued, _ := q.fillLocked(n, packet, q.OnPublish)
 	return queued
 }
 

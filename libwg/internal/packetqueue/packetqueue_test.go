@@ -247,3 +247,28 @@ func TestAStoppedConsumerNeverBlocksACancelledProducer(t *testing.T) {
 		t.Fatal("a cancel did not wake a producer waiting for room")
 	}
 }
+
+func TestPutNowNeverWaitsAndPublishesThroughItsOwnCallback(t *testing.T) {
+	q := New(2, 8)
+	var onPublish, own []string
+	q.OnPublish = func(p []byte) { onPublish = append(onPublish, string(p)) }
+	mine := func(p []byte) { own = append(own, string(p)) }
+	putAll(q, []byte("a"))
+	if !q.PutNow([]byte("b"), mine) {
+		t.Fatal("PutNow refused a packet with room for it")
+	}
+	if q.PutNow([]byte("c"), mine) || q.Len() != 2 {
+		t.Fatalf("PutNow into a full queue queued it (len %d)", q.Len())
+	}
+	if q.PutNow([]byte("123456789"), mine) {
+		t.Fatal("PutNow queued a packet larger than a slot")
+	}
+	if len(onPublish) != 1 || onPublish[0] != "a" || len(own) != 1 || own[0] != "b" {
+		t.Fatalf("OnPublish saw %q, PutNow's callback %q", onPublish, own)
+	}
+	q.Close()
+	q.Take(make([]byte, 16), make([]uint32, 2), 0, nil)
+	if q.PutNow([]byte("d"), mine) {
+		t.Fatal("PutNow into a closed queue queued it")
+	}
+}

@@ -5,7 +5,9 @@ package routes
 import (
 	"bufio"
 	"fmt"
+	"maps"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -64,7 +66,7 @@ func sortedLevels(byBits map[int]map[netip.Prefix]string) []prefixLevel {
 	return out
 }
 
-// lookup returns the peer whose longest allowed prefix contains addr.
+// Lookup returns the peer whose longest allowed prefix contains addr.
 func (r *Table) Lookup(addr netip.Addr) (peer string, ok bool) {
 	if r == nil {
 		return "", false
@@ -82,9 +84,11 @@ func (r *Table) Lookup(addr netip.Addr) (peer string, ok bool) {
 	return "", false
 }
 
-// noRoute reports whether packet is an IPv4 or IPv6 packet whose
-// destination no peer's allowed IPs cover: the device drops it.
-func (r *Table) NoRoute(packet []byte) bool {
+// Route tells what the device does with a packet from the application:
+// hands it to peer (public key, hex), or drops it because no peer's
+// allowed IPs cover its destination (noRoute). A packet too short for an
+// IPv4 or IPv6 header, or of another version, gets neither.
+func (r *Table) Route(packet []byte) (peer string, noRoute bool) {
 	var dst netip.Addr
 	switch {
 	case len(packet) >= 20 && packet[0]>>4 == 4:
@@ -92,8 +96,22 @@ func (r *Table) NoRoute(packet []byte) bool {
 	case len(packet) >= 40 && packet[0]>>4 == 6:
 		dst = netip.AddrFrom16([16]byte(packet[24:40]))
 	default:
-		return false
+		return "", false
 	}
-	_, ok := r.Lookup(dst)
-	return !ok
+	peer, ok := r.Lookup(dst)
+	return peer, !ok
+}
+
+// Peers are the public keys (hex) of the peers with an allowed IP.
+func (r *Table) Peers() []string {
+	if r == nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	for _, level := range append(append([]prefixLevel{}, r.v4...), r.v6...) {
+		for _, peer := range level.prefixes {
+			seen[peer] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(seen))
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -72,7 +73,7 @@ func TestRouteTableRejectsBadText(t *testing.T) {
 	}
 }
 
-func TestNoRouteLooksAtTheDestination(t *testing.T) {
+func TestRouteLooksAtTheDestination(t *testing.T) {
 	r := mustRoutes(t, "public_key=aa\nallowed_ip=198.51.100.2/32\nallowed_ip=fd42::/64\n")
 	v6 := func(dst string) []byte {
 		p := make([]byte, 40)
@@ -82,24 +83,32 @@ func TestNoRouteLooksAtTheDestination(t *testing.T) {
 		return p
 	}
 	cases := map[string]struct {
-		packet []byte
-		want   bool
+		packet  []byte
+		peer    string
+		noRoute bool
 	}{
-		"covered v4":   {packettest.IPv4(addrA, addrB, nil), false},
-		"uncovered v4": {packettest.IPv4(addrB, addrA, nil), true},
-		"covered v6":   {v6("fd42::1"), false},
-		"uncovered v6": {v6("fd43::1"), true},
-		"short":        {packettest.IPv4(addrB, addrA, nil)[:12], false},
-		"not IP":       {make([]byte, 40), false},
+		"covered v4":   {packettest.IPv4(addrA, addrB, nil), "aa", false},
+		"uncovered v4": {packettest.IPv4(addrB, addrA, nil), "", true},
+		"covered v6":   {v6("fd42::1"), "aa", false},
+		"uncovered v6": {v6("fd43::1"), "", true},
+		"short":        {packettest.IPv4(addrB, addrA, nil)[:12], "", false},
+		"not IP":       {make([]byte, 40), "", false},
 	}
 	for name, c := range cases {
-		if got := r.NoRoute(c.packet); got != c.want {
-			t.Errorf("%s: noRoute = %v", name, got)
+		if peer, noRoute := r.Route(c.packet); peer != c.peer || noRoute != c.noRoute {
+			t.Errorf("%s: route = %q, %v", name, peer, noRoute)
 		}
 	}
 	var none *Table // before the first config set
-	if !none.NoRoute(packettest.IPv4(addrA, addrB, nil)) {
+	if _, noRoute := none.Route(packettest.IPv4(addrA, addrB, nil)); !noRoute {
 		t.Error("an empty table routes a packet")
+	}
+}
+
+func TestPeersAreThoseWithAnAllowedIP(t *testing.T) {
+	r := mustRoutes(t, "public_key=bb\nallowed_ip=fd42::/64\npublic_key=cc\npublic_key=aa\nallowed_ip=10.0.0.0/8\nallowed_ip=10.1.0.0/16\n")
+	if got := r.Peers(); !slices.Equal(got, []string{"aa", "bb"}) {
+		t.Fatalf("peers %q", got)
 	}
 }
 
@@ -152,7 +161,7 @@ func TestRouteTableMatchesALinearScan(t *testing.T) {
 	}
 }
 
-func BenchmarkNoRouteManyPeers(b *testing.B) {
+func BenchmarkRouteManyPeers(b *testing.B) {
 	var text strings.Builder
 	for peer := 0; peer < 10000; peer++ {
 		fmt.Fprintf(&text, "public_key=%04x\nallowed_ip=10.%d.%d.0/24\nallowed_ip=fd00:%x::/64\n", peer, peer>>8, peer&255, peer)
@@ -161,7 +170,7 @@ func BenchmarkNoRouteManyPeers(b *testing.B) {
 	packet := packettest.IPv4(addrA, []byte{10, 20, 30, 40}, make([]byte, 100))
 	b.ResetTimer()
 	for range b.N {
-		if r.NoRoute(packet) {
+		if _, noRoute := r.Route(packet); noRoute {
 			b.Fatal("no route")
 		}
 	}

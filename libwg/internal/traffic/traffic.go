@@ -4,6 +4,7 @@ package traffic
 
 import (
 	"encoding/binary"
+	"fmt"
 	"sync/atomic"
 
 	"golang.zx2c4.com/wireguard/conn"
@@ -11,6 +12,7 @@ import (
 	"golang.zx2c4.com/wireguard/tun"
 
 	"wgcore/libwg/internal/hostgate"
+	"wgcore/libwg/internal/icmperr"
 	"wgcore/libwg/internal/routes"
 )
 
@@ -18,10 +20,24 @@ import (
 // between the application and the device, and the datagrams between the
 // device and the wire. The device only ever sees a tunnel's TUN and bind
 // through Tun and Bind, so every tunnel mode is counted the same way.
+//
+// Of the packets from the application, the device drops without a word
+// those no peer's allowed IPs cover (noRoute), those for a peer that does
+// not run (peerStopped), and, while a peer has no session, the oldest of
+// its staged packets once 128 wait (stagingDropped); Tun sees each coming.
 type Counters struct {
-	fromApp, toApp, noRoute count
-	sent, received          wireCounts
-	routes                  atomic.Pointer[routes.Table] // the device's allowed IPs, as of the last config set
+	fromApp, toApp, noRoute     count
+	peerStopped, stagingDropped count
+	unreachableSent             count // ICMP errors written back for no-route packets (not in toApp)
+	sent, received              wireCounts
+	routes                      atomic.Pointer[routeState]
+}
+
+// routeState is the device's allowed IPs and a view of each of their
+// peers, as of the last config set.
+type routeState struct {
+	table *routes.Table
+	peers map[string]*peerView
 }
 
 // count is a packet and byte counter; adds are atomic.
@@ -87,25 +103,82 @@ func (w *wireCounts) load() Wire {
 // Snapshot is every counter of a tunnel, each read atomically (the
 // set as a whole is not one atomic read).
 type Snapshot struct {
-	FromApp, ToApp, NoRoute Count
-	Sent, Received          Wire
+	FromApp, ToApp, NoRoute     Count
+	PeerStopped, StagingDropped Count
+	UnreachableSent             Count
+	Sent, Received              Wire
 }
 
 // Load reads every counter.
 func (t *Counters) Load() Snapshot {
-	return Snapshot{t.fromApp.load(), t.toApp.load(), t.noRoute.load(), t.sent.load(), t.received.load()}
+	return Snapshot{
+		t.fromApp.load(), t.toApp.load(), t.noRoute.load(),
+		t.peerStopped.load(), t.stagingDropped.load(), t.unreachableSent.load(),
+		t.sent.load(), t.received.load(),
+	}
 }
 
 // SetRoutes gives the counters the device's allowed IPs, to tell which
-// packets from the application have no route.
-func (t *Counters) SetRoutes(table *routes.Table) { t.routes.Store(table) }
+// packets from the application have no route, and dev's peers they route
+// to (none if dev is nil), to tell which of those the device drops. On an
+// error the routes are set, the peers not.
+func (t *Counters) SetRoutes(table *routes.Table, dev *device.Device) error {
+	var peers map[string]*peerView
+	var err error
+	if dev != nil {
+		if peers, err = viewPeers(dev, table.Peers()); err != nil {
+			err = fmt.Errorf("staging drops are not counted: %w", err)
+		}
+	}
+	t.routes.Store(&routeState{table, peers})
+	return err
+}
+
+// fate counts a packet from the application and, if the device is about
+// to drop it (or drop one it staged before), why; it reports whether the
+// packet has no route.
+func (t *Counters) fate(packet []byte) (noRoute bool) {
+	t.fromApp.add(len(packet))
+	r := t.routes.Load()
+	if r == nil {
+		r = &routeState{}
+	}
+	peer, noRoute := r.table.Route(packet)
+	if noRoute {
+		t.noRoute.add(len(packet))
+		return true
+	}
+	if view := r.peers[peer]; view != nil {
+		switch stopped, staging := view.dropsNext(); {
+		case stopped:
+			t.peerStopped.add(len(packet))
+		case staging:
+			t.stagingDropped.add(len(packet))
+		}
+	}
+	return false
+}
 
 // Tun is the tun.Device the device reads and writes: packets it
-// reads come from the application, packets it writes go to it.
+// reads come from the application, packets it writes go to it. It
+// answers each packet without a route with an ICMP destination
+// unreachable (see icmperr), written back to the application.
 type Tun struct {
 	tun.Device
-	counts *Counters
-	self   bool // dev counts what it hands over (handoverCounter)
+	counts  *Counters
+	self    bool // dev counts what it hands over (handoverCounter)
+	answers bool // dev is an application's TUN (not a datagramCarrier)
+}
+
+// datagramCarrier is a TUN whose application is another device's wire
+// (a multihop link): it gets no ICMP errors.
+type datagramCarrier interface{ CarriesDatagrams() }
+
+// nowWriter is a TUN that can hand the application a packet without
+// waiting (the device's own writes wait for room), counting it with count
+// just before the application can read it.
+type nowWriter interface {
+	WriteNow(packet []byte, count func(packet []byte)) bool
 }
 
 // handoverCounter is a device or bind that hands packets to the host
@@ -121,18 +194,36 @@ func CountTun(dev tun.Device, c *Counters) Tun {
 	if self {
 		h.CountHandover(func(p []byte) { c.toApp.add(len(p)) })
 	}
-	return Tun{dev, c, self}
+	_, carrier := dev.(datagramCarrier)
+	return Tun{dev, c, self, !carrier}
 }
 
 func (c Tun) Read(buf []byte, offset int) (int, error) {
 	n, err := c.Device.Read(buf, offset)
-	if err == nil && n > 0 {
-		c.counts.fromApp.add(n)
-		if c.counts.routes.Load().NoRoute(buf[offset : offset+n]) {
-			c.counts.noRoute.add(n)
-		}
+	if err == nil && n > 0 && c.counts.fate(buf[offset:offset+n]) && c.answers {
+		c.answer(buf[offset : offset+n])
 	}
 	return n, err
+}
+
+// answer writes the ICMP error answering packet (if it gets one) back to
+// the application, without waiting: a TUN that has no room for it now
+// (an in-memory queue the application does not read) does not get it.
+func (c Tun) answer(packet []byte) {
+	const headroom = device.MessageTransportHeaderSize // as the device writes
+	mtu, err := c.Device.MTU()
+	if err != nil {
+		return
+	}
+	b, ok := icmperr.Append(make([]byte, headroom, headroom+1280), packet, mtu)
+	if !ok {
+		return
+	}
+	if w, ok := c.Device.(nowWriter); ok {
+		w.WriteNow(b[headroom:], func(p []byte) { c.counts.unreachableSent.add(len(p)) })
+	} else if _, err := c.Device.Write(b, headroom); err == nil {
+		c.counts.unreachableSent.add(len(b) - headroom)
+	}
 }
 
 // Write counts a packet the application now has; a write cut off by

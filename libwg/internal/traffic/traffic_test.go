@@ -1,9 +1,12 @@
 package traffic
 
 import (
+	"bytes"
 	"encoding/binary"
 	"testing"
 	"time"
+
+	"golang.zx2c4.com/wireguard/tun"
 
 	"wgcore/libwg/internal/hostgate"
 	"wgcore/libwg/internal/membind"
@@ -57,7 +60,7 @@ func TestCountingTunCountsBothWaysAndNoRoute(t *testing.T) {
 	gate := hostgate.New()
 	mem := memtun.New(1420, 4, gate)
 	counts := &Counters{}
-	counts.SetRoutes(mustRoutes(t, "public_key=aa\nallowed_ip=198.51.100.2/32\n"))
+	counts.SetRoutes(mustRoutes(t, "public_key=aa\nallowed_ip=198.51.100.2/32\n"), nil)
 	tun := CountTun(mem, counts)
 
 	routed, unrouted := packettest.IPv4(packettest.AddrA, packettest.AddrB, make([]byte, 10)), packettest.IPv4(packettest.AddrB, packettest.AddrA, make([]byte, 50))
@@ -70,6 +73,20 @@ func TestCountingTunCountsBothWaysAndNoRoute(t *testing.T) {
 	}
 	if got := counts.Load(); got.FromApp != (Count{3, 30 + 70 + 30}) || got.NoRoute != (Count{1, 70}) {
 		t.Fatalf("from app %+v, no route %+v", got.FromApp, got.NoRoute)
+	}
+	// The unrouted packet was answered: an ICMP error from its destination
+	// quoting it, counted apart from what the device delivered.
+	var length [1]uint32
+	if n, err := mem.Inbound.Take(buf, length[:], 0, nil); n != 1 || err != nil {
+		t.Fatalf("no ICMP error: %d, %v", n, err)
+	}
+	answer := buf[:length[0]]
+	if len(answer) != 28+70 || answer[9] != 1 || answer[20] != 3 || answer[21] != 1 ||
+		!bytes.Equal(answer[12:16], packettest.AddrA) || !bytes.Equal(answer[28:], unrouted) {
+		t.Fatalf("answer %x", answer)
+	}
+	if got := counts.Load(); got.UnreachableSent != (Count{1, 98}) || got.ToApp != (Count{}) {
+		t.Fatalf("unreachable sent %+v, to app %+v", got.UnreachableSent, got.ToApp)
 	}
 
 	for range 4 {
@@ -142,5 +159,47 @@ func TestCountingBindCountsWhatCrosses(t *testing.T) {
 	}
 	if got := counts.Load().Sent.Data; got != (Count{2, 200}) {
 		t.Fatalf("a datagram discarded at turn-off counted as sent: %+v", got)
+	}
+}
+
+// carrier is a TUN that carries another device's datagrams.
+type carrier struct{ *memtun.Device }
+
+func (carrier) CarriesDatagrams() {}
+
+func TestAnAnswerNeverWaitsAndACarrierGetsNone(t *testing.T) {
+	unrouted := packettest.IPv4(packettest.AddrB, packettest.AddrA, make([]byte, 8))
+	buf := make([]byte, 1500)
+	for _, c := range []struct {
+		name   string
+		full   bool
+		wrap   func(*memtun.Device) tun.Device
+		answer bool
+	}{
+		{"room", false, func(m *memtun.Device) tun.Device { return m }, true},
+		{"full inbound", true, func(m *memtun.Device) tun.Device { return m }, false},
+		{"carrier", false, func(m *memtun.Device) tun.Device { return carrier{m} }, false},
+	} {
+		mem := memtun.New(1420, 2, hostgate.New())
+		counts := &Counters{}
+		tun := CountTun(c.wrap(mem), counts)
+		if c.full {
+			putAll(mem.Inbound, unrouted, unrouted)
+		}
+		putAll(mem.Outbound, unrouted)
+		if _, err := tun.Read(buf, 16); err != nil {
+			t.Fatal(err)
+		}
+		waiting := 0
+		if c.full {
+			waiting = 2
+		}
+		if c.answer {
+			waiting++
+		}
+		got := counts.Load()
+		if got.NoRoute.Packets != 1 || (got.UnreachableSent.Packets == 1) != c.answer || mem.Inbound.Len() != waiting {
+			t.Errorf("%s: no route %+v, unreachable sent %+v, %d waiting", c.name, got.NoRoute, got.UnreachableSent, mem.Inbound.Len())
+		}
 	}
 }
