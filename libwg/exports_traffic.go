@@ -30,7 +30,9 @@ func wgGetTraffic(handle C.int32_t, out *C.wg_traffic) C.int32_t {
 	s := t.counts.Load()
 	*out = C.wg_traffic{
 		from_app: cCount(s.FromApp), to_app: cCount(s.ToApp), no_route: cCount(s.NoRoute),
-		sent: cWire(s.Sent), received: cWire(s.Received),
+		peer_stopped: cCount(s.PeerStopped), staging_dropped: cCount(s.StagingDropped),
+		unreachable_sent: cCount(s.UnreachableSent),
+		sent:             cWire(s.Sent), received: cWire(s.Received),
 	}
 	return 0
 }

@@ -224,6 +224,12 @@ typedef struct {
     wg_count from_app;  /* IP packets the device read from the application (TUN or wgWrite queue) */
     wg_count to_app;    /* IP packets the device delivered to the application */
     wg_count no_route;  /* of from_app, dropped: no peer's allowed IPs cover the destination */
+    wg_count peer_stopped;     /* of from_app, dropped: for a peer that does not run (device down) */
+    wg_count staging_dropped;  /* of from_app, each pushed an older staged packet out of a peer's
+                                  128-packet staging queue (no session yet); bytes are the handed
+                                  packets' sizes. Exact but for a handshake completing at that instant */
+    wg_count unreachable_sent; /* ICMP destination unreachable written back for no_route packets
+                                  (not in to_app); none when the application's queue is full */
     wg_wire_counts sent;      /* datagrams handed to the wire (UDP socket or host queue) */
     wg_wire_counts received;  /* datagrams taken from the wire */
 } wg_traffic;

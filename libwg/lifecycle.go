@@ -56,7 +56,7 @@ func newTunnel(log logSink, build func(gate *hostgate.Gate) mode) *tunnel {
 // on failure everything the mode holds is closed.
 func (t *tunnel) start(settings string) (int32, int32) {
 	t.mtu, _ = t.mode.tun().MTU()
-	t.dev = device.NewDevice(traffic.CountTun(t.mode.tun(), t.counts), traffic.CountBind(t.mode.bind(), t.counts), t.log.deviceLogger())
+	t.dev = device.NewDevice(traffic.CountTun(t.mode.tun(), t.counts, t.mtu), traffic.CountBind(t.mode.bind(), t.counts), t.log.deviceLogger())
 	if err := t.setConfig(settings); err != nil {
 		t.turnOff()
 		return -1, fail(ipcErrorCode(err), "%s", settingsError(err, settings))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/hex"
 	"fmt"
 	"testing"
@@ -108,6 +109,20 @@ func TestCountersMatchWhatTheHostCarried(t *testing.T) {
 	noRoute := traffic.Count{Packets: 1, Bytes: uint64(len(unrouted))}
 	if a.FromApp != (traffic.Count{Packets: sent.Packets + 1, Bytes: sent.Bytes + noRoute.Bytes}) || a.NoRoute != noRoute || b.ToApp != delivered {
 		t.Errorf("A from app %+v, no route %+v; B to app %+v (delivered %+v)", a.FromApp, a.NoRoute, b.ToApp, delivered)
+	}
+	if a.StagingDropped != (traffic.Count{}) || a.PeerStopped != (traffic.Count{}) {
+		t.Errorf("A dropped %+v staging, %+v for a stopped peer", a.StagingDropped, a.PeerStopped)
+	}
+	// A's application got an ICMP host unreachable for the unrouted packet.
+	if n, _ := pair.a.queues(kindPackets).read.Take(buf, length[:], time.Second, nil); n != 1 {
+		t.Fatal("no ICMP error for the unrouted packet")
+	}
+	answer := buf[:length[0]]
+	if answer[9] != 1 || answer[20] != 3 || answer[21] != 1 || !bytes.Equal(answer[28:], unrouted) || !bytes.Equal(answer[12:16], unrouted[16:20]) {
+		t.Errorf("answer %x", answer)
+	}
+	if a.UnreachableSent != (traffic.Count{Packets: 1, Bytes: uint64(len(answer))}) || a.ToApp != (traffic.Count{}) {
+		t.Errorf("A unreachable sent %+v, to app %+v", a.UnreachableSent, a.ToApp)
 	}
 }
 

@@ -73,7 +73,10 @@ cdef class DeviceHandle:
         if rc < 0:
             self._packet_error(rc, "reading the traffic counters")
         return TrafficStats(count_of(out.from_app), count_of(out.to_app), count_of(out.no_route),
-                            wire_counts_of(out.sent), wire_counts_of(out.received))
+                            wire_counts_of(out.sent), wire_counts_of(out.received),
+                            staging_dropped=count_of(out.staging_dropped),
+                            peer_stopped=count_of(out.peer_stopped),
+                            unreachable_sent=count_of(out.unreachable_sent))
 
     def activate_daita(self, peer_public_key, machines, *,
                        double max_padding_frac=0.0, double max_blocking_frac=0.0,

@@ -44,6 +44,9 @@ cdef extern from "libwg.h" nogil:
         wg_count from_app
         wg_count to_app
         wg_count no_route
+        wg_count peer_stopped
+        wg_count staging_dropped
+        wg_count unreachable_sent
         wg_wire_counts sent
         wg_wire_counts received
 

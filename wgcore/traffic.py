@@ -49,7 +49,7 @@ class WireCounts:
 
 @dataclass(frozen=True)
 class TrafficStats:
-    """What crossed a tunnel since it was turned on; every counter is exact.
+    """What crossed a tunnel since it was turned on, and what was dropped.
 
     libwg counts where the WireGuard device meets the application and
     where it meets the wire, the same way for every kind of tunnel:
@@ -57,13 +57,31 @@ class TrafficStats:
     - ``from_app``: IP packets the device took from the application (the
       TUN device, or the queue :meth:`Tunnel.send_packets` fills). Packets
       still waiting in that queue are not counted yet.
-    - ``to_app``: IP packets the device delivered to the application.
+    - ``to_app``: IP packets the device decrypted and delivered to the
+      application (not the ICMP errors in ``unreachable_sent``).
     - ``no_route``: of ``from_app``, those dropped because no peer's
       allowed IPs cover their destination (as of the last config set).
     - ``sent`` / ``received``: datagrams handed to / taken from the wire
       (the UDP socket, or the queues a ``transport="host"`` caller carries).
+    - ``staging_dropped``: of ``from_app``, those that made wireguard-go
+      drop a packet: while a peer has no session (before its first
+      handshake, or while its endpoint does not answer) it keeps the newest
+      128 packets for it, and each one beyond pushes the oldest out. The
+      count is of drops; its bytes are those of the packets that caused
+      them (the dropped ones were older packets, as many).
+    - ``peer_stopped``: of ``from_app``, those for a peer that does not run
+      (the device is down), which wireguard-go skips.
+    - ``unreachable_sent``: ICMP "destination unreachable" errors written
+      back to the application for ``no_route`` packets, as the kernel's
+      WireGuard does (none for an ICMP error, a fragment other than the
+      first, a multicast or broadcast address, or while the application's
+      in-memory queue is full).
 
-    The counters are read one by one, not in a single instant.
+    Every counter is exact, with one exception: a handshake completing in
+    the instant between the device reading a packet and staging it can
+    empty a full staging queue, so that packet counts in
+    ``staging_dropped`` though nothing was dropped. The counters are read
+    one by one, not in a single instant.
     """
 
     from_app: Count
@@ -71,18 +89,23 @@ class TrafficStats:
     no_route: Count
     sent: WireCounts
     received: WireCounts
+    staging_dropped: Count
+    peer_stopped: Count
+    unreachable_sent: Count
 
     @property
     def accepted_not_sent(self) -> int:
-        """Packets taken from the application that did not (yet) leave as transport data.
+        """Packets taken from the application that are still inside wireguard-go.
 
-        ``from_app.packets - sent.data.packets``, never below 0. It
-        includes the ``no_route`` drops, packets still queued inside
-        wireguard-go, and those its per-peer staging queue dropped (before
-        a handshake completes it keeps the newest 128 per peer). DAITA
-        padding counts as sent data, so with DAITA on this under-reports.
+        ``from_app`` minus ``sent.data``, ``no_route``, ``staging_dropped``
+        and ``peer_stopped`` packets, never below 0: packets waiting for a
+        handshake (up to 128 per peer) or being encrypted. A peer that gives
+        up its handshake (after 90 s) or is removed discards the packets it
+        kept without a count: they stay here. DAITA padding counts as sent
+        data, so with DAITA on this under-reports.
         """
-        return max(0, self.from_app.packets - self.sent.data.packets)
+        dropped = self.no_route.packets + self.staging_dropped.packets + self.peer_stopped.packets
+        return max(0, self.from_app.packets - self.sent.data.packets - dropped)
 
     @property
     def overhead(self) -> float:

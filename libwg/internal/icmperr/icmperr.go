@@ -20,6 +20,10 @@ const (
 	hopLimit    = 64
 )
 
+// minQuote is the least an answer quotes: an IPv4 header and 8 bytes
+// (RFC 792); smaller limits get no answer.
+const minQuote = v4HeaderLen + 8
+
 // Append appends to b the ICMP error that answers packet, from its
 // destination to its source, quoting as much of packet as fits in
 // min(mtu, 576) bytes (IPv4) or min(mtu, 1280) bytes (IPv6); false (and b
@@ -47,7 +51,7 @@ func Append(b, packet []byte, mtu int) ([]byte, bool) {
 
 // unreachable4 is the answer to an IPv4 packet of at most size bytes, or nil.
 func unreachable4(p []byte, size int) []byte {
-	if len(p) < v4HeaderLen {
+	if len(p) < v4HeaderLen || size < v4HeaderLen+icmpHeader+minQuote {
 		return nil
 	}
 	ihl := int(p[0]&0x0f) * 4
@@ -93,7 +97,7 @@ func isICMPv4Error(typ byte) bool {
 
 // unreachable6 is the answer to an IPv6 packet of at most size bytes, or nil.
 func unreachable6(p []byte, size int) []byte {
-	if len(p) < v6HeaderLen {
+	if len(p) < v6HeaderLen || size < v6HeaderLen+icmpHeader+minQuote {
 		return nil
 	}
 	total := v6HeaderLen + int(binary.BigEndian.Uint16(p[4:6]))

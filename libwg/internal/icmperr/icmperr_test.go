@@ -223,12 +223,28 @@ func TestAppendKeepsWhatBHolds(t *testing.T) {
 	}
 }
 
+func TestNoAnswerBelowTheLeastQuote(t *testing.T) {
+	for _, mtu := range []int{0, 55} {
+		if unreachable(v4(17, make([]byte, 100)), mtu) != nil {
+			t.Fatalf("answered IPv4 with MTU %d", mtu)
+		}
+	}
+	for _, mtu := range []int{0, 75} {
+		if unreachable(v6(17, make([]byte, 100)), mtu) != nil {
+			t.Fatalf("answered IPv6 with MTU %d", mtu)
+		}
+	}
+	if unreachable(v4(17, make([]byte, 100)), 56) == nil || unreachable(v6(17, make([]byte, 100)), 76) == nil {
+		t.Fatal("no answer with room for a least quote")
+	}
+}
+
 func FuzzUnreachable(f *testing.F) {
 	f.Add(v4(17, []byte("hello")), 1420)
 	f.Add(v6(6, make([]byte, 1300)), 1280)
 	f.Add(v6(0, []byte{58, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0}), 576)
 	f.Fuzz(func(t *testing.T, p []byte, mtu int) {
-		if mtu < 576 || mtu > 65535 {
+		if mtu < 0 || mtu > 65535 {
 			return
 		}
 		if a := unreachable(p, mtu); a != nil {

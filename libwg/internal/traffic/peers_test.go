@@ -31,7 +31,7 @@ func TestStagingDropsAreCountedExactly(t *testing.T) {
 	gate := hostgate.New()
 	mem := memtun.New(1420, 2048, gate)
 	counts := &Counters{}
-	dev := device.NewDevice(CountTun(mem, counts), CountBind(membind.New(1420, 64, gate), counts), device.NewLogger(device.LogLevelSilent, ""))
+	dev := device.NewDevice(CountTun(mem, counts, 1420), CountBind(membind.New(1420, 64, gate), counts), device.NewLogger(device.LogLevelSilent, ""))
 	t.Cleanup(func() { gate.TurnOff(); dev.Close() })
 	key := strings.Repeat("ab", 32)
 	conf := "private_key=" + strings.Repeat("08", 32) + "\npublic_key=" + key + "\nendpoint=127.0.0.1:9\nallowed_ip=198.51.100.2/32\n"

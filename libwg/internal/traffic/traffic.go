@@ -168,6 +168,7 @@ type Tun struct {
 	counts  *Counters
 	self    bool // dev counts what it hands over (handoverCounter)
 	answers bool // dev is an application's TUN (not a datagramCarrier)
+	mtu     int  // the device's MTU at turn-on, which bounds an answer's size
 }
 
 // datagramCarrier is a TUN whose application is another device's wire
@@ -188,14 +189,16 @@ type handoverCounter interface {
 	CountHandover(count func(packet []byte))
 }
 
-// CountTun is dev counted into c.
-func CountTun(dev tun.Device, c *Counters) Tun {
+// CountTun is dev, of MTU mtu, counted into c. (The MTU is given, not
+// asked: a kernel TUN's MTU() looks its name up in the network namespace
+// of whichever thread asks, not necessarily the TUN's.)
+func CountTun(dev tun.Device, c *Counters, mtu int) Tun {
 	h, self := dev.(handoverCounter)
 	if self {
 		h.CountHandover(func(p []byte) { c.toApp.add(len(p)) })
 	}
 	_, carrier := dev.(datagramCarrier)
-	return Tun{dev, c, self, !carrier}
+	return Tun{dev, c, self, !carrier, mtu}
 }
 
 func (c Tun) Read(buf []byte, offset int) (int, error) {
@@ -211,11 +214,7 @@ func (c Tun) Read(buf []byte, offset int) (int, error) {
 // (an in-memory queue the application does not read) does not get it.
 func (c Tun) answer(packet []byte) {
 	const headroom = device.MessageTransportHeaderSize // as the device writes
-	mtu, err := c.Device.MTU()
-	if err != nil {
-		return
-	}
-	b, ok := icmperr.Append(make([]byte, headroom, headroom+1280), packet, mtu)
+	b, ok := icmperr.Append(make([]byte, headroom, headroom+1280), packet, c.mtu)
 	if !ok {
 		return
 	}

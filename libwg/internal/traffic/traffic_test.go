@@ -61,7 +61,7 @@ func TestCountingTunCountsBothWaysAndNoRoute(t *testing.T) {
 	mem := memtun.New(1420, 4, gate)
 	counts := &Counters{}
 	counts.SetRoutes(mustRoutes(t, "public_key=aa\nallowed_ip=198.51.100.2/32\n"), nil)
-	tun := CountTun(mem, counts)
+	tun := CountTun(mem, counts, 1420)
 
 	routed, unrouted := packettest.IPv4(packettest.AddrA, packettest.AddrB, make([]byte, 10)), packettest.IPv4(packettest.AddrB, packettest.AddrA, make([]byte, 50))
 	putAll(mem.Outbound, routed, unrouted, routed)
@@ -182,7 +182,7 @@ func TestAnAnswerNeverWaitsAndACarrierGetsNone(t *testing.T) {
 	} {
 		mem := memtun.New(1420, 2, hostgate.New())
 		counts := &Counters{}
-		tun := CountTun(c.wrap(mem), counts)
+		tun := CountTun(c.wrap(mem), counts, 1420)
 		if c.full {
 			putAll(mem.Inbound, unrouted, unrouted)
 		}
