@@ -126,7 +126,23 @@ def test_packets_sent_before_the_first_handshake_show_in_the_counters() -> None:
     assert delivered == packets[-len(delivered) :], "wireguard-go keeps the newest packets"
     assert len(delivered) == 128, "README: wireguard-go stages at most 128 packets per peer before a handshake"
     assert tb.to_app.packets == ta.sent.data.packets == len(delivered)
-    assert ta.accepted_not_sent == 1000 - len(delivered)
+    assert ta.staging_dropped == Count(1000 - len(delivered), sum(map(len, packets[len(delivered) :])))
+    assert ta.accepted_not_sent == 0 and ta.peer_stopped == Count(0, 0)
+
+
+def test_every_packet_beyond_128_for_a_peer_that_never_answers_is_counted() -> None:
+    a = wgcore.Tunnel.in_memory(wgcore.Interface(private_key=wgcore.PrivateKey.generate(), listen_port=0))
+    dead = wgcore.Peer(wgcore.PrivateKey.generate().public_key, ["198.51.100.2/32"], wgcore.Endpoint("127.0.0.1", 9))
+    with a:
+        a.set_config(dead)  # its endpoint never answers: no handshake, ever
+        sizes = [20 + i % 300 for i in range(700)]
+        for start_at in range(0, len(sizes), 100):
+            assert a.send_packets([ipv4(bytes(n - 20)) for n in sizes[start_at : start_at + 100]], timeout=5) == 100
+        wait_for(lambda: a.traffic().from_app.packets == len(sizes), "the device to read every packet")
+        t = a.traffic()
+    assert t.staging_dropped == Count(len(sizes) - 128, sum(sizes[128:]))
+    assert t.accepted_not_sent == 128, "the 128 newest still wait for a handshake"
+    assert t.no_route == t.peer_stopped == Count(0, 0) and t.sent.data.packets == 0
 
 
 def test_tun_tunnel_counters_move(namespaces: tuple[str, str]) -> None:
@@ -166,8 +182,9 @@ def test_traffic_of_a_closed_tunnel_raises_and_bad_c_arguments_get_error_codes()
 def test_traffic_stats_are_frozen_and_derive_accepted_not_sent() -> None:
     zero = Count(0, 0)
     wire = WireCounts(zero, zero, zero, Count(5, 500), Count(2, 64), zero)
-    stats = wgcore.TrafficStats(Count(8, 800), zero, Count(1, 100), wire, wire)
-    assert stats.accepted_not_sent == 3
+    stats = wgcore.TrafficStats(Count(8, 800), zero, Count(1, 100), wire, wire, zero, zero, zero)
+    assert stats.accepted_not_sent == 2
+    assert dataclasses.replace(stats, staging_dropped=Count(1, 10), peer_stopped=Count(1, 10)).accepted_not_sent == 0
     assert wire.total == Count(7, 564)
     with pytest.raises(dataclasses.FrozenInstanceError):
         stats.from_app = zero  # type: ignore[misc]

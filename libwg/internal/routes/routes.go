@@ -5,33 +5,35 @@ package routes
 import (
 	"bufio"
 	"fmt"
-	"maps"
 	"net/netip"
-	"slices"
 	"sort"
 	"strings"
 )
 
 // Table is libwg's copy of a device's allowed IPs, so libwg can count
 // the packets the device drops because no peer's allowed IPs cover their
-// destination (wireguard-go drops them without a word). It keeps one map
-// per prefix length in use, longest first: a lookup costs at most one map
-// probe per distinct length, however many peers there are. A table is
-// never changed once built; a new config builds a new one.
+// destination (wireguard-go drops them without a word), and tell which
+// peer gets the others. It keeps one map per prefix length in use,
+// longest first: a lookup costs at most one map probe per distinct
+// length, however many peers there are. A table is never changed once
+// built; a new config builds a new one.
 type Table struct {
 	v4, v6 []prefixLevel
+	peers  []string // public keys (hex) of the peers with an allowed IP; prefixes map to an index
 }
 
 // prefixLevel holds the prefixes of one length, masked, with their peer.
 type prefixLevel struct {
 	bits     int
-	prefixes map[netip.Prefix]string // public key (hex) of the peer they route to
+	prefixes map[netip.Prefix]int // index in Table.peers of the peer they route to
 }
 
 // FromUAPI builds the table from UAPI "get" text: each allowed_ip
 // line belongs to the public_key line before it.
 func FromUAPI(text string) (*Table, error) {
-	levels := map[bool]map[int]map[netip.Prefix]string{false: {}, true: {}}
+	levels := map[bool]map[int]map[netip.Prefix]int{false: {}, true: {}}
+	index := map[string]int{}
+	var peers []string
 	peer := ""
 	lines := bufio.NewScanner(strings.NewReader(text))
 	for lines.Scan() {
@@ -47,17 +49,21 @@ func FromUAPI(text string) (*Table, error) {
 			if err != nil {
 				return nil, fmt.Errorf("allowed_ip: %v", err)
 			}
+			if _, seen := index[peer]; !seen {
+				index[peer] = len(peers)
+				peers = append(peers, peer)
+			}
 			byBits := levels[p.Addr().Is6()]
 			if byBits[p.Bits()] == nil {
-				byBits[p.Bits()] = map[netip.Prefix]string{}
+				byBits[p.Bits()] = map[netip.Prefix]int{}
 			}
-			byBits[p.Bits()][p.Masked()] = peer
+			byBits[p.Bits()][p.Masked()] = index[peer]
 		}
 	}
-	return &Table{v4: sortedLevels(levels[false]), v6: sortedLevels(levels[true])}, lines.Err()
+	return &Table{v4: sortedLevels(levels[false]), v6: sortedLevels(levels[true]), peers: peers}, lines.Err()
 }
 
-func sortedLevels(byBits map[int]map[netip.Prefix]string) []prefixLevel {
+func sortedLevels(byBits map[int]map[netip.Prefix]int) []prefixLevel {
 	out := make([]prefixLevel, 0, len(byBits))
 	for bits, prefixes := range byBits {
 		out = append(out, prefixLevel{bits, prefixes})
@@ -66,10 +72,11 @@ func sortedLevels(byBits map[int]map[netip.Prefix]string) []prefixLevel {
 	return out
 }
 
-// Lookup returns the peer whose longest allowed prefix contains addr.
-func (r *Table) Lookup(addr netip.Addr) (peer string, ok bool) {
+// lookup returns the index of the peer whose longest allowed prefix
+// contains addr.
+func (r *Table) lookup(addr netip.Addr) (peer int, ok bool) {
 	if r == nil {
-		return "", false
+		return 0, false
 	}
 	levels := r.v4
 	if addr.Is6() {
@@ -81,14 +88,14 @@ func (r *Table) Lookup(addr netip.Addr) (peer string, ok bool) {
 			return peer, true
 		}
 	}
-	return "", false
+	return 0, false
 }
 
 // Route tells what the device does with a packet from the application:
-// hands it to peer (public key, hex), or drops it because no peer's
+// hands it to peer (an index in Peers), or drops it because no peer's
 // allowed IPs cover its destination (noRoute). A packet too short for an
-// IPv4 or IPv6 header, or of another version, gets neither.
-func (r *Table) Route(packet []byte) (peer string, noRoute bool) {
+// IPv4 or IPv6 header, or of another version, gets neither (peer -1).
+func (r *Table) Route(packet []byte) (peer int, noRoute bool) {
 	var dst netip.Addr
 	switch {
 	case len(packet) >= 20 && packet[0]>>4 == 4:
@@ -96,22 +103,19 @@ func (r *Table) Route(packet []byte) (peer string, noRoute bool) {
 	case len(packet) >= 40 && packet[0]>>4 == 6:
 		dst = netip.AddrFrom16([16]byte(packet[24:40]))
 	default:
-		return "", false
+		return -1, false
 	}
-	peer, ok := r.Lookup(dst)
-	return peer, !ok
+	if peer, ok := r.lookup(dst); ok {
+		return peer, false
+	}
+	return -1, true
 }
 
-// Peers are the public keys (hex) of the peers with an allowed IP.
+// Peers are the public keys (hex) of the peers with an allowed IP, in
+// the order Route numbers them.
 func (r *Table) Peers() []string {
 	if r == nil {
 		return nil
 	}
-	seen := map[string]bool{}
-	for _, level := range append(append([]prefixLevel{}, r.v4...), r.v6...) {
-		for _, peer := range level.prefixes {
-			seen[peer] = true
-		}
-	}
-	return slices.Sorted(maps.Keys(seen))
+	return r.peers
 }

@@ -17,8 +17,9 @@ import (
 // not export them; reflect finds them by name once (peerFields), and a
 // test fails if a future wireguard-go renames or retypes them.
 type peerView struct {
-	running *atomic.Bool  // Peer.isRunning
-	staged  reflect.Value // Peer.queue.staged, a chan *QueueOutboundElement
+	running  *atomic.Bool  // Peer.isRunning
+	staged   reflect.Value // Peer.queue.staged, a chan *QueueOutboundElement
+	capacity int           // its capacity (QueueStagedSize)
 }
 
 // dropsNext reports whether the device drops a packet it hands to the
@@ -31,7 +32,7 @@ func (p *peerView) dropsNext() (stopped, staging bool) {
 	if !p.running.Load() {
 		return true, false
 	}
-	return false, p.staged.Len() == p.staged.Cap()
+	return false, p.staged.Len() == p.capacity
 }
 
 // peerFields are the field indexes of Peer.isRunning and
@@ -70,14 +71,15 @@ func viewPeer(p *device.Peer) (*peerView, error) {
 	}
 	v := reflect.ValueOf(p).Elem()
 	running := (*atomic.Bool)(unsafe.Pointer(v.FieldByIndex(fields[0]).UnsafeAddr())) // only ever Load-ed
-	return &peerView{running: running, staged: v.FieldByIndex(fields[1])}, nil
+	staged := v.FieldByIndex(fields[1])
+	return &peerView{running: running, staged: staged, capacity: staged.Cap()}, nil
 }
 
-// viewPeers views the device's peer of each public key (hex) in keys;
-// keys the device has no peer for are left out.
-func viewPeers(dev *device.Device, keys []string) (map[string]*peerView, error) {
-	views := make(map[string]*peerView, len(keys))
-	for _, key := range keys {
+// viewPeers views the device's peer of each public key (hex) in keys,
+// in order; nil for a key the device has no peer for.
+func viewPeers(dev *device.Device, keys []string) ([]*peerView, error) {
+	views := make([]*peerView, len(keys))
+	for i, key := range keys {
 		var pk device.NoisePublicKey
 		if b, err := hex.DecodeString(key); err != nil || len(b) != len(pk) {
 			return nil, fmt.Errorf("public key %q is not %d bytes of hex", key, len(pk))
@@ -89,7 +91,7 @@ func viewPeers(dev *device.Device, keys []string) (map[string]*peerView, error) 
 			if err != nil {
 				return nil, err
 			}
-			views[key] = view
+			views[i] = view
 		}
 	}
 	return views, nil

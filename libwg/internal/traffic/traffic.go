@@ -34,10 +34,11 @@ type Counters struct {
 }
 
 // routeState is the device's allowed IPs and a view of each of their
-// peers, as of the last config set.
+// peers (in table.Peers' order; nil for one the device does not have),
+// as of the last config set.
 type routeState struct {
 	table *routes.Table
-	peers map[string]*peerView
+	peers []*peerView
 }
 
 // count is a packet and byte counter; adds are atomic.
@@ -123,7 +124,7 @@ func (t *Counters) Load() Snapshot {
 // to (none if dev is nil), to tell which of those the device drops. On an
 // error the routes are set, the peers not.
 func (t *Counters) SetRoutes(table *routes.Table, dev *device.Device) error {
-	var peers map[string]*peerView
+	var peers []*peerView
 	var err error
 	if dev != nil {
 		if peers, err = viewPeers(dev, table.Peers()); err != nil {
@@ -148,7 +149,8 @@ func (t *Counters) fate(packet []byte) (noRoute bool) {
 		t.noRoute.add(len(packet))
 		return true
 	}
-	if view := r.peers[peer]; view != nil {
+	if peer >= 0 && peer < len(r.peers) && r.peers[peer] != nil {
+		view := r.peers[peer]
 		switch stopped, staging := view.dropsNext(); {
 		case stopped:
 			t.peerStopped.add(len(packet))
