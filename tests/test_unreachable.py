@@ -8,10 +8,14 @@ import ipaddress
 import socket
 import struct
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import wgcore
 from wgcore import netns
+from wgcore.config import Endpoint, Interface, Peer
+from wgcore.keys import PrivateKey
 from wgcore.testing import tunnel_pair
 from wgcore.traffic import Count
 
@@ -157,3 +161,17 @@ def test_a_tun_app_sees_host_unreachable_at_once(ns: str) -> None:
 
         assert netns.run_in(ns, connect) == errno.EHOSTUNREACH, "fails at once instead of timing out"
         assert t.traffic().unreachable_sent.packets >= 3
+
+
+def test_a_netstack_connect_to_an_unrouted_address_fails_at_once() -> None:
+    key = PrivateKey.generate()
+    peer = Peer(PrivateKey.generate().public_key, [ipaddress.ip_network("10.7.0.2/32")], Endpoint("127.0.0.1", 9))
+    t = wgcore.Tunnel.netstack(Interface(private_key=key, listen_port=0, peers=[peer]), addresses=["10.7.0.1"])
+    with t:
+        s = t.socket()
+        s.settimeout(10)  # without the ICMP answer: TimeoutError, errno None
+        with pytest.raises(OSError) as raised:
+            s.connect(("10.9.9.9", 80))  # no peer covers it
+        s.close()
+        assert raised.value.errno == errno.EHOSTUNREACH, raised.value
+        assert t.traffic().unreachable_sent.packets >= 1
