@@ -364,3 +364,24 @@ def test_repr_names_the_hop_and_no_key(keys: Keys) -> None:
         assert "multihop" in repr(t) and f"mtu={t.mtu}" in repr(t)
         assert repr(t.entry).startswith("<Hop entry handle=")
         assert str(keys.entry) not in repr(t.entry) + repr(t)
+
+
+def test_each_hop_counts_its_drops_and_only_the_exit_answers_no_route(keys: Keys) -> None:
+    with client(keys) as t:  # nobody carries its datagrams: no handshake completes
+        assert t.entry is not None and t.exit is not None
+        nowhere = ipv4_packet(b"no route", dst=bytes([192, 0, 2, 1]))
+        t.send(nowhere)
+        answer = t.recv(timeout=5)
+        assert (answer[9], answer[20], answer[21]) == (1, 3, 1) and answer[28:] == nowhere  # ICMP host unreachable
+        packets = [ipv4_packet(i.to_bytes(2, "big")) for i in range(300)]
+        assert t.send_packets(packets, timeout=5) == len(packets)
+        deadline = time.monotonic() + 20
+        while t.exit.traffic().from_app.packets < 1 + len(packets):
+            assert time.monotonic() < deadline, "the exit hop never read every packet"
+            time.sleep(0.005)
+        entry, exit = t.entry.traffic(), t.exit.traffic()
+    assert exit.no_route.packets == exit.unreachable_sent.packets == 1
+    assert exit.staging_dropped.packets == len(packets) - 128 and exit.accepted_not_sent == 128
+    assert entry.unreachable_sent.packets == 0 and entry.no_route.packets == 0
+    # the entry hop stages the exit hop's handshake initiations: too few to drop any
+    assert entry.staging_dropped.packets == 0 and entry.from_app.packets >= 1
