@@ -224,7 +224,7 @@ typedef struct {
     wg_count from_app;  /* IP packets the device read from the application (TUN or wgWrite queue) */
     wg_count to_app;    /* IP packets the device delivered to the application */
     wg_count no_route;  /* of from_app, dropped: no peer's allowed IPs cover the destination */
-    wg_count peer_stopped;     /* of from_app, dropped: for a peer that does not run (device down) */
+    wg_count peer_stopped;     /* of from_app, dropped: for a peer that does not run (device not up) */
     wg_count staging_dropped;  /* of from_app, each pushed an older staged packet out of a peer's
                                   128-packet staging queue (no session yet); bytes are the handed
                                   packets' sizes. Exact but for a handshake completing at that instant */

@@ -69,8 +69,9 @@ class TrafficStats:
       128 packets for it, and each one beyond pushes the oldest out. The
       count is of drops; its bytes are those of the packets that caused
       them (the dropped ones were older packets, as many).
-    - ``peer_stopped``: of ``from_app``, those for a peer that does not run
-      (the device is down), which wireguard-go skips.
+    - ``peer_stopped``: of ``from_app``, those for a peer that does not run,
+      which wireguard-go skips (peers run only while the device is up: this
+      counts what it reads while turning on or off).
     - ``unreachable_sent``: ICMP "destination unreachable" errors written
       back to the application for ``no_route`` packets, as the kernel's
       WireGuard does (none for an ICMP error, a fragment other than the
