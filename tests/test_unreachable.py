@@ -29,7 +29,7 @@ def ones_sum(data: bytes) -> int:
     """The 16-bit ones' complement sum (RFC 1071), 0xFFFF for a correct checksummed block."""
     if len(data) % 2:
         data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    total: int = sum(struct.unpack(f"!{len(data) // 2}H", data))
     while total >> 16:
         total = (total & 0xFFFF) + (total >> 16)
     return total
