@@ -15,7 +15,9 @@
  * waiter in C sets bit WG_RING_WAITER_C and sleeps on the futex data_seq
  * (room_seq); goroutines set WG_RING_WAITER_GO and are woken through the
  * eventfd go_fd (a Go producer wakes them directly; it wakes C waiters
- * from a goroutine of its own once it blocks or yields, so once a batch). Before sleeping, a
+ * from a goroutine of its own once it blocks or yields, so once a batch,
+ * or at once when the ring holds as many packets as the sleeping read
+ * takes, data_want). Before sleeping, a
  * host's read of one packet watches the ring briefly while its waits are
  * short (WG_RING_SPIN_US), so request/response rarely sleeps. ready_fd,
  * once asked for, is an eventfd written when the consumer side wanted
@@ -59,7 +61,8 @@ typedef struct {
     uint32_t data_seq;
     uint32_t data_wanted;
     uint32_t last_wait_us; /* how long the host's last read waited (wg_ring_spin) */
-    uint32_t pad2[11];
+    uint32_t data_want;    /* how many packets the host's sleeping read takes at most */
+    uint32_t pad2[10];
 } wg_ring;
 
 /* Who waits, in a *_wanted word. */
@@ -276,6 +279,7 @@ static inline int32_t wg_ring_read(wg_ring *r, uint8_t *buf, size_t buf_len,
                        ? WG_RING_CLOSED : wg_ring_take(r, buf, buf_len, lens, max_count));
         if (max_count == 1 && wg_ring_spin(r))
             continue;
+        __atomic_store_n(&r->data_want, max_count, __ATOMIC_RELAXED);
         if (wg_ring_wait(r, &r->data_wanted, &r->data_seq, 1, left) < 0)
             return WG_RING_CLOSED;
     }

@@ -121,6 +121,20 @@ func (q *Queue) wakeHost() {
 	}
 }
 
+// published wakes the consumer side after a Go producer queued packets:
+// signal, and a sleeping host reader at once, rather than when wakeHost
+// runs, once the ring holds as many packets as its read takes (it can
+// take no more, and that host thread may be the one that sends more).
+func (q *Queue) published() {
+	q.signal(q.word(&q.ring.data_wanted), true)
+	if q.hostDue.Load()&hostWakeData == 0 || q.used() < atomic.LoadUint32(q.word(&q.ring.data_want)) {
+		return
+	}
+	if q.hostDue.And(^uint32(hostWakeData))&hostWakeData != 0 {
+		wakeFutex(q.word(&q.ring.data_seq))
+	}
+}
+
 // wakeFutex wakes every host thread sleeping on seq.
 func wakeFutex(seq *uint32) {
 	atomic.AddUint32(seq, 1)
@@ -385,7 +399,6 @@ func (q *Queue) unlockPut() {
 
 // put is wg_ring_put in Go; it queues nothing while PutAlways's packets wait.
 func (q *Queue) put(n int, packet func(i int) []byte, publish func([]byte)) (int, error) {
-	r := q.ring
 	if !q.lockPut() {
 		return 0, ErrClosed
 	}
@@ -395,7 +408,7 @@ func (q *Queue) put(n int, packet func(i int) []byte, publish func([]byte)) (int
 	}
 	q.unlockPut()
 	if queued > 0 {
-		q.signal(q.word(&r.data_wanted), true)
+		q.published()
 	} else if tooBig {
 		return 0, ErrTooBig
 	}
@@ -460,7 +473,7 @@ func (q *Queue) PutAlways(packet []byte) error {
 		return nil
 	}
 	q.unlockPut()
-	q.signal(q.word(&q.ring.data_wanted), true)
+	q.published()
 	return nil
 }
 
@@ -482,7 +495,7 @@ func (q *Queue) drain() {
 		}
 		q.unlockPut()
 		if moved > 0 {
-			q.signal(q.word(&r.data_wanted), true)
+			q.published()
 		}
 		if done || w.wait(q, false, nil) == ErrClosed {
 			return
