@@ -2,6 +2,8 @@ package packetqueue
 
 import (
 	"bytes"
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -270,5 +272,46 @@ func TestPutNowNeverWaitsAndPublishesThroughItsOwnCallback(t *testing.T) {
 	q.Take(make([]byte, 16), make([]uint32, 2), 0, nil)
 	if q.PutNow([]byte("d"), mine) {
 		t.Fatal("PutNow into a closed queue queued it")
+	}
+}
+
+// hostReaderSleeps marks q as a host (C) reader does before it sleeps,
+// wanting up to want packets, and returns its futex word's value.
+func hostReaderSleeps(q *Queue, want uint32) uint32 {
+	atomic.StoreUint32(q.word(&q.ring.data_want), want)
+	atomic.OrUint32(q.word(&q.ring.data_wanted), waiterC)
+	return atomic.LoadUint32(q.word(&q.ring.data_seq))
+}
+
+func TestAHostReaderIsWokenOnceItsReadIsFilledOrTheProducerYields(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1)) // wakeHost runs only when this goroutine yields
+	q := New(16, 8)
+	defer q.Release()
+	woken := func(seen uint32) bool { return atomic.LoadUint32(q.word(&q.ring.data_seq)) != seen }
+
+	seen := hostReaderSleeps(q, 4)
+	for i := range 3 {
+		putAll(q, []byte{byte(i)})
+	}
+	if woken(seen) {
+		t.Fatal("a reader taking 4 was woken at the first packet")
+	}
+	putAll(q, []byte("d"))
+	if !woken(seen) {
+		t.Fatal("a reader taking 4 still sleeps with 4 packets queued")
+	}
+
+	q.Take(make([]byte, 64), make([]uint32, 16), 0, nil)
+	seen = hostReaderSleeps(q, 4)
+	putAll(q, []byte("e"))
+	deadline := time.Now().Add(time.Second)
+	for !woken(seen) && time.Now().Before(deadline) {
+		runtime.Gosched()
+	}
+	if !woken(seen) {
+		t.Fatal("a reader with fewer packets than it takes was not woken once the producer yielded")
+	}
+	if seq := atomic.LoadUint32(q.word(&q.ring.data_seq)); seq != seen+1 {
+		t.Fatalf("woken %d times for one packet, want once", seq-seen)
 	}
 }
