@@ -57,6 +57,7 @@ func (t *Device) Write(buf []byte, offset int) (int, error) {
 	packet := buf[offset:]
 	switch err := t.gate.Put(t.Inbound, packet); err {
 	case nil:
+		t.Outbound.ExpectReply()
 		return len(packet), nil
 	case hostgate.ErrTurnedOff:
 		return 0, err

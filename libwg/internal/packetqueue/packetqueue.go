@@ -13,6 +13,7 @@ import (
 	"errors"
 	"math"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,14 +50,17 @@ type Queue struct {
 	overflow [][]byte   // PutAlways's packets waiting for room (under putMu)
 	draining bool       // a goroutine moves overflow into the ring
 
-	wakeMu   sync.Mutex
-	wakeCh   chan struct{} // closed (and replaced) to wake the goroutines waiting
-	hostDue  atomic.Uint32 // the host's wake-ups signal left to wakeHost (hostWake*)
-	hostKick chan struct{} // tells wakeHost some are due; closed by Release
-	hostEnd  chan struct{} // closed when wakeHost has returned
-	stopping atomic.Bool   // Release ran: the waker goroutine ends
-	wakerEnd chan struct{} // closed when it has
-	wakeups  atomic.Uint32 // signals that found a waiter (see Wakeups)
+	wakeMu     sync.Mutex
+	wakeCh     chan struct{} // closed (and replaced) to wake the goroutines waiting
+	replyBy    atomic.Int64  // until when (UnixNano) a consumer goroutine watches for a reply (ExpectReply)
+	replyQuiet atomic.Int64  // until when (UnixNano) expectations are ignored, after windows that saw no reply
+	replyGap   atomic.Int64  // how long (ns) the last miss made them ignored (0 after a hit)
+	hostDue    atomic.Uint32 // the host's wake-ups signal left to wakeHost (hostWake*)
+	hostKick   chan struct{} // tells wakeHost some are due; closed by Release
+	hostEnd    chan struct{} // closed when wakeHost has returned
+	stopping   atomic.Bool   // Release ran: the waker goroutine ends
+	wakerEnd   chan struct{} // closed when it has
+	wakeups    atomic.Uint32 // signals that found a waiter (see Wakeups)
 }
 
 // New makes a queue of capacity packets (rounded up to a power of two)
@@ -372,6 +376,9 @@ func (q *Queue) retry(consumer bool, timeout time.Duration, cancel <-chan struct
 		if done {
 			return n, err
 		}
+		if consumer && q.watchForReply() {
+			continue
+		}
 		if err := w.wait(q, consumer, cancel); err != nil {
 			if err == ErrTimedOut {
 				return 0, nil
@@ -379,6 +386,62 @@ func (q *Queue) retry(consumer bool, timeout time.Duration, cancel <-chan struct
 			return 0, err
 		}
 	}
+}
+
+// How long a consumer goroutine watches an empty ring after ExpectReply
+// (a host answering at once takes a few µs, while waking a parked
+// goroutine through go_fd costs tens of µs), and how long expectations
+// are ignored after a window that saw no reply: doubling from the least
+// to the most while windows keep missing.
+const (
+	ReplyWindow   = 50 * time.Microsecond
+	leastReplyGap = 100 * time.Microsecond
+	mostReplyGap  = 100 * time.Millisecond
+)
+
+// ExpectReply says a packet just went the other way (to the host), so the
+// host may soon queue a reply here: a goroutine waiting on this ring
+// watches it for ReplyWindow, yielding its thread between looks, rather
+// than sleeping until the host wakes it. Windows that see no reply make
+// expectations be ignored for a while, so one-way traffic soon stops
+// watching (at most one window in mostReplyGap).
+func (q *Queue) ExpectReply() {
+	now := time.Now().UnixNano()
+	if now < q.replyQuiet.Load() {
+		return
+	}
+	q.freeing.RLock()
+	defer q.freeing.RUnlock()
+	if q.released {
+		return
+	}
+	q.replyBy.Store(now + int64(ReplyWindow))
+	if atomic.LoadUint32(q.word(&q.ring.data_wanted))&waiterGo != 0 {
+		atomic.AndUint32(q.word(&q.ring.data_wanted), ^uint32(waiterGo)) // the host need not wake it
+		q.wakeGo()
+	}
+}
+
+// watchForReply watches the empty ring while a reply is expected; true if
+// something came (or the queue closed), so the consumer tries again.
+func (q *Queue) watchForReply() bool {
+	by := q.replyBy.Load()
+	if by == 0 {
+		return false
+	}
+	for time.Now().UnixNano() < by {
+		if q.used() > 0 || q.closed() {
+			q.replyBy.Store(0)
+			q.replyGap.Store(0)
+			return true
+		}
+		runtime.Gosched()
+	}
+	q.replyBy.Store(0)
+	gap := min(max(2*q.replyGap.Load(), int64(leastReplyGap)), int64(mostReplyGap))
+	q.replyGap.Store(gap)
+	q.replyQuiet.Store(time.Now().UnixNano() + gap)
+	return false
 }
 
 // lockPut takes the producers' locks; false (and not locked) once closed.

@@ -315,3 +315,57 @@ func TestAHostReaderIsWokenOnceItsReadIsFilledOrTheProducerYields(t *testing.T) 
 		t.Fatalf("woken %d times for one packet, want once", seq-seen)
 	}
 }
+
+func TestAnExpectedReplyIsSeenWithoutAWakeUp(t *testing.T) {
+	q := New(4, 8)
+	defer q.Release()
+	got := make(chan int)
+	go func() {
+		n, _ := q.Take(make([]byte, 8), make([]uint32, 1), -1, nil)
+		got <- n
+	}()
+	goWaits := func() bool { return atomic.LoadUint32(q.word(&q.ring.data_wanted))&waiterGo != 0 }
+	for !goWaits() {
+		time.Sleep(time.Millisecond)
+	}
+	q.ExpectReply()
+	if goWaits() {
+		t.Fatal("a consumer watching for a reply is still marked as waiting (the host would write go_fd)")
+	}
+	putAll(q, []byte("r"))
+	if n := <-got; n != 1 || q.Wakeups() != 0 {
+		t.Fatalf("took %d, wake-ups %d: want the reply seen by the watching consumer, no wake-up", n, q.Wakeups())
+	}
+}
+
+func TestMissedRepliesStopTheWatching(t *testing.T) {
+	q := New(4, 8)
+	defer q.Release()
+	go q.Take(make([]byte, 8), make([]uint32, 1), -1, nil)
+	goWaits := func() bool { return atomic.LoadUint32(q.word(&q.ring.data_wanted))&waiterGo != 0 }
+	watchUntilMissed := func() time.Duration {
+		for !goWaits() {
+			time.Sleep(100 * time.Microsecond)
+		}
+		q.ExpectReply()
+		for !goWaits() {
+			time.Sleep(10 * time.Microsecond)
+		}
+		return time.Duration(q.replyGap.Load())
+	}
+	for i, want := range []time.Duration{leastReplyGap, 2 * leastReplyGap, 4 * leastReplyGap} {
+		if gap := watchUntilMissed(); gap != want {
+			t.Fatalf("miss %d: expectations ignored for %v, want %v", i+1, gap, want)
+		}
+		q.ExpectReply() // within the gap: ignored
+		if !goWaits() {
+			t.Fatalf("miss %d: an expectation right after a missed window was not ignored", i+1)
+		}
+		time.Sleep(want)
+	}
+	q.replyGap.Store(int64(mostReplyGap))
+	q.replyQuiet.Store(0)
+	if gap := watchUntilMissed(); gap != mostReplyGap {
+		t.Fatalf("gap grew past its bound: %v", gap)
+	}
+}
