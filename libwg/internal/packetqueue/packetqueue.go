@@ -50,17 +50,18 @@ type Queue struct {
 	overflow [][]byte   // PutAlways's packets waiting for room (under putMu)
 	draining bool       // a goroutine moves overflow into the ring
 
-	wakeMu     sync.Mutex
-	wakeCh     chan struct{} // closed (and replaced) to wake the goroutines waiting
-	replyBy    atomic.Int64  // until when (UnixNano) a consumer goroutine watches for a reply (ExpectReply)
-	replyQuiet atomic.Int64  // until when (UnixNano) expectations are ignored, after windows that saw no reply
-	replyGap   atomic.Int64  // how long (ns) the last miss made them ignored (0 after a hit)
-	hostDue    atomic.Uint32 // the host's wake-ups signal left to wakeHost (hostWake*)
-	hostKick   chan struct{} // tells wakeHost some are due; closed by Release
-	hostEnd    chan struct{} // closed when wakeHost has returned
-	stopping   atomic.Bool   // Release ran: the waker goroutine ends
-	wakerEnd   chan struct{} // closed when it has
-	wakeups    atomic.Uint32 // signals that found a waiter (see Wakeups)
+	wakeMu      sync.Mutex
+	wakeCh      chan struct{} // closed (and replaced) to wake the goroutines waiting
+	replyWindow time.Duration // how long it watches (ReplyWindow; tests lengthen it)
+	replyBy     atomic.Int64  // until when (UnixNano) a consumer goroutine watches for a reply (ExpectReply)
+	replyQuiet  atomic.Int64  // until when (UnixNano) expectations are ignored, after windows that saw no reply
+	replyGap    atomic.Int64  // how long (ns) the last miss made them ignored (0 after a hit)
+	hostDue     atomic.Uint32 // the host's wake-ups signal left to wakeHost (hostWake*)
+	hostKick    chan struct{} // tells wakeHost some are due; closed by Release
+	hostEnd     chan struct{} // closed when wakeHost has returned
+	stopping    atomic.Bool   // Release ran: the waker goroutine ends
+	wakerEnd    chan struct{} // closed when it has
+	wakeups     atomic.Uint32 // signals that found a waiter (see Wakeups)
 }
 
 // New makes a queue of capacity packets (rounded up to a power of two)
@@ -86,14 +87,15 @@ func New(capacity, slotSize int) *Queue {
 	}
 	r.go_fd = C.int32_t(goFD)
 	q := &Queue{
-		ring:     r,
-		lens:     unsafe.Slice((*uint32)(unsafe.Pointer(r.lens)), capacity),
-		data:     unsafe.Slice((*byte)(unsafe.Pointer(r.data)), capacity*slotSize),
-		slotSize: slotSize,
-		wakeCh:   make(chan struct{}),
-		wakerEnd: make(chan struct{}),
-		hostKick: make(chan struct{}, 1),
-		hostEnd:  make(chan struct{}),
+		ring:        r,
+		lens:        unsafe.Slice((*uint32)(unsafe.Pointer(r.lens)), capacity),
+		data:        unsafe.Slice((*byte)(unsafe.Pointer(r.data)), capacity*slotSize),
+		slotSize:    slotSize,
+		wakeCh:      make(chan struct{}),
+		wakerEnd:    make(chan struct{}),
+		hostKick:    make(chan struct{}, 1),
+		replyWindow: ReplyWindow,
+		hostEnd:     make(chan struct{}),
 	}
 	go q.wakeFromC()
 	go q.wakeHost()
@@ -415,7 +417,7 @@ func (q *Queue) ExpectReply() {
 	if q.released {
 		return
 	}
-	q.replyBy.Store(now + int64(ReplyWindow))
+	q.replyBy.Store(now + int64(q.replyWindow))
 	if atomic.LoadUint32(q.word(&q.ring.data_wanted))&waiterGo != 0 {
 		atomic.AndUint32(q.word(&q.ring.data_wanted), ^uint32(waiterGo)) // the host need not wake it
 		q.wakeGo()

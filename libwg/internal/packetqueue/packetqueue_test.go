@@ -319,6 +319,7 @@ func TestAHostReaderIsWokenOnceItsReadIsFilledOrTheProducerYields(t *testing.T) 
 func TestAnExpectedReplyIsSeenWithoutAWakeUp(t *testing.T) {
 	q := New(4, 8)
 	defer q.Release()
+	q.replyWindow = 10 * time.Second // however slowly this test runs
 	got := make(chan int)
 	go func() {
 		n, _ := q.Take(make([]byte, 8), make([]uint32, 1), -1, nil)
@@ -347,25 +348,30 @@ func TestMissedRepliesStopTheWatching(t *testing.T) {
 		for !goWaits() {
 			time.Sleep(100 * time.Microsecond)
 		}
+		q.replyQuiet.Store(0)
+		before := time.Now().UnixNano()
 		q.ExpectReply()
 		for !goWaits() {
 			time.Sleep(10 * time.Microsecond)
 		}
-		return time.Duration(q.replyGap.Load())
+		gap := q.replyGap.Load()
+		if quiet := q.replyQuiet.Load(); quiet < before+gap {
+			t.Fatalf("expectations ignored until %d ns after the window began, want at least the gap, %d", quiet-before, gap)
+		}
+		return time.Duration(gap)
 	}
 	for i, want := range []time.Duration{leastReplyGap, 2 * leastReplyGap, 4 * leastReplyGap} {
 		if gap := watchUntilMissed(); gap != want {
 			t.Fatalf("miss %d: expectations ignored for %v, want %v", i+1, gap, want)
 		}
-		q.ExpectReply() // within the gap: ignored
-		if !goWaits() {
-			t.Fatalf("miss %d: an expectation right after a missed window was not ignored", i+1)
-		}
-		time.Sleep(want)
 	}
 	q.replyGap.Store(int64(mostReplyGap))
-	q.replyQuiet.Store(0)
 	if gap := watchUntilMissed(); gap != mostReplyGap {
 		t.Fatalf("gap grew past its bound: %v", gap)
+	}
+	q.replyQuiet.Store(time.Now().Add(time.Hour).UnixNano())
+	q.ExpectReply()
+	if !goWaits() {
+		t.Fatal("an expectation while they are ignored woke the consumer")
 	}
 }
