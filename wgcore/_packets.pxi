@@ -410,11 +410,12 @@ cdef class _PacketPath(DeviceHandle):
         self._rings(kind)
         cdef lw.wg_ring *ring = self._read_rings[kind]
         cdef int32_t rc = 0
-        if buf_len <= GIL_COPY_BYTES:
+        cdef bint small = buf_len <= GIL_COPY_BYTES
+        if small:
             rc = lw.wg_ring_take(ring, buf, buf_len, lens, max_count)
         cdef double deadline = monotonic_ms() + wait if wait > 0 else 0
         cdef int32_t slice_ms = wait if 0 <= wait <= SIGNAL_SLICE_MS else SIGNAL_SLICE_MS
-        while rc == 0 and max_count > 0 and (wait != 0 or buf_len > GIL_COPY_BYTES):
+        while rc == 0 and max_count > 0 and (wait != 0 or not small):
             with nogil:
                 rc = lw.wg_ring_read(ring, buf, buf_len, lens, max_count, slice_ms)
             if rc != 0 or wait == 0:
