@@ -1,0 +1,217 @@
+package udpbind
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+
+	"golang.org/x/net/ipv4"
+	"golang.org/x/sys/unix"
+)
+
+const (
+	// maxQueued datagrams wait for the sender; Send blocks beyond, as a
+	// socket with a full send buffer would.
+	maxQueued = 1024
+	// maxSegments and maxGSOBytes bound one UDP_SEGMENT send (the kernel
+	// takes up to 64 segments and a datagram's 64 KiB).
+	maxSegments = 64
+	maxGSOBytes = 65000
+	// sendBatch is how many messages one sendmmsg carries at most.
+	sendBatch = 64
+)
+
+// datagram is one queued Send.
+type datagram struct {
+	buf []byte
+	to  netip.AddrPort
+}
+
+// sender owns one socket's outgoing datagrams: Send queues a copy, and
+// one goroutine sends whatever has queued since its last sendmmsg,
+// never waiting for more, so a lone datagram leaves at once. Datagrams
+// leave in the order they were queued.
+type sender struct {
+	pc       batchConn
+	offloads *offloads // gso is cleared if the kernel refuses a send
+	count    func([]byte)
+
+	mu      sync.Mutex
+	ready   sync.Cond // queue gained a datagram, or closed
+	room    sync.Cond // queue lost datagrams, or closed
+	queue   []datagram
+	closed  bool
+	free    [][]byte // buffers of sent datagrams, for reuse
+	stopped chan struct{}
+}
+
+func newSender(pc batchConn, o *offloads, count func([]byte)) *sender {
+	s := &sender{pc: pc, offloads: o, count: count, stopped: make(chan struct{})}
+	s.ready.L, s.room.L = &s.mu, &s.mu
+	go s.run()
+	return s
+}
+
+var errClosed = net.ErrClosed
+
+// enqueue copies buf for sending to to.
+func (s *sender) enqueue(buf []byte, to netip.AddrPort) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for len(s.queue) >= maxQueued && !s.closed {
+		s.room.Wait()
+	}
+	if s.closed {
+		return errClosed
+	}
+	var b []byte
+	if n := len(s.free); n > 0 {
+		b, s.free = s.free[n-1], s.free[:n-1]
+	}
+	s.queue = append(s.queue, datagram{append(b[:0], buf...), to})
+	s.ready.Signal()
+	return nil
+}
+
+// close stops the sender; queued datagrams are dropped.
+func (s *sender) close() {
+	s.mu.Lock()
+	s.closed = true
+	s.ready.Broadcast()
+	s.room.Broadcast()
+	s.mu.Unlock()
+	<-s.stopped
+}
+
+func (s *sender) run() {
+	defer close(s.stopped)
+	var taken []datagram
+	w := newWriter()
+	for {
+		s.mu.Lock()
+		for len(s.queue) == 0 && !s.closed {
+			s.ready.Wait()
+		}
+		if s.closed {
+			s.mu.Unlock()
+			return
+		}
+		taken, s.queue = s.queue, taken[:0]
+		s.room.Broadcast()
+		s.mu.Unlock()
+
+		w.send(s, taken)
+
+		s.mu.Lock()
+		for _, d := range taken {
+			if len(s.free) < maxQueued {
+				s.free = append(s.free, d.buf)
+			}
+		}
+		s.mu.Unlock()
+	}
+}
+
+// writer builds sendmmsg batches; only the sender's goroutine uses it.
+type writer struct {
+	msgs   []ipv4.Message
+	groups [][]datagram // the datagrams of each message, to count them
+	gso    [][]byte     // a contiguous buffer per message, for GSO runs
+	oob    [][]byte
+}
+
+func newWriter() *writer {
+	w := &writer{msgs: make([]ipv4.Message, sendBatch), groups: make([][]datagram, sendBatch),
+		gso: make([][]byte, sendBatch), oob: make([][]byte, sendBatch)}
+	for i := range w.oob {
+		w.oob[i] = make([]byte, unix.CmsgSpace(2))
+	}
+	return w
+}
+
+// send sends ds in order, as few messages as GSO allows.
+func (w *writer) send(s *sender, ds []datagram) {
+	for len(ds) > 0 {
+		n := 0
+		for n < sendBatch && len(ds) > 0 {
+			k := 1
+			if s.offloads.gso {
+				k = runLength(ds)
+			}
+			w.fill(n, ds[:k])
+			ds = ds[k:]
+			n++
+		}
+		w.flush(s, n)
+	}
+}
+
+// runLength is how many datagrams from ds[0] can go as one GSO send:
+// same address, the same size but for a shorter last one.
+func runLength(ds []datagram) int {
+	size, total := len(ds[0].buf), len(ds[0].buf)
+	k := 1
+	for k < len(ds) && k < maxSegments && ds[k].to == ds[0].to && len(ds[k].buf) <= size &&
+		total+len(ds[k].buf) <= maxGSOBytes {
+		total += len(ds[k].buf)
+		k++
+		if len(ds[k-1].buf) < size {
+			break
+		}
+	}
+	return k
+}
+
+func (w *writer) fill(i int, run []datagram) {
+	m := &w.msgs[i]
+	w.groups[i] = run
+	m.Addr = net.UDPAddrFromAddrPort(run[0].to)
+	m.OOB = nil
+	if len(run) == 1 {
+		m.Buffers = [][]byte{run[0].buf}
+		return
+	}
+	b := w.gso[i][:0]
+	for _, d := range run {
+		b = append(b, d.buf...)
+	}
+	w.gso[i] = b
+	m.Buffers = [][]byte{b}
+	m.OOB = putSegmentSize(w.oob[i], len(run[0].buf))
+}
+
+// flush sends the first n messages, counting their datagrams just
+// before (so no peer ever sees one the counters do not show yet). A
+// message the kernel refuses is dropped, as a failed sendto was; if it
+// refuses GSO itself (EIO), GSO is turned off and the run goes again
+// one datagram a message.
+func (w *writer) flush(s *sender, n int) {
+	msgs := w.msgs[:n]
+	groups := w.groups[:n]
+	for _, g := range groups {
+		for _, d := range g {
+			s.count(d.buf)
+		}
+	}
+	w.write(s, msgs, groups)
+}
+
+func (w *writer) write(s *sender, msgs []ipv4.Message, groups [][]datagram) {
+	for len(msgs) > 0 {
+		sent, err := s.pc.WriteBatch(msgs, 0)
+		msgs, groups = msgs[sent:], groups[sent:]
+		if len(msgs) == 0 || err == nil && sent > 0 {
+			continue
+		}
+		if errors.Is(err, unix.EIO) && len(groups[0]) > 1 && s.offloads.gso {
+			s.offloads.gso = false
+			run := groups[0]
+			for _, d := range run {
+				w.fill(0, []datagram{d})
+				w.write(s, w.msgs[:1], w.groups[:1])
+			}
+		}
+		msgs, groups = msgs[1:], groups[1:]
+	}
+}
