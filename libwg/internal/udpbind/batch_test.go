@@ -11,6 +11,8 @@ import (
 
 	"golang.org/x/sys/unix"
 	"golang.zx2c4.com/wireguard/conn"
+
+	"wgcore/libwg/internal/offloads"
 )
 
 // openPair opens two binds on loopback; b's datagrams go to a.
@@ -101,7 +103,7 @@ func TestBurstArrivesInOrderAndCounted(t *testing.T) {
 }
 
 func TestBurstWithOffloadsRefused(t *testing.T) {
-	t.Setenv(OffloadsRefused, "1")
+	t.Setenv(offloads.RefuseVar, "1")
 	b := &Bind{}
 	if _, _, err := b.Open(0); err != nil {
 		t.Fatal(err)

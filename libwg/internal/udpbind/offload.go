@@ -2,33 +2,26 @@ package udpbind
 
 import (
 	"encoding/binary"
-	"os"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"wgcore/libwg/internal/offloads"
 )
 
-// OffloadsRefused is the environment variable that, set to 1, makes
-// libwg's UDP bind and TUN device use their plain paths whatever the
-// kernel offers (tests of the fallbacks use it).
-const OffloadsRefused = "WGCORE_REFUSE_OFFLOADS"
-
-// Refused says whether OffloadsRefused is set.
-func Refused() bool { return os.Getenv(OffloadsRefused) == "1" }
-
-// offloads are what a UDP socket does beyond one datagram per call:
+// path is what a UDP socket does beyond one datagram per call:
 // gso sends several equal datagrams to one address as one buffer
 // (UDP_SEGMENT), gro receives several as one (UDP_GRO).
-type offloads struct{ gso, gro bool }
+type path struct{ gso, gro bool }
 
 // enableOffloads turns GRO on for fd and asks whether it can do GSO.
-func enableOffloads(fd int) offloads {
-	if Refused() {
-		return offloads{}
+func enableOffloads(fd int) path {
+	if offloads.Refused() {
+		return path{}
 	}
 	_, segErr := unix.GetsockoptInt(fd, unix.SOL_UDP, unix.UDP_SEGMENT)
 	groErr := unix.SetsockoptInt(fd, unix.SOL_UDP, unix.UDP_GRO, 1)
-	return offloads{gso: segErr == nil, gro: groErr == nil}
+	return path{gso: segErr == nil, gro: groErr == nil}
 }
 
 // groSize is the segment size the kernel reports in a UDP_GRO control

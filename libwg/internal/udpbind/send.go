@@ -34,7 +34,7 @@ type datagram struct {
 // leave in the order they were queued.
 type sender struct {
 	pc       batchConn
-	offloads *offloads // gso is cleared if the kernel refuses a send
+	offloads *path // gso is cleared if the kernel refuses a send
 	count    func([]byte)
 
 	mu      sync.Mutex
@@ -46,7 +46,7 @@ type sender struct {
 	stopped chan struct{}
 }
 
-func newSender(pc batchConn, o *offloads, count func([]byte)) *sender {
+func newSender(pc batchConn, o *path, count func([]byte)) *sender {
 	s := &sender{pc: pc, offloads: o, count: count, stopped: make(chan struct{})}
 	s.ready.L, s.room.L = &s.mu, &s.mu
 	go s.run()

@@ -29,7 +29,7 @@ type Bind struct {
 	v4      *net.UDPConn
 	v6      *net.UDPConn
 	senders [2]*sender // v4, v6
-	paths   [2]offloads
+	paths   [2]path
 	mark    uint32
 	count   func([]byte)
 }
@@ -93,7 +93,7 @@ func (b *Bind) Open(port uint16) ([]conn.ReceiveFunc, uint16, error) {
 		if b.mark != 0 {
 			setMark(c, b.mark)
 		}
-		b.paths[i] = offloads{}
+		b.paths[i] = path{}
 		if raw, err := c.SyscallConn(); err == nil {
 			raw.Control(func(fd uintptr) { b.paths[i] = enableOffloads(int(fd)) })
 		}
