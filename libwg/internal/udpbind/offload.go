@@ -24,6 +24,28 @@ func enableOffloads(fd int) path {
 	return path{gso: segErr == nil, gro: groErr == nil}
 }
 
+func (p path) String() string {
+	switch {
+	case p.gso && p.gro:
+		return "gso+gro"
+	case p.gso:
+		return "gso"
+	case p.gro:
+		return "gro"
+	}
+	return "plain"
+}
+
+// Probe is the path a new IPv4 socket of the bind would take here.
+func Probe() string {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return "unknown"
+	}
+	defer unix.Close(fd)
+	return enableOffloads(fd).String()
+}
+
 // groSize is the segment size the kernel reports in a UDP_GRO control
 // message of oob, or 0 when oob has none (the datagram is one segment).
 func groSize(oob []byte) int {

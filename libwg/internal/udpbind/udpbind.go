@@ -44,24 +44,12 @@ func (b *Bind) Offloads() string {
 	defer b.mu.Unlock()
 	var parts []string
 	for i, c := range []*net.UDPConn{b.v4, b.v6} {
-		if c == nil {
-			continue
+		if c != nil {
+			parts = append(parts, []string{"udp4 ", "udp6 "}[i]+b.paths[i].String())
 		}
-		path := "plain"
-		switch o := b.paths[i]; {
-		case o.gso && o.gro:
-			path = "gso+gro"
-		case o.gso:
-			path = "gso"
-		case o.gro:
-			path = "gro"
-		}
-		parts = append(parts, []string{"udp4", "udp6"}[i]+" "+path)
 	}
 	return strings.Join(parts, ", ")
 }
-
-var _ conn.Bind = (*Bind)(nil)
 
 func (b *Bind) Open(port uint16) ([]conn.ReceiveFunc, uint16, error) {
 	b.mu.Lock()

@@ -29,7 +29,7 @@ const (
 
 // header is struct virtio_net_hdr.
 type header struct {
-	flags, gsoType                        uint8
+	flags, gsoType                         uint8
 	hdrLen, gsoSize, csumStart, csumOffset uint16
 }
 
