@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 
 import wgcore
+from wgcore.daita import CONSTANT_RATE
+from wgcore.traffic import Count
 from wgcore.testing import netns
 from wgcore.tun import open_tun
 
@@ -190,3 +192,27 @@ def test_fallbacks_carry_a_transfer(namespaces: tuple[str, str], caplog: pytest.
     version = subprocess.run([sys.executable, "-m", "wgcore", "--version"], capture_output=True, text=True,
                              env={**os.environ, **refused}, cwd="/", timeout=60)
     assert "offloads: refused" in version.stdout, version.stdout + version.stderr
+
+
+@pytest.mark.daita
+def test_daita_and_constant_size_on_the_offload_path(namespaces: tuple[str, str]) -> None:
+    """Every data datagram a sends (padding too) is MTU+32 bytes as b's
+    socket received it, split from GRO runs, and the counters agree."""
+    if not wgcore.version()["wireguard_go"].startswith("github.com/mullvad/wireguard-go@"):
+        pytest.skip("constant_packet_size is a key of Mullvad's fork; this build links upstream")
+    a, b = namespaces
+    (priv_a, pub_a), (priv_b, pub_b) = new_key_pair(), new_key_pair()
+    tb = netns.run_in(b, lambda: wgcore.Tunnel.from_interface(
+        "wgl0", device_uapi(priv_b, 51820) + peer_uapi(pub_a, "198.18.0.1:51820", f"{INNER[0]}/32")))
+    with tb, local_tunnel(a, priv_a, pub_b, offloads=True) as ta:
+        address(b, "wgl0", INNER[1])
+        ta.set_config(f"public_key={pub_b.hex()}\nupdate_only=true\nconstant_packet_size=true\n")
+        ta.activate_daita(wgcore.PublicKey(pub_b), [CONSTANT_RATE])
+        both_ways(a, b, 4 * MiB)
+        time.sleep(0.3)  # let the padding of the last moments land
+        ta.set_config(f"public_key={pub_b.hex()}\nupdate_only=true\nremove=true\n")
+        time.sleep(0.2)
+        sent, received = ta.traffic().sent.data, tb.traffic().received.data
+    size = 1420 + 32
+    assert sent.packets > 2000, "4 MiB and the padding went as data datagrams"
+    assert sent == received == Count(sent.packets, sent.packets * size)
