@@ -138,7 +138,7 @@ func TestRunLengthProperty(t *testing.T) {
 			if i < len(dests) && dests[i] {
 				to = addrs[1]
 			}
-			ds[i] = datagram{make([]byte, 1+int(s)%1500), to}
+			ds[i] = datagram{Buf: make([]byte, 1+int(s)%1500), Meta: to}
 		}
 		k := runLength(ds)
 		if k < 1 || k > maxSegments {
@@ -146,8 +146,8 @@ func TestRunLengthProperty(t *testing.T) {
 		}
 		total := 0
 		for i, d := range ds[:k] {
-			total += len(d.buf)
-			if d.to != ds[0].to || len(d.buf) > len(ds[0].buf) || i < k-1 && len(d.buf) != len(ds[0].buf) {
+			total += len(d.Buf)
+			if d.Meta != ds[0].Meta || len(d.Buf) > len(ds[0].Buf) || i < k-1 && len(d.Buf) != len(ds[0].Buf) {
 				return false
 			}
 		}

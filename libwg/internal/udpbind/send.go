@@ -4,10 +4,11 @@ import (
 	"errors"
 	"net"
 	"net/netip"
-	"sync"
 
 	"golang.org/x/net/ipv4"
 	"golang.org/x/sys/unix"
+
+	"wgcore/libwg/internal/batchq"
 )
 
 const (
@@ -23,93 +24,46 @@ const (
 )
 
 // datagram is one queued Send.
-type datagram struct {
-	buf []byte
-	to  netip.AddrPort
-}
+type datagram = batchq.Item[netip.AddrPort]
 
 // sender owns one socket's outgoing datagrams: Send queues a copy, and
-// one goroutine sends whatever has queued since its last sendmmsg,
-// never waiting for more, so a lone datagram leaves at once. Datagrams
-// leave in the order they were queued.
+// one goroutine sends whatever has queued since its last sendmmsg (see
+// batchq), in the order it was queued.
 type sender struct {
 	pc       batchConn
 	offloads *path // gso is cleared if the kernel refuses a send
 	count    func([]byte)
-
-	mu      sync.Mutex
-	ready   sync.Cond // queue gained a datagram, or closed
-	room    sync.Cond // queue lost datagrams, or closed
-	queue   []datagram
-	closed  bool
-	free    [][]byte // buffers of sent datagrams, for reuse
-	stopped chan struct{}
+	queue    *batchq.Queue[netip.AddrPort]
+	stopped  chan struct{}
 }
 
 func newSender(pc batchConn, o *path, count func([]byte)) *sender {
-	s := &sender{pc: pc, offloads: o, count: count, stopped: make(chan struct{})}
-	s.ready.L, s.room.L = &s.mu, &s.mu
+	s := &sender{pc: pc, offloads: o, count: count, queue: batchq.New[netip.AddrPort](maxQueued),
+		stopped: make(chan struct{})}
 	go s.run()
 	return s
 }
 
-var errClosed = net.ErrClosed
-
-// enqueue copies buf for sending to to.
+// enqueue copies buf for sending to to, waiting for room.
 func (s *sender) enqueue(buf []byte, to netip.AddrPort) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for len(s.queue) >= maxQueued && !s.closed {
-		s.room.Wait()
-	}
-	if s.closed {
-		return errClosed
-	}
-	var b []byte
-	if n := len(s.free); n > 0 {
-		b, s.free = s.free[n-1], s.free[:n-1]
-	}
-	s.queue = append(s.queue, datagram{append(b[:0], buf...), to})
-	s.ready.Signal()
-	return nil
+	return s.queue.Put(0, buf, to, true)
 }
 
 // close stops the sender; queued datagrams are dropped.
 func (s *sender) close() {
-	s.mu.Lock()
-	s.closed = true
-	s.ready.Broadcast()
-	s.room.Broadcast()
-	s.mu.Unlock()
+	s.queue.Close()
 	<-s.stopped
 }
 
 func (s *sender) run() {
 	defer close(s.stopped)
-	var taken []datagram
 	w := newWriter()
+	var taken []datagram
 	for {
-		s.mu.Lock()
-		for len(s.queue) == 0 && !s.closed {
-			s.ready.Wait()
-		}
-		if s.closed {
-			s.mu.Unlock()
+		if taken = s.queue.Take(taken); taken == nil {
 			return
 		}
-		taken, s.queue = s.queue, taken[:0]
-		s.room.Broadcast()
-		s.mu.Unlock()
-
 		w.send(s, taken)
-
-		s.mu.Lock()
-		for _, d := range taken {
-			if len(s.free) < maxQueued {
-				s.free = append(s.free, d.buf)
-			}
-		}
-		s.mu.Unlock()
 	}
 }
 
@@ -150,13 +104,13 @@ func (w *writer) send(s *sender, ds []datagram) {
 // runLength is how many datagrams from ds[0] can go as one GSO send:
 // same address, the same size but for a shorter last one.
 func runLength(ds []datagram) int {
-	size, total := len(ds[0].buf), len(ds[0].buf)
+	size, total := len(ds[0].Buf), len(ds[0].Buf)
 	k := 1
-	for k < len(ds) && k < maxSegments && ds[k].to == ds[0].to && len(ds[k].buf) <= size &&
-		total+len(ds[k].buf) <= maxGSOBytes {
-		total += len(ds[k].buf)
+	for k < len(ds) && k < maxSegments && ds[k].Meta == ds[0].Meta && len(ds[k].Buf) <= size &&
+		total+len(ds[k].Buf) <= maxGSOBytes {
+		total += len(ds[k].Buf)
 		k++
-		if len(ds[k-1].buf) < size {
+		if len(ds[k-1].Buf) < size {
 			break
 		}
 	}
@@ -166,19 +120,19 @@ func runLength(ds []datagram) int {
 func (w *writer) fill(i int, run []datagram) {
 	m := &w.msgs[i]
 	w.groups[i] = run
-	m.Addr = net.UDPAddrFromAddrPort(run[0].to)
+	m.Addr = net.UDPAddrFromAddrPort(run[0].Meta)
 	m.OOB = nil
 	if len(run) == 1 {
-		m.Buffers = [][]byte{run[0].buf}
+		m.Buffers = [][]byte{run[0].Buf}
 		return
 	}
 	b := w.gso[i][:0]
 	for _, d := range run {
-		b = append(b, d.buf...)
+		b = append(b, d.Buf...)
 	}
 	w.gso[i] = b
 	m.Buffers = [][]byte{b}
-	m.OOB = putSegmentSize(w.oob[i], len(run[0].buf))
+	m.OOB = putSegmentSize(w.oob[i], len(run[0].Buf))
 }
 
 // flush sends the first n messages, counting their datagrams just
@@ -191,7 +145,7 @@ func (w *writer) flush(s *sender, n int) {
 	groups := w.groups[:n]
 	for _, g := range groups {
 		for _, d := range g {
-			s.count(d.buf)
+			s.count(d.Buf)
 		}
 	}
 	w.write(s, msgs, groups)

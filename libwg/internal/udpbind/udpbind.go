@@ -207,7 +207,7 @@ func (b *Bind) Send(buf []byte, ep conn.Endpoint) error {
 	case open:
 		return syscall.EAFNOSUPPORT
 	}
-	return errClosed
+	return net.ErrClosed
 }
 
 func (b *Bind) ParseEndpoint(s string) (conn.Endpoint, error) {

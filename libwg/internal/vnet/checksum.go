@@ -1,32 +1,10 @@
 package vnet
 
-import "encoding/binary"
+import (
+	"encoding/binary"
 
-// sum adds b to the ones' complement sum s (not yet folded).
-func sum(b []byte, s uint64) uint64 {
-	for len(b) >= 8 {
-		v := binary.BigEndian.Uint64(b)
-		s += v >> 32
-		s += v & 0xffffffff
-		b = b[8:]
-	}
-	for len(b) >= 2 {
-		s += uint64(binary.BigEndian.Uint16(b))
-		b = b[2:]
-	}
-	if len(b) == 1 {
-		s += uint64(b[0]) << 8
-	}
-	return s
-}
-
-// fold folds s to 16 bits.
-func fold(s uint64) uint16 {
-	for s > 0xffff {
-		s = s>>16 + s&0xffff
-	}
-	return uint16(s)
-}
+	"wgcore/libwg/internal/inetsum"
+)
 
 // pseudoHeader is the sum of the TCP/UDP pseudo-header of an IPv4 or
 // IPv6 packet p for an L4 length of length.
@@ -35,21 +13,21 @@ func pseudoHeader(p []byte, proto uint8, length int) uint64 {
 	if p[0]>>4 == 6 {
 		addrs = p[8:40]
 	}
-	return sum(addrs, uint64(proto)+uint64(length))
+	return inetsum.Add(addrs, uint64(proto)+uint64(length))
 }
 
 // ipv4HeaderChecksum sets the checksum of the IPv4 header at p.
 func ipv4HeaderChecksum(p []byte) {
 	ihl := int(p[0]&0xf) * 4
 	p[10], p[11] = 0, 0
-	binary.BigEndian.PutUint16(p[10:], ^fold(sum(p[:ihl], 0)))
+	binary.BigEndian.PutUint16(p[10:], ^inetsum.Fold(inetsum.Add(p[:ihl], 0)))
 }
 
 // l4Checksum sets the full TCP or UDP checksum of packet p whose L4
 // header starts at l4 and whose checksum field is at field.
 func l4Checksum(p []byte, proto uint8, l4, field int) {
 	p[field], p[field+1] = 0, 0
-	c := ^fold(sum(p[l4:], pseudoHeader(p, proto, len(p)-l4)))
+	c := ^inetsum.Fold(inetsum.Add(p[l4:], pseudoHeader(p, proto, len(p)-l4)))
 	if c == 0 && proto == protoUDP {
 		c = 0xffff
 	}

@@ -3,6 +3,8 @@ package vnet
 import (
 	"bytes"
 	"encoding/binary"
+
+	"wgcore/libwg/internal/inetsum"
 )
 
 // maxSuper bounds a coalesced packet: IPv4's total length, and an IPv6
@@ -113,7 +115,7 @@ func tcpFlow(p []byte) (key flowKey, l4, hdrEnd int, ok bool) {
 // correct checksum (the kernel recomputes the checksums of what it
 // segments, so a damaged segment must not hide in a run).
 func coalescable(p []byte, l4, hdrEnd int) bool {
-	return hdrEnd < len(p) && fold(sum(p[l4:], pseudoHeader(p, protoTCP, len(p)-l4))) == 0xffff
+	return hdrEnd < len(p) && inetsum.Fold(inetsum.Add(p[l4:], pseudoHeader(p, protoTCP, len(p)-l4))) == 0xffff
 }
 
 // join appends TCP segment p (of g's flow) to g if the kernel's
@@ -182,7 +184,7 @@ func (g *group) build(out []byte) int {
 		binary.BigEndian.PutUint16(p[4:], uint16(n-40))
 	}
 	// NEEDS_CSUM: the field holds the pseudo-header sum for the whole length
-	binary.BigEndian.PutUint16(p[g.l4+16:], fold(pseudoHeader(p, protoTCP, n-g.l4)))
+	binary.BigEndian.PutUint16(p[g.l4+16:], inetsum.Fold(pseudoHeader(p, protoTCP, n-g.l4)))
 	header{flagNeedsCsum, gso, uint16(g.hdrEnd), uint16(g.size), uint16(g.l4), 16}.encode(out)
 	return HeaderLen + n
 }

@@ -3,11 +3,12 @@ package vnet
 import (
 	"errors"
 	"os"
-	"sync"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 	"golang.zx2c4.com/wireguard/tun"
+
+	"wgcore/libwg/internal/batchq"
 )
 
 const (
@@ -17,7 +18,7 @@ const (
 	tunFUSO4 = 0x20
 	tunFUSO6 = 0x40
 
-	maxQueued  = 1024    // packets waiting for the writer; Write blocks beyond
+	maxQueued  = 1024    // packets waiting for the writer; Write waits beyond
 	bufferSize = 1 << 16 // a super-packet
 )
 
@@ -40,21 +41,9 @@ type Device struct {
 	next    int
 
 	// write side
-	mu      sync.Mutex
-	ready   sync.Cond
-	room    sync.Cond
-	queue   []queued
-	closed  bool
-	free    [][]byte
+	queue   *batchq.Queue[func([]byte)] // each packet's counter, nil for count
 	count   func([]byte)
 	stopped chan struct{}
-}
-
-// queued is a packet (after HeaderLen bytes of headroom) and what
-// counts it once written.
-type queued struct {
-	buf   []byte
-	count func([]byte)
 }
 
 // New wraps dev, a TUN opened with IFF_VNET_HDR whose fd is file. It
@@ -64,8 +53,8 @@ type queued struct {
 // whole, nothing coalesced.
 func New(dev tun.Device, file *os.File, refuse bool) *Device {
 	d := &Device{Device: dev, file: file, raw: make([]byte, HeaderLen+bufferSize),
-		count: func([]byte) {}, stopped: make(chan struct{}), offloads: "vnet-hdr, no offload"}
-	d.ready.L, d.room.L = &d.mu, &d.mu
+		queue: batchq.New[func([]byte)](maxQueued), count: func([]byte) {}, stopped: make(chan struct{}),
+		offloads: "vnet-hdr, no offload"}
 	if !refuse {
 		if setOffload(file, tunFCSUM|tunFTSO4|tunFTSO6|tunFUSO4|tunFUSO6) == nil {
 			d.offloads, d.coalesce = "vnet-hdr, csum+tso4+tso6+uso4+uso6", true
@@ -151,38 +140,16 @@ func (d *Device) CountHandover(count func([]byte)) { d.count = count }
 
 // Write queues packet buf[offset:], waiting for room.
 func (d *Device) Write(buf []byte, offset int) (int, error) {
-	n := len(buf) - offset
-	return n, d.enqueue(buf[offset:], nil, true)
+	return len(buf) - offset, d.queue.Put(HeaderLen, buf[offset:], nil, true)
 }
 
 // WriteNow queues packet p if there is room, counted with count.
 func (d *Device) WriteNow(p []byte, count func([]byte)) bool {
-	return d.enqueue(p, count, false) == nil
+	return d.queue.Put(HeaderLen, p, count, false) == nil
 }
 
-var errFull = errors.New("vnet: write queue full")
-
-func (d *Device) enqueue(p []byte, count func([]byte), wait bool) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for len(d.queue) >= maxQueued && !d.closed {
-		if !wait {
-			return errFull
-		}
-		d.room.Wait()
-	}
-	if d.closed {
-		return os.ErrClosed
-	}
-	var b []byte
-	if k := len(d.free); k > 0 {
-		b, d.free = d.free[k-1], d.free[:k-1]
-	}
-	b = append(append(b[:0], make([]byte, HeaderLen)...), p...)
-	d.queue = append(d.queue, queued{b, count})
-	d.ready.Signal()
-	return nil
-}
+// queued is a packet behind HeaderLen bytes of headroom, and its counter.
+type queued = batchq.Item[func([]byte)]
 
 func (d *Device) run() {
 	defer close(d.stopped)
@@ -190,27 +157,10 @@ func (d *Device) run() {
 	var pl planner
 	out := make([]byte, HeaderLen+maxSuper)
 	for {
-		d.mu.Lock()
-		for len(d.queue) == 0 && !d.closed {
-			d.ready.Wait()
-		}
-		if d.closed {
-			d.mu.Unlock()
+		if taken = d.queue.Take(taken); taken == nil {
 			return
 		}
-		taken, d.queue = d.queue, taken[:0]
-		d.room.Broadcast()
-		d.mu.Unlock()
-
 		d.write(&pl, taken, out)
-
-		d.mu.Lock()
-		for _, q := range taken {
-			if len(d.free) < maxQueued {
-				d.free = append(d.free, q.buf)
-			}
-		}
-		d.mu.Unlock()
 	}
 }
 
@@ -219,22 +169,21 @@ func (d *Device) run() {
 // a failed write of the plain TUN did.
 func (d *Device) write(pl *planner, qs []queued, out []byte) {
 	for _, q := range qs {
-		if q.count != nil {
-			q.count(q.buf[HeaderLen:])
+		if q.Meta != nil {
+			q.Meta(q.Buf[HeaderLen:])
 		} else {
-			d.count(q.buf[HeaderLen:])
+			d.count(q.Buf[HeaderLen:])
 		}
 	}
 	if !d.coalesce {
 		for _, q := range qs {
-			clear(q.buf[:HeaderLen])
-			d.file.Write(q.buf)
+			d.file.Write(q.Buf) // headroom: a zero header
 		}
 		return
 	}
 	pl.reset()
 	for _, q := range qs {
-		pl.add(q.buf[HeaderLen:])
+		pl.add(q.Buf[HeaderLen:])
 	}
 	for i := range pl.groups {
 		g := &pl.groups[i]
@@ -249,11 +198,7 @@ func (d *Device) write(pl *planner, qs []queued, out []byte) {
 // Close stops the writer (dropping what it has not written) and closes
 // the TUN.
 func (d *Device) Close() error {
-	d.mu.Lock()
-	d.closed = true
-	d.ready.Broadcast()
-	d.room.Broadcast()
-	d.mu.Unlock()
+	d.queue.Close()
 	<-d.stopped
 	return d.Device.Close()
 }

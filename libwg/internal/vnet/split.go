@@ -3,6 +3,8 @@ package vnet
 import (
 	"encoding/binary"
 	"errors"
+
+	"wgcore/libwg/internal/inetsum"
 )
 
 const (
@@ -44,7 +46,7 @@ func parse(h header, p []byte) (superPacket, error) {
 			if field+2 > len(p) {
 				return superPacket{}, errMalformed
 			}
-			binary.BigEndian.PutUint16(p[field:], ^fold(sum(p[start:], 0)))
+			binary.BigEndian.PutUint16(p[field:], ^inetsum.Fold(inetsum.Add(p[start:], 0)))
 		}
 		return superPacket{p: p, hdrEnd: len(p), count: 1}, nil
 	}
