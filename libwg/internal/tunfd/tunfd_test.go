@@ -58,9 +58,10 @@ func TestOpenGivesVnetHdrFdsTheOffloads(t *testing.T) {
 
 // The kernel's TCP talks to itself through the device: a reflector
 // swaps the addresses of every packet it reads and writes it back (a
-// swap keeps every checksum), so 198.51.100.1 reaches 198.51.100.2 and
-// the answer comes back. With offloads the kernel hands over TSO
-// super-packets and gets coalesced ones; the bytes arrive intact.
+// swap keeps every checksum), so 198.51.100.1 reaches 198.51.100.2 (and
+// fd00:5119::1 fd00:5119::2) and the answer comes back. With offloads
+// the kernel hands over TSO super-packets and gets coalesced ones; the
+// bytes arrive intact, over IPv4 and IPv6.
 func TestTCPThroughTheKernelWithOffloads(t *testing.T) {
 	tuntest.InTestNetns(t, func() {
 		for _, refuse := range []string{"", "1"} {
@@ -70,20 +71,27 @@ func TestTCPThroughTheKernelWithOffloads(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, args := range [][]string{{"addr", "add", "198.51.100.1/24", "dev", name}, {"link", "set", name, "up"}} {
+			for _, args := range [][]string{{"addr", "add", "198.51.100.1/24", "dev", name},
+				{"addr", "add", "fd00:5119::1/64", "dev", name, "nodad"}, {"link", "set", name, "up"}} {
 				if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
 					t.Fatalf("ip %v: %v %s", args, err, out)
 				}
 			}
 			go reflect(dev)
-			sent, got := transfer(t, 8<<20)
-			dev.Close()
-			if sent != got {
-				t.Fatalf("refuse=%q: sha256 %x sent, %x received", refuse, sent, got)
+			for _, ends := range [][2]string{{"198.51.100.1", "198.51.100.2"}, {"fd00:5119::1", "fd00:5119::2"}} {
+				before, _ := dev.(*vnet.Device).Counts()
+				sent, got := transfer(t, ends, 8<<20)
+				if sent != got {
+					t.Fatalf("refuse=%q, %s: sha256 %x sent, %x received", refuse, ends[0], sent, got)
+				}
+				if split, _ := dev.(*vnet.Device).Counts(); refuse == "" && split == before {
+					t.Errorf("%s: offloads on, yet no segment came from a super-packet", ends[0])
+				}
 			}
+			dev.Close()
 			split, coalesced := dev.(*vnet.Device).Counts()
-			if refuse == "" && (split == 0 || coalesced == 0) {
-				t.Errorf("offloads on, yet %d segments came from super-packets and %d went coalesced", split, coalesced)
+			if refuse == "" && coalesced == 0 {
+				t.Errorf("offloads on, yet no segment went coalesced")
 			}
 			if refuse == "1" && split+coalesced != 0 {
 				t.Errorf("offloads refused, yet %d segments split and %d coalesced", split, coalesced)
@@ -100,23 +108,22 @@ func reflect(dev tun.Device) {
 			return
 		}
 		p := buf[16 : 16+n]
-		switch p[0] >> 4 {
-		case 4:
-			var a [4]byte
-			copy(a[:], p[12:16])
-			copy(p[12:16], p[16:20])
-			copy(p[16:20], a[:])
-		default:
-			continue
+		src, dst := p[12:16], p[16:20]
+		if p[0]>>4 == 6 {
+			src, dst = p[8:24], p[24:40]
 		}
+		var a [16]byte
+		copy(a[:], src)
+		copy(src, dst)
+		copy(dst, a[:len(src)])
 		dev.Write(buf[:16+n], 16)
 	}
 }
 
-// transfer sends size random bytes from 198.51.100.1 to a listener
-// reached as 198.51.100.2 and returns the sha256 sent and received.
-func transfer(t *testing.T, size int) (sent, got [32]byte) {
-	ln, err := net.Listen("tcp4", "198.51.100.1:0")
+// transfer sends size random bytes from ends[0] to a listener there
+// reached as ends[1] and returns the sha256 sent and received.
+func transfer(t *testing.T, ends [2]string, size int) (sent, got [32]byte) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(ends[0], "0"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +141,8 @@ func transfer(t *testing.T, size int) (sent, got [32]byte) {
 		io.Copy(h, c)
 		done <- [32]byte(h.Sum(nil))
 	}()
-	c, err := net.DialTimeout("tcp4", net.JoinHostPort("198.51.100.2", strconv.Itoa(port)), 5*time.Second)
+	d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(ends[0])}}
+	c, err := d.Dial("tcp", net.JoinHostPort(ends[1], strconv.Itoa(port)))
 	if err != nil {
 		t.Fatal(err)
 	}
