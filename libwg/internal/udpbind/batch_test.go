@@ -13,6 +13,7 @@ import (
 	"golang.zx2c4.com/wireguard/conn"
 
 	"wgcore/libwg/internal/offloads"
+	"wgcore/libwg/internal/tuntest"
 )
 
 // openPair opens two binds on loopback; b's datagrams go to a.
@@ -113,6 +114,27 @@ func TestBurstWithOffloadsRefused(t *testing.T) {
 	}
 	b.Close()
 	burst(t, 300, 1452)
+}
+
+// A datagram the kernel refuses (no route to it in the test's network
+// namespace) is dropped; the ones around it still leave, in order.
+func TestRefusedDatagramDoesNotStopTheSender(t *testing.T) {
+	tuntest.InTestNetns(t, func() {
+		_, b, recvA, toA := openPair(t)
+		unroutable, _ := b.ParseEndpoint("198.18.99.1:9")
+		for i, to := range []conn.Endpoint{toA, unroutable, unroutable, toA} {
+			if err := b.Send([]byte{byte(i)}, to); err != nil {
+				t.Fatal(err)
+			}
+		}
+		buf := make([]byte, 64)
+		for _, want := range []byte{0, 3} {
+			n, _, err := recvA(buf)
+			if err != nil || n != 1 || buf[0] != want {
+				t.Fatalf("received %v, %v; want [%d]", buf[:n], err, want)
+			}
+		}
+	})
 }
 
 func TestSendAfterCloseFails(t *testing.T) {

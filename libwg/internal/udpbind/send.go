@@ -154,6 +154,7 @@ func (w *writer) flush(s *sender, n int) {
 func (w *writer) write(s *sender, msgs []ipv4.Message, groups [][]datagram) {
 	for len(msgs) > 0 {
 		sent, err := s.pc.WriteBatch(msgs, 0)
+		sent = max(sent, 0) // -1 when the first message failed
 		msgs, groups = msgs[sent:], groups[sent:]
 		if len(msgs) == 0 || err == nil && sent > 0 {
 			continue
