@@ -56,8 +56,12 @@ def both_ways(a: str, b: str, size: int) -> None:
     data = {"a": os.urandom(size), "b": os.urandom(size)}
     got: dict[str, str] = {}
 
+    def send_all(sock: socket.socket, data: bytes) -> None:
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+
     def pump(sock: socket.socket, send: bytes, name: str) -> None:
-        sender = threading.Thread(target=lambda: (sock.sendall(send), sock.shutdown(socket.SHUT_WR)))
+        sender = threading.Thread(target=send_all, args=(sock, send))
         sender.start()
         h = hashlib.sha256()
         while chunk := sock.recv(MiB):
