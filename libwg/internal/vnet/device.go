@@ -84,37 +84,16 @@ func (d *Device) Counts() (split, coalesced uint64) { return d.split.Load(), d.c
 func (d *Device) Offloads() string { return d.offloads }
 
 // Read hands out the next segment of the last super-packet read, or
-// reads the next packet.
+// reads the next packet (into a buffer of its own: the caller's, behind
+// its offset, may be too short for a 64 KiB super-packet).
 func (d *Device) Read(buf []byte, offset int) (int, error) {
 	for d.next >= d.pending.count {
-		if offset >= HeaderLen {
-			// most packets are whole: read them where they belong
-			n, err := d.file.Read(buf[offset-HeaderLen:])
-			if err != nil {
-				return 0, err
-			}
-			if n < HeaderLen {
-				continue
-			}
-			h := decodeHeader(buf[offset-HeaderLen:])
-			if h.gsoType == gsoNone {
-				if _, err := parse(h, buf[offset:offset+n-HeaderLen]); err != nil {
-					continue
-				}
-				return n - HeaderLen, nil
-			}
-			n = copy(d.raw, buf[offset-HeaderLen:offset+n-HeaderLen])
-			if err := d.setPending(d.raw[:n]); err != nil {
-				continue
-			}
-			break
-		}
 		n, err := d.file.Read(d.raw)
 		if err != nil {
 			return 0, err
 		}
 		if n < HeaderLen || d.setPending(d.raw[:n]) != nil {
-			continue
+			continue // not a packet its header describes: dropped
 		}
 	}
 	n := d.pending.segment(d.next, buf[offset:])
