@@ -67,6 +67,10 @@ func TestTCPThroughTheKernelWithOffloads(t *testing.T) {
 		for _, refuse := range []string{"", "1"} {
 			t.Setenv(offloads.RefuseVar, refuse)
 			fd, name := tuntest.Open(t, unix.IFF_TUN|unix.IFF_NO_PI|unix.IFF_VNET_HDR)
+			// an opener may have chosen the 12-byte header; libwg sets its own
+			if err := unix.IoctlSetPointerInt(fd, unix.TUNSETVNETHDRSZ, 12); err != nil {
+				t.Fatal(err)
+			}
 			dev, _, err := Open(fd, 1380)
 			if err != nil {
 				t.Fatal(err)

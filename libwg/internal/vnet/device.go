@@ -55,6 +55,8 @@ func New(dev tun.Device, file *os.File, refuse bool) *Device {
 	d := &Device{Device: dev, file: file, raw: make([]byte, HeaderLen+bufferSize),
 		queue: batchq.New[func([]byte)](maxQueued), count: func([]byte) {}, stopped: make(chan struct{}),
 		offloads: "vnet-hdr, no offload"}
+	// the header is struct virtio_net_hdr whatever size the opener chose
+	control(file, func(fd int) error { return unix.IoctlSetPointerInt(fd, unix.TUNSETVNETHDRSZ, HeaderLen) })
 	if !refuse {
 		if setOffload(file, tunFCSUM|tunFTSO4|tunFTSO6|tunFUSO4|tunFUSO6) == nil {
 			d.offloads, d.coalesce = "vnet-hdr, csum+tso4+tso6+uso4+uso6", true
@@ -67,12 +69,17 @@ func New(dev tun.Device, file *os.File, refuse bool) *Device {
 }
 
 func setOffload(file *os.File, flags int) error {
+	return control(file, func(fd int) error { return unix.IoctlSetInt(fd, unix.TUNSETOFFLOAD, flags) })
+}
+
+// control runs ioctl on file's fd.
+func control(file *os.File, ioctl func(fd int) error) error {
 	raw, err := file.SyscallConn()
 	if err != nil {
 		return err
 	}
 	var ioErr error
-	err = raw.Control(func(fd uintptr) { ioErr = unix.IoctlSetInt(int(fd), unix.TUNSETOFFLOAD, flags) })
+	err = raw.Control(func(fd uintptr) { ioErr = ioctl(int(fd)) })
 	return errors.Join(err, ioErr)
 }
 
