@@ -53,8 +53,9 @@ cdef class Tunnel(_PacketPath):
         with no packet-information header); anything else raises
         :class:`InvalidArgumentError`. If it was opened with IFF_VNET_HDR
         too (libwg asks with TUNGETIFF), every read and write carries a
-        virtio-net header and libwg turns the kernel's offloads on (TCP
-        super-packets); without it, one plain packet a system call.
+        virtio-net header (libwg sets its size to 10 bytes) and libwg turns
+        the kernel's offloads on with TUNSETOFFLOAD (TCP super-packets);
+        without it, one plain packet a system call.
         wgcore works on a duplicate of ``fd``, so the caller keeps (and
         may close) its own.
         """
