@@ -3,6 +3,9 @@ package main
 import (
 	"encoding/hex"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
 	"golang.zx2c4.com/wireguard/device"
 )
@@ -34,4 +37,50 @@ func lookupPeer(t *tunnel, key []byte) (*device.Peer, int32) {
 		return nil, fail(errUnknownPeer, "no peer with public key %s", hex.EncodeToString(pk[:]))
 	}
 	return peer, 0
+}
+
+// daitaPeer is a peer libwg turned DAITA on for, and the id of its
+// maybenot framework (subprojects/maybenot/src/pause.rs).
+type daitaPeer struct {
+	peer *device.Peer
+	id   uint64
+}
+
+// daitaPeersStoppedBy are the peers with DAITA that settings may stop.
+func (t *tunnel) daitaPeersStoppedBy(settings string) []device.NoisePublicKey {
+	all, keys := peersASetRemoves(settings)
+	if all {
+		return slices.Collect(maps.Keys(t.daita))
+	}
+	return keys
+}
+
+// peersASetRemoves reads which peers UAPI "set" text may stop: every peer
+// if it replaces them, a peer it removes, and a peer whose key is that of
+// a new private key (wireguard-go drops it). Malformed lines are left to
+// the set itself to refuse.
+func peersASetRemoves(settings string) (all bool, keys []device.NoisePublicKey) {
+	var section *device.NoisePublicKey
+	for _, line := range strings.Split(settings, "\n") {
+		key, value, _ := strings.Cut(line, "=")
+		switch key {
+		case "replace_peers":
+			all = all || value == "true"
+		case "private_key":
+			if private, err := hex.DecodeString(value); err == nil && len(private) == keyLen {
+				public, _ := publicKey(private)
+				keys = append(keys, device.NoisePublicKey(public))
+			}
+		case "public_key":
+			section = nil
+			if public, err := hex.DecodeString(value); err == nil && len(public) == keyLen {
+				section = (*device.NoisePublicKey)(public)
+			}
+		case "remove":
+			if value == "true" && section != nil {
+				keys = append(keys, *section)
+			}
+		}
+	}
+	return all, keys
 }

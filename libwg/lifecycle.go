@@ -2,6 +2,8 @@ package main
 
 import (
 	"errors"
+	"maps"
+	"slices"
 	"sync"
 	"syscall"
 
@@ -22,7 +24,8 @@ type tunnel struct {
 	log    logSink
 	counts *traffic.Counters
 	gate   *hostgate.Gate // how the device waits for room in the host's queues
-	setMu  sync.Mutex     // one config set (and the route refresh after it) at a time
+	setMu  sync.Mutex     // one config set, DAITA activation or turn-off at a time
+	daita  map[device.NoisePublicKey]daitaPeer // the peers DAITA is on for; under setMu
 }
 
 var tunnels handles.Table[*tunnel]
@@ -46,7 +49,7 @@ func checkTurnOn(mtu int32, haveSettings bool) int32 {
 // newTunnel prepares a tunnel; build makes its mode, given the gate the
 // mode's host queues wait behind.
 func newTunnel(log logSink, build func(gate *hostgate.Gate) mode) *tunnel {
-	t := &tunnel{log: log, counts: &traffic.Counters{}, gate: hostgate.New()}
+	t := &tunnel{log: log, counts: &traffic.Counters{}, gate: hostgate.New(), daita: map[device.NoisePublicKey]daitaPeer{}}
 	t.mode = build(t.gate)
 	return t
 }
@@ -85,7 +88,9 @@ func (t *tunnel) setConfig(settings string) error {
 	t.setMu.Lock()
 	defer t.setMu.Unlock()
 	t.gate.SetSetting(true)
+	paused := t.pauseDaita(t.daitaPeersStoppedBy(settings))
 	err := t.dev.IpcSet(settings)
+	t.resumeDaita(paused)
 	t.gate.SetSetting(false)
 	text, getErr := t.dev.IpcGet()
 	var table *routes.Table
@@ -101,14 +106,19 @@ func (t *tunnel) setConfig(settings string) error {
 }
 
 // turnOff first ends every wait of the device on the host's queues, then
-// closes the device, then the mode, then drops libwg's hold on the host's
-// rings (a host holding one frees it with wg_ring_release). The order matters: wireguard-go holds
-// the device's net lock while a send waits for room in a host-carried
-// queue, and closing the device needs that lock, so a host that stopped
-// reading would otherwise block the close for ever.
+// pauses DAITA on every peer, then closes the device, then the mode, then
+// drops libwg's hold on the host's rings (a host holding one frees it with
+// wg_ring_release). The order matters: wireguard-go holds the device's net
+// lock while a send waits for room in a host-carried queue, and closing the
+// device needs that lock, so a host that stopped reading would otherwise
+// block the close for ever; a padding timer waiting there would also keep
+// DAITA from pausing.
 func (t *tunnel) turnOff() {
 	t.gate.TurnOff()
+	t.setMu.Lock()
+	t.pauseDaita(slices.Collect(maps.Keys(t.daita)))
 	t.dev.Close()
+	t.setMu.Unlock()
 	t.mode.close()
 	for _, kind := range []int32{kindPackets, kindDatagrams} {
 		if q, err := t.mode.hostQueue(kind); err == nil {
