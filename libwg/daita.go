@@ -10,6 +10,11 @@ import (
 	"golang.zx2c4.com/wireguard/device"
 )
 
+// daitaMaxCapacity bounds the fork's DAITA queues (WG_DAITA_MAX_CAPACITY):
+// each event queued is answered before a peer stops, and a channel of
+// billions of events would not even be made.
+const daitaMaxCapacity = 65536
+
 // daitaLimits are the framework-wide bounds and queue sizes of one peer's
 // maybenot instance.
 type daitaLimits struct {
@@ -23,8 +28,10 @@ func (l daitaLimits) check() error {
 		return fmt.Errorf("max_padding_frac must be in [0, 1], got %v", l.maxPaddingFrac)
 	case !(l.maxBlockingFrac >= 0 && l.maxBlockingFrac <= 1):
 		return fmt.Errorf("max_blocking_frac must be in [0, 1], got %v", l.maxBlockingFrac)
-	case l.eventsCapacity == 0 || l.actionsCapacity == 0:
-		return fmt.Errorf("events_capacity and actions_capacity must be positive")
+	case l.eventsCapacity < 1 || l.eventsCapacity > daitaMaxCapacity:
+		return fmt.Errorf("events_capacity must be 1..%d, got %d", daitaMaxCapacity, l.eventsCapacity)
+	case l.actionsCapacity < 1 || l.actionsCapacity > daitaMaxCapacity:
+		return fmt.Errorf("actions_capacity must be 1..%d, got %d", daitaMaxCapacity, l.actionsCapacity)
 	}
 	return nil
 }

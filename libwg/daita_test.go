@@ -19,8 +19,10 @@ func TestDaitaLimitsCheck(t *testing.T) {
 		"padding NaN":      {daitaLimits{math.NaN(), 0, 1, 1}, "max_padding_frac"},
 		"blocking below 0": {daitaLimits{0, -0.1, 1, 1}, "max_blocking_frac"},
 		"blocking +Inf":    {daitaLimits{0, math.Inf(1), 1, 1}, "max_blocking_frac"},
-		"no events":        {daitaLimits{0, 0, 0, 1}, "capacity"},
-		"no actions":       {daitaLimits{0, 0, 1, 0}, "capacity"},
+		"no events":        {daitaLimits{0, 0, 0, 1}, "events_capacity must be 1..65536, got 0"},
+		"no actions":       {daitaLimits{0, 0, 1, 0}, "actions_capacity must be 1..65536, got 0"},
+		"events 2^31-1":    {daitaLimits{0, 0, 1<<31 - 1, 1}, "events_capacity must be 1..65536, got 2147483647"},
+		"actions 65537":    {daitaLimits{0, 0, 1, 65537}, "actions_capacity"},
 	} {
 		err := tc.limits.check()
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -32,7 +32,10 @@ var tunnels handles.Table[*tunnel]
 
 const (
 	minMTU = 576
-	maxMTU = 65535
+	// maxMTU is the largest MTU whose data messages (mtu + 32) fit in one
+	// UDP datagram over IPv4: 65535 - 20 (IPv4) - 8 (UDP) - 32. A larger
+	// packet could be taken from the application but never sent.
+	maxMTU = 65535 - 20 - 8 - device.MessageTransportSize
 )
 
 // checkTurnOn checks what every way of turning a tunnel on takes.
