@@ -53,6 +53,20 @@ type daitaPeer struct {
 	id   uint64
 }
 
+// setPausingDaita applies settings to the device, with DAITA paused on
+// every peer they may stop and the TUN reader parked while they do.
+func (t *tunnel) setPausingDaita(settings string) error {
+	stopping := t.daitaPeersStoppedBy(settings)
+	if len(stopping) == 0 {
+		return t.dev.IpcSet(settings)
+	}
+	t.reader.Hold()
+	defer t.reader.Release()
+	paused := t.pauseDaita(stopping)
+	defer t.resumeDaita(paused)
+	return t.dev.IpcSet(settings)
+}
+
 // daitaPeersStoppedBy are the peers with DAITA that settings may stop.
 func (t *tunnel) daitaPeersStoppedBy(settings string) []device.NoisePublicKey {
 	all, keys := peersASetRemoves(settings)

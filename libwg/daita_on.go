@@ -51,6 +51,8 @@ func enableDaita(t *tunnel, key device.NoisePublicKey, machines string, limits d
 	}
 	daitaStarts.Lock()
 	defer daitaStarts.Unlock()
+	t.reader.Hold()
+	defer t.reader.Release()
 	before := C.wgcore_maybenot_last_started()
 	if !peer.EnableDaita(machines, limits.eventsCapacity, limits.actionsCapacity, limits.maxPaddingFrac, limits.maxBlockingFrac) {
 		return fail(errDaita, "the fork refused to enable DAITA for this peer (already active, or the peer is stopping; see the wgcore.go log)")

@@ -12,6 +12,7 @@ import (
 
 	"wgcore/libwg/internal/handles"
 	"wgcore/libwg/internal/hostgate"
+	"wgcore/libwg/internal/readergate"
 	"wgcore/libwg/internal/routes"
 	"wgcore/libwg/internal/traffic"
 )
@@ -23,9 +24,10 @@ type tunnel struct {
 	mtu    int // the device's MTU, read at turn-on
 	log    logSink
 	counts *traffic.Counters
-	gate   *hostgate.Gate // how the device waits for room in the host's queues
-	setMu  sync.Mutex     // one config set, DAITA activation or turn-off at a time
+	gate   *hostgate.Gate                      // how the device waits for room in the host's queues
+	setMu  sync.Mutex                          // one config set, DAITA activation or turn-off at a time
 	daita  map[device.NoisePublicKey]daitaPeer // the peers DAITA is on for; under setMu
+	reader readergate.Gate                     // held while DAITA is turned on or a DAITA peer may stop
 }
 
 var tunnels handles.Table[*tunnel]
@@ -62,7 +64,8 @@ func newTunnel(log logSink, build func(gate *hostgate.Gate) mode) *tunnel {
 // on failure everything the mode holds is closed.
 func (t *tunnel) start(settings string) (int32, int32) {
 	t.mtu, _ = t.mode.tun().MTU()
-	t.dev = device.NewDevice(traffic.CountTun(t.mode.tun(), t.counts, t.mtu), traffic.CountBind(t.mode.bind(), t.counts), t.log.deviceLogger())
+	tun := t.reader.Wrap(traffic.CountTun(t.mode.tun(), t.counts, t.mtu))
+	t.dev = device.NewDevice(tun, traffic.CountBind(t.mode.bind(), t.counts), t.log.deviceLogger())
 	if err := t.setConfig(settings); err != nil {
 		t.turnOff()
 		return -1, fail(ipcErrorCode(err), "%s", settingsError(err, settings))
@@ -91,9 +94,7 @@ func (t *tunnel) setConfig(settings string) error {
 	t.setMu.Lock()
 	defer t.setMu.Unlock()
 	t.gate.SetSetting(true)
-	paused := t.pauseDaita(t.daitaPeersStoppedBy(settings))
-	err := t.dev.IpcSet(settings)
-	t.resumeDaita(paused)
+	err := t.setPausingDaita(settings)
 	t.gate.SetSetting(false)
 	text, getErr := t.dev.IpcGet()
 	var table *routes.Table
