@@ -4,14 +4,17 @@ package main
 
 /*
 #cgo LDFLAGS: -Wl,--wrap=maybenot_start -Wl,--wrap=maybenot_num_machines -Wl,--wrap=maybenot_on_events -Wl,--wrap=maybenot_stop
+#include <stdlib.h>
 #include "wgcore_maybenot.h"
-const char *maybenot_version(void);
+// found under -I, as the fork's device/daita.go finds it
+#include "../maybenot/crates/maybenot-ffi/maybenot.h"
 */
 import "C"
 
 import (
 	"sync"
 	"time"
+	"unsafe"
 
 	"golang.zx2c4.com/wireguard/device"
 
@@ -43,6 +46,9 @@ func enableDaita(t *tunnel, key device.NoisePublicKey, machines string, limits d
 	if _, err := daitaview.Resolve(); err != nil {
 		return fail(errDaita, "%v", err)
 	}
+	if !pausable() {
+		return fail(errDaita, "libwg was linked without -Wl,--wrap=maybenot_*: DAITA could not be stopped safely")
+	}
 	t.setMu.Lock()
 	defer t.setMu.Unlock()
 	peer, code := lookupPeer(t, key[:])
@@ -53,15 +59,10 @@ func enableDaita(t *tunnel, key device.NoisePublicKey, machines string, limits d
 	defer daitaStarts.Unlock()
 	t.reader.Hold()
 	defer t.reader.Release()
-	before := C.wgcore_maybenot_last_started()
 	if !peer.EnableDaita(machines, limits.eventsCapacity, limits.actionsCapacity, limits.maxPaddingFrac, limits.maxBlockingFrac) {
 		return fail(errDaita, "the fork refused to enable DAITA for this peer (already active, or the peer is stopping; see the wgcore.go log)")
 	}
-	id := uint64(C.wgcore_maybenot_last_started())
-	if id == uint64(before) {
-		panic("libwg was linked without -Wl,--wrap=maybenot_start: DAITA could not be stopped safely")
-	}
-	t.daita[key] = daitaPeer{peer: peer, id: id}
+	t.daita[key] = daitaPeer{peer: peer, id: uint64(C.wgcore_maybenot_last_started())}
 	return 0
 }
 
@@ -119,6 +120,23 @@ func (t *tunnel) resumeDaita(paused []device.NoisePublicKey) {
 		}
 	}
 }
+
+// pausable reports whether the frameworks the fork starts are the pausable
+// ones: a framework of no machines, started as the fork starts one, must
+// get a new id.
+var pausable = sync.OnceValue(func() bool {
+	daitaStarts.Lock()
+	defer daitaStarts.Unlock()
+	before := C.wgcore_maybenot_last_started()
+	none := C.CString("")
+	defer C.free(unsafe.Pointer(none))
+	var framework *C.MaybenotFramework
+	if C.maybenot_start(none, 0, 0, 1420, &framework) != 0 {
+		return false
+	}
+	C.maybenot_stop(framework)
+	return C.wgcore_maybenot_last_started() != before
+})
 
 // waitUntil sleeps a moment; false once deadline has passed.
 func waitUntil(deadline time.Time) bool {
