@@ -40,6 +40,12 @@ func maybenotVersion() string { return C.GoString(C.maybenot_version()) }
 // but padding), and records its framework so the peer can be stopped
 // safely (pauseDaita).
 func enableDaita(t *tunnel, key device.NoisePublicKey, machines string, limits daitaLimits) int32 {
+	t.setMu.Lock()
+	defer t.setMu.Unlock()
+	peer, code := lookupPeer(t, key[:])
+	if code != 0 {
+		return code
+	}
 	if err := checkMachines(machines, t.mtu); err != nil {
 		return fail(errDaita, "%v", err)
 	}
@@ -48,12 +54,6 @@ func enableDaita(t *tunnel, key device.NoisePublicKey, machines string, limits d
 	}
 	if !pausable() {
 		return fail(errDaita, "libwg was linked without -Wl,--wrap=maybenot_*: DAITA could not be stopped safely")
-	}
-	t.setMu.Lock()
-	defer t.setMu.Unlock()
-	peer, code := lookupPeer(t, key[:])
-	if code != 0 {
-		return code
 	}
 	daitaStarts.Lock()
 	defer daitaStarts.Unlock()
