@@ -99,7 +99,7 @@ cdef class Tunnel(_PacketPath):
         works on a duplicate, the caller keeps its own) or ``in_memory=True`` (packets through
         :meth:`send_packets` / :meth:`recv_packets_into`; ``transport`` is
         the entry hop's, "udp" or "host"). ``mtu`` is the entry hop's
-        (636..65535); packets get ``mtu - 60`` (:attr:`mtu`).
+        (636..65475, :data:`wgcore.config.MAX_MTU`); packets get ``mtu - 60`` (:attr:`mtu`).
         """
         cdef Tunnel self = cls.__new__(cls)
         start_multihop(self, entry, exit, private_ip, interface, tun_fd, in_memory, transport, mtu)
