@@ -86,3 +86,5 @@ func toError(err error) *Error {
 	}
 	return errorf(syscall.EIO, text)
 }
+
+var errAgain = errorf(syscall.EAGAIN, "the call would wait")
