@@ -1,9 +1,10 @@
 package main
 
 // The native-Go baseline of benchmarks/packet_path.py: the same work as the
-// Python driver, done with the Go functions that wgWrite and wgRead call
-// (memtun.CheckIPPacket, then Put and Take on the tunnel's packet queue),
-// so the difference between the two is cgo plus Cython plus Python.
+// Python driver, done in Go: memtun.CheckIPPacket (the rules the host
+// checks before writing), then Put and Take on the tunnel's packet queue
+// (Go's side of the rings Python reads and writes in C), so the difference
+// between the two is Cython plus Python.
 //
 //	GOTOOLCHAIN=local go test -run '^$' -bench PacketPath -benchtime 1s
 //
@@ -45,10 +46,9 @@ func benchPacket(size int, src, dst []byte) []byte {
 	return ipv4PacketFrom(src, dst, make([]byte, size-20))
 }
 
-// write does what wgWrite does once it has the queue (check every packet,
-// queue what fits), again until all are queued, as the Python driver does
-// with partial sends. It panics on failure, as senders run in goroutines of
-// their own.
+// write checks every packet and queues what fits, again until all are
+// queued, as the Python driver does with partial sends. It panics on
+// failure, as senders run in goroutines of their own.
 func write(tun *tunnel, packets [][]byte) {
 	for i, p := range packets {
 		if err := memtun.CheckIPPacket(p, benchMTU); err != nil {
@@ -64,8 +64,8 @@ func write(tun *tunnel, packets [][]byte) {
 	}
 }
 
-// read does what wgRead does: take up to len(lens) packets, waiting up to
-// benchWait for the first; 0 means none came.
+// read takes up to len(lens) packets, waiting up to benchWait for the
+// first; 0 means none came.
 func read(tb testing.TB, tun *tunnel, buf []byte, lens []uint32) int {
 	n, err := tun.queues(kindPackets).read.Take(buf, lens, benchWait, nil)
 	if err != nil {

@@ -70,28 +70,6 @@ int32_t wgTurnOnInMemory(int32_t mtu, const char *settings, int32_t transport,
                          wg_log_sink log_sink, uint64_t log_ctx);
 
 /*
- * Queue count packets (packets[i] is lens[i] bytes) of the given kind, in
- * order, while the queue has room; wait up to timeout_ms (-1: forever,
- * 0: not at all) for room for the first. Returns how many were queued (0
- * when the queue stayed full: back-pressure). libwg copies the bytes and
- * keeps no pointer after returning. WG_KIND_PACKETS must be whole IPv4 or
- * IPv6 packets no larger than the MTU whose header length matches; a bad
- * one rejects the whole batch with WG_ERR_INVALID_ARGUMENT.
- */
-int32_t wgWrite(int32_t handle, int32_t kind, const uint8_t *const *packets,
-                const uint32_t *lens, uint32_t count, int32_t timeout_ms);
-
-/*
- * Copy up to max_count waiting packets of the given kind back to back into
- * buf, storing each length in lens; wait up to timeout_ms for the first.
- * Returns the count (0 on timeout); WG_ERR_BUFFER_TOO_SMALL if the next
- * packet does not fit buf_len (it stays queued). WG_ERR_UNKNOWN_TUNNEL once
- * the tunnel is turned off, also for a call waiting at that moment.
- */
-int32_t wgRead(int32_t handle, int32_t kind, uint8_t *buf, size_t buf_len,
-               uint32_t *lens, uint32_t max_count, int32_t timeout_ms);
-
-/*
  * An eventfd that is readable while packets of the given kind wait to be
  * read (after a read that left none, possibly once more with none: read
  * again with timeout 0). Owned by libwg: closed once the tunnel is off and
@@ -100,22 +78,24 @@ int32_t wgRead(int32_t handle, int32_t kind, uint8_t *buf, size_t buf_len,
 int32_t wgReadyFd(int32_t handle, int32_t kind);
 
 /*
- * Packet rings: the queues behind wgWrite / wgRead, for a host that copies
+ * Packet rings: an in-memory tunnel's queues, for a host that copies
  * packets itself with no call into libwg per batch. wg_ring.h describes the
  * shared memory and gives the host's side as static inline C functions:
  * wg_ring_write / wg_ring_read (wg_ring_put / wg_ring_take never wait),
  * waiting on futexes outside Go, and wg_ring_release. Packets the host
- * writes are checked by the host (wgWrite's rules; at most slot_size
- * bytes each).
+ * writes are checked by the host, at most slot_size bytes each:
+ * WG_KIND_PACKETS must be whole IPv4 or IPv6 packets no larger than the
+ * MTU whose header length matches (the receiving peer drops others),
+ * WG_KIND_DATAGRAMS 1 to MTU + WG_DATAGRAM_OVERHEAD bytes.
  */
 #include "wg_ring.h"
 
 /*
  * The rings of one kind of an in-memory tunnel: *host_writes is the one
- * the host writes (wgWrite's), *host_reads the one it reads (wgRead's,
- * whose ready_fd wgReadyFd returns). Each comes with a reference: drop it
- * with wg_ring_release once done; the memory stays valid until then, also
- * after wgTurnOff (which closes the rings: calls then give WG_RING_CLOSED).
+ * the host writes, *host_reads the one it reads (whose ready_fd wgReadyFd
+ * returns). Each comes with a reference: drop it with wg_ring_release once
+ * done; the memory stays valid until then, also after wgTurnOff (which
+ * closes the rings: calls then give WG_RING_CLOSED).
  */
 int32_t wgPacketRing(int32_t handle, int32_t kind, wg_ring **host_writes,
                      wg_ring **host_reads);
@@ -147,7 +127,7 @@ int32_t wgPacketRing(int32_t handle, int32_t kind, wg_ring **host_writes,
  *
  * Returns the exit hop's handle >= 0; wgEntryHandle gives the entry's.
  * Every per-handle function works on either: config, traffic, DAITA (e.g.
- * on the entry hop, as Mullvad runs it), wgRead/wgWrite/wgReadyFd
+ * on the entry hop, as Mullvad runs it), wgPacketRing/wgReadyFd
  * (packets on the exit, host-carried datagrams on the entry). On either
  * handle wgGetSocketV4/V6 return the entry's sockets. wgTurnOff on the exit
  * handle turns both hops off (the exit first); on the entry handle it is
@@ -221,7 +201,7 @@ typedef struct {
 } wg_wire_counts;
 
 typedef struct {
-    wg_count from_app;  /* IP packets the device read from the application (TUN or wgWrite queue) */
+    wg_count from_app;  /* IP packets the device read from the application (TUN or packet ring) */
     wg_count to_app;    /* IP packets the device delivered to the application */
     wg_count no_route;  /* of from_app, dropped: no peer's allowed IPs cover the destination */
     wg_count peer_stopped;     /* of from_app, dropped: for a peer that does not run (device not up) */
@@ -310,8 +290,8 @@ int32_t wgGetSocketV6(int32_t handle);
  * addresses are the interface's IPv4/IPv6 addresses and dns its DNS
  * servers, each comma-separated IP text (dns may be ""). A libwg built on
  * upstream wireguard-go gives WG_ERR_NOT_SUPPORTED. Packets, config,
- * traffic and DAITA work as on any tunnel; wgRead/wgWrite do not (no
- * queue). Returns a handle >= 0.
+ * traffic and DAITA work as on any tunnel; wgPacketRing/wgReadyFd do not
+ * (no rings). Returns a handle >= 0.
  */
 int32_t wgTurnOnNetstack(int32_t mtu, const char *settings,
                          const char *addresses, const char *dns,

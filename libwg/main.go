@@ -2,7 +2,7 @@
 //
 // The //export functions live in exports_*.go, one file per section of
 // libwg.h and in its order: lifecycle (wgTurnOn*, wgTurnOff), packets
-// (wgWrite, wgRead, wgReadyFd), traffic, config (and wgFreePtr,
+// (wgReadyFd, wgPacketRing), traffic, config (and wgFreePtr,
 // wgTakeLastError), daita, sockets, logging, version (and keys). They are
 // thin: they check C arguments, look the tunnel up and ask it, or its
 // mode (mode.go, mode_*.go), to act.

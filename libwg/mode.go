@@ -51,7 +51,7 @@ const queueCapacity = 1024
 type hostQueue struct {
 	write *packetqueue.Queue // the host writes, the device reads
 	read  *packetqueue.Queue // the device writes, the host reads
-	check func([]byte) error // why a packet the host writes is refused, or nil
+	check func([]byte) error // why the host must not write a packet, or nil (the mode's rule; the host checks it in C, tests here)
 }
 
 // release drops libwg's reference to both rings, once the device closed.

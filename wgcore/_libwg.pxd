@@ -64,10 +64,6 @@ cdef extern from "libwg.h" nogil:
     int32_t wgEntryHandle(int32_t handle)
     int32_t wgTurnOnNetstack(int32_t mtu, const char *settings, const char *addresses,
                              const char *dns, wg_log_sink log_sink, uint64_t log_ctx)
-    int32_t wgWrite(int32_t handle, int32_t kind, const uint8_t *const *packets,
-                    const uint32_t *lens, uint32_t count, int32_t timeout_ms)
-    int32_t wgRead(int32_t handle, int32_t kind, uint8_t *buf, size_t buf_len,
-                   uint32_t *lens, uint32_t max_count, int32_t timeout_ms)
     int32_t wgReadyFd(int32_t handle, int32_t kind)
 
     # Packet rings (wg_ring.h): the host's side, static inline C.

@@ -132,7 +132,7 @@ cdef size_t batch_bytes(const uint32_t *lens, Py_ssize_t n) noexcept:
 
 cdef str ip_packet_problem(const uint8_t *p, uint32_t n, int mtu):
     """Why p cannot be an IP packet of a tunnel of mtu bytes, or None
-    (what the receiving peer would drop: wgWrite's rules)."""
+    (what the receiving peer would drop: libwg.h's rules for packet rings)."""
     cdef uint32_t header_len, declared = 0
     if n > <uint32_t>mtu:
         return f"{n} bytes is more than the MTU ({mtu})"
