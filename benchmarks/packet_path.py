@@ -4,7 +4,7 @@
 Both drivers push the same IPv4 packets through two peered in-memory
 tunnels (A 198.51.100.1, B 198.51.100.2) running the same libwg device
 code. The Go driver is ``BenchmarkPacketPath`` in ``libwg/bench_test.go``:
-it checks packets as wgWrite does (memtun.CheckIPPacket) and moves them
+it checks packets as the host does (memtun.CheckIPPacket) and moves them
 with packetqueue.Queue.Put / Take, Go's side of the same C-memory rings
 (libwg/wg_ring.h) that Python reads and writes with wg_ring_write /
 wg_ring_read (packet path v2, issue 11: no call into Go per batch, waits
@@ -50,7 +50,7 @@ from array import array
 from pathlib import Path
 
 import wgcore
-from wgcore import demo
+from wgcore import testing
 
 from plotting import pyplot, save
 
@@ -67,8 +67,8 @@ CONCURRENT_SIZE = 512
 CONCURRENT_BATCH = 8
 WAIT = 1.0  # a longer wait for a packet counts as a stall
 PUMP_WAIT = 0.1
-ADDR_A = demo.INNER_A
-ADDR_B = demo.INNER_B
+ADDR_A = testing.INNER_A
+ADDR_B = testing.INNER_B
 
 # Targets of issue 11 (packet path v2).
 THROUGHPUT_TARGETS = {(1420, 32): 0.95, (1420, 256): 0.95, (64, 256): 0.9}  # (size, batch): Python / Go at least
@@ -84,7 +84,7 @@ def window(batch: int) -> int:
 
 def ipv4_packet(size: int, src: bytes, dst: bytes) -> bytes:
     """An IPv4 packet of exactly ``size`` bytes (zero payload)."""
-    return demo.ipv4_packet(bytes(size - 20), src, dst)
+    return testing.ipv4_packet(bytes(size - 20), src, dst)
 
 
 # --- the Python driver -------------------------------------------------------
@@ -94,7 +94,7 @@ class Pair:
     """Two peered in-memory tunnels; pumped by two threads if host-carried."""
 
     def __init__(self, transport: str) -> None:
-        self.a, self.b = demo.tunnel_pair(transport, mtu=MTU)
+        self.a, self.b = testing.tunnel_pair(transport, mtu=MTU)
         self.stop = threading.Event()
         self.pumps = []
         if transport == "host":

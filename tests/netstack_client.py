@@ -18,9 +18,10 @@ import sys
 from typing import Any
 
 import wgcore
-from wgcore.config import Endpoint, Interface, Peer
+from wgcore.config import Interface, Peer
 from wgcore.keys import PrivateKey, PublicKey
 from wgcore.net import wrap_tls
+from wgcore.values import Endpoint
 
 PEER, SELF = "10.77.0.1", "10.77.0.2"
 

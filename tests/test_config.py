@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 
 import wgcore
 from wgcore import ConfigError, Endpoint, Interface, Peer, PresharedKey, PrivateKey, PublicKey
-from wgcore.config import parse_network
 from wgcore.daita import DEFAULT, SHIPPED
 from wgcore.uapi import parse_get
+from wgcore.values import parse_network
 
 from wgcore.testing import netns
 

@@ -21,9 +21,10 @@ import pytest
 
 import wgcore
 from wgcore import _netstack
-from wgcore.config import Endpoint, Interface, Peer
+from wgcore.config import Interface, Peer
 from wgcore.keys import PrivateKey
 from wgcore.net import NetstackTunnel, resolver, wrap_tls
+from wgcore.values import Endpoint
 
 from .netstack_support import dns_reply, echo, make_certificates, serve, serve_datagrams
 

@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 
 import wgcore
 from wgcore import ConfigError, Endpoint, Interface, PresharedKey, PrivateKey
-from wgcore.config import parse_network
 from wgcore.errors import redact
 from wgcore.uapi import parse_get
+from wgcore.values import parse_network
 
 PUBLIC = PrivateKey.generate().public_key
 

@@ -13,9 +13,9 @@ from collections.abc import Callable
 import pytest
 
 import wgcore
-from wgcore import _native, netns
+from wgcore import _native
 from wgcore.testing import ipv4_packet as ipv4
-from wgcore.testing import tunnel_pair
+from wgcore.testing import netns, tunnel_pair
 from wgcore.traffic import Count, WireCounts
 
 from .helpers import device_uapi, new_key_pair, peer_uapi, start

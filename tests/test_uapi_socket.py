@@ -19,8 +19,8 @@ import pytest
 
 import wgcore
 from wgcore import Endpoint, Interface, Peer, PresharedKey, PrivateKey
-from wgcore.config import parse_network
 from wgcore.uapi import MAX_REQUEST, default_socket_path, list_interfaces, uapi_get, uapi_set
+from wgcore.values import parse_network
 
 from wgcore.testing import netns
 

@@ -13,12 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import wgcore
-from wgcore import netns
-from wgcore.config import Endpoint, Interface, Peer
+from wgcore.config import Interface, Peer
 from wgcore.keys import PrivateKey
-from wgcore.testing import tunnel_pair
+from wgcore.testing import netns, tunnel_pair
 from wgcore.testing.pairs import _checksum as internet_checksum  # of a checksummed block: 0 (RFC 1071)
 from wgcore.traffic import Count
+from wgcore.values import Endpoint
 
 from .helpers import device_uapi, new_key_pair, peer_uapi, start
 

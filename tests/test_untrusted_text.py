@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 import wgcore
 from wgcore import ConfigError, Endpoint, Interface, PresharedKey, PrivateKey, PublicKey
 from wgcore.cli import main
-from wgcore.config import parse_network
 from wgcore.uapi import parse_get
 from wgcore.uapi import default_socket_path
+from wgcore.values import parse_network
 
 PEER = PrivateKey.generate().public_key
 

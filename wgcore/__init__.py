@@ -10,7 +10,7 @@ if importlib.util.find_spec("wgcore._native") is None:
     )
 
 from wgcore._native import DAITA_COMPILED_IN, derive_public_key, tunnel_count, version
-from wgcore.config import Endpoint, Interface, Peer
+from wgcore.config import Interface, Peer
 from wgcore.errors import (
     BufferTooSmallError,
     ConfigError,
@@ -39,6 +39,7 @@ from wgcore.keys import PresharedKey, PrivateKey, PublicKey
 from wgcore.stats import PeerStats
 from wgcore.traffic import TrafficStats
 from wgcore.tunnel import Hop, Tunnel
+from wgcore.values import Endpoint
 
 __version__ = version()["wgcore"]
 

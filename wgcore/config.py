@@ -22,10 +22,7 @@ from wgcore.keys import PresharedKey, PrivateKey, PublicKey
 from wgcore.values import (MAX_U16, MAX_U32, Endpoint, IPInterface, IPNetwork, check_type, device_endpoint,
                            parse_address, parse_bool, parse_int, parse_network, quote, split_list, to_network)
 
-# Endpoint, IPNetwork, IPInterface, parse_network, to_network, device_endpoint
-# live in wgcore.values and stay importable from here.
-__all__ = ["ConfigError", "Endpoint", "Interface", "IPNetwork", "IPInterface", "MAX_MTU", "MIN_MTU", "Peer",
-           "device_endpoint", "parse_network", "to_network"]
+__all__ = ["ConfigError", "Interface", "MAX_MTU", "MIN_MTU", "Peer"]
 
 
 @dataclass(eq=False)

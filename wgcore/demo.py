@@ -6,10 +6,9 @@ import array
 import threading
 import time
 
-# Importable from here as before; they live in wgcore.testing now.
-from wgcore.testing.pairs import INNER_A, INNER_B, ipv4_packet, tunnel_pair
+from wgcore import testing
 
-__all__ = ["INNER_A", "INNER_B", "ipv4_packet", "run", "tunnel_pair"]
+__all__ = ["run"]
 
 BATCH = 64
 WINDOW = 2048  # packets in flight at most, so loopback UDP buffers never overflow
@@ -20,9 +19,9 @@ def run(seconds: float = 3.0, packet_size: int = 1420) -> int:
     if not 28 <= packet_size <= 1420:
         print("packet size must be 28..1420 bytes")
         return 2
-    a, b = tunnel_pair()
+    a, b = testing.tunnel_pair()
     with a, b:
-        packet = ipv4_packet(bytes(packet_size - 20))
+        packet = testing.ipv4_packet(bytes(packet_size - 20))
         start = time.perf_counter()
         a.send(packet)
         b.recv(timeout=10)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from wgcore.config import Endpoint, IPNetwork
 from wgcore.keys import PublicKey
+from wgcore.values import Endpoint, IPNetwork
 
-__all__ = ["PeerStats", "parse_stats"]
+__all__ = ["PeerStats"]
 
 
 @dataclass
@@ -31,10 +31,3 @@ class PeerStats:
     protocol_version: int = 1
     extra: dict[str, str] = field(default_factory=dict)
 
-
-def parse_stats(text: str) -> dict[PublicKey, PeerStats]:
-    """Per-peer statistics of UAPI "get" text, by public key, in text order
-    (``wgcore.uapi.parse_get(text).stats``; kept for older callers)."""
-    from wgcore.uapi.codec import parse_get
-
-    return parse_get(text).stats

@@ -8,12 +8,13 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol, Self
 
 from wgcore import _native
-from wgcore.config import Interface, IPNetwork, Peer, to_network
+from wgcore.config import Interface, Peer
 from wgcore.daita import DEFAULT, Machine
 from wgcore.errors import InvalidArgumentError, UnknownPeerError
 from wgcore.keys import PrivateKey, PublicKey
 from wgcore.stats import PeerStats
 from wgcore.uapi import UapiServer, codec, default_socket_path
+from wgcore.values import IPNetwork, to_network
 
 if TYPE_CHECKING:
     from wgcore._native import _Key

@@ -5,9 +5,10 @@ from __future__ import annotations
 import ipaddress
 import struct
 
-from wgcore.config import Endpoint, Interface, Peer
+from wgcore.config import Interface, Peer
 from wgcore.keys import PrivateKey
 from wgcore.tunnel import Tunnel
+from wgcore.values import Endpoint
 
 __all__ = ["INNER_A", "INNER_B", "icmp_echo", "ipv4_packet", "tunnel_pair", "udp_packet"]
 

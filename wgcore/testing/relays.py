@@ -25,10 +25,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from wgcore.config import Endpoint, Interface, Peer
+from wgcore.config import Interface, Peer
 from wgcore.keys import PrivateKey
 from wgcore.testing import netns
 from wgcore.uapi import SOCKET_DIR
+from wgcore.values import Endpoint
 
 __all__ = ["CLIENT", "ENTRY_RELAY", "EXIT_RELAY", "PRIVATE_IP", "SERVER", "TUNNEL_IP", "Relays", "relays"]
 
