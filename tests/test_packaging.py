@@ -2,10 +2,12 @@
 manylinux wheel working in a fresh venv with no Go, cargo or C compiler.
 
 The wheel tests need a build made beforehand (about two minutes): set
-WGCORE_WHEEL to a repaired wheel and WGCORE_SDIST to the sdist it was built
-from. `.ci/run` builds sdist -> wheel -> repaired wheel once and runs this
-file with them; without them those tests skip, saying so, and the rest of the
-suite stays fast.
+WGCORE_WHEEL to a repaired wheel, WGCORE_SDIST to the sdist it was built
+from, WGCORE_PYTHON to the interpreter of the wheel's version (default: this
+one) and WGCORE_LIBWG to the libwg.so every wheel shares (optional).
+`.ci/run` builds the sdist, then a wheel per CPython from it, and runs this
+file once per wheel; without them those tests skip, saying so, and the rest
+of the suite stays fast.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import subprocess
 import sys
 import tarfile
 import time
-import venv
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from pathlib import Path
 import pytest
 
 import wgcore
+from wgcore.cli import WHEEL_GLIBC
 
 from .helpers import missing
 
@@ -102,14 +104,17 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
         pytest.skip("set WGCORE_WHEEL to a repaired wheel to test it (.ci/run builds one and does)")
     wheel = Path(name).resolve()
     assert wheel.is_file(), f"WGCORE_WHEEL={name} is not a file"
+    python = os.environ.get("WGCORE_PYTHON", sys.executable)
     root = tmp_path_factory.mktemp("wheel-venv")
-    venv.create(root / "venv", with_pip=True)
+    subprocess.run([python, "-m", "venv", str(root / "venv")], check=True, timeout=120)
     bin_dir = root / "venv" / "bin"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV", "GO", "CGO"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PYENV", "VIRTUAL_ENV", "GO", "CGO"))}
     env.update(PATH=str(bin_dir), PIP_DISABLE_PIP_VERSION_CHECK="1")
     found = {tool: shutil.which(tool, path=env["PATH"]) for tool in TOOLCHAINS}
     assert not any(found.values()), f"toolchains on the test PATH: {found}"
     result = Installed(wheel, bin_dir / "python", env, 0.0)
+    tag = run(result, "-c", "import sys; print(f'cp{sys.version_info[0]}{sys.version_info[1]}')").strip()
+    assert wheel.name.split("-")[2:4] == [tag, tag], f"{wheel.name} is not for {python} ({tag})"
     start = time.monotonic()
     run(result, "-m", "pip", "install", "--quiet", "--no-index", "--only-binary=:all:", str(wheel))
     run(result, "-m", "wgcore", "demo", "--seconds", "0.3")
@@ -124,18 +129,22 @@ def test_wheel_is_manylinux_with_libwg_inside() -> None:
     name = os.environ.get("WGCORE_WHEEL")
     if not name:
         pytest.skip("set WGCORE_WHEEL to a repaired wheel to test it (.ci/run builds one and does)")
-    assert re.fullmatch(r"wgcore-[^-]+-cp3\d+-cp3\d+-manylinux_2_\d+_x86_64\.whl", Path(name).name), name
+    floor = "manylinux_" + WHEEL_GLIBC.replace(".", "_") + "_x86_64"
+    assert re.fullmatch(rf"wgcore-[^-]+-cp3\d+-cp3\d+-{floor}\.whl", Path(name).name), name
     with zipfile.ZipFile(name) as z:
         names = z.namelist()
-    assert "wgcore/libwg.so" in names
+        assert "wgcore/libwg.so" in names
+        libwg = z.read("wgcore/libwg.so")
+    shared = os.environ.get("WGCORE_LIBWG")
+    if shared:
+        assert libwg == Path(shared).read_bytes(), f"the wheel's libwg.so is not {shared}"
     assert not [n for n in names if ".libs/" in n], "auditwheel grafted libraries: libwg.so should be the only one"
     auditwheel = shutil.which("auditwheel")
     if auditwheel is None:
         missing("needs auditwheel (pip install auditwheel)")
     shown = subprocess.run([auditwheel, "show", name], capture_output=True, text=True, timeout=60)
     assert shown.returncode == 0, shown.stderr
-    tag = re.search(r"manylinux_2_\d+_x86_64", Path(name).name)
-    assert tag and f'consistent with the following platform tag: "{tag.group(0)}"' in " ".join(shown.stdout.split())
+    assert f'consistent with the following platform tag: "{floor}"' in " ".join(shown.stdout.split())
 
 
 @pytest.mark.timeout(420)
@@ -153,6 +162,12 @@ def test_wheel_demo_and_versions_agree(installed: Installed) -> None:
     where, version = run(installed, "-c", "import wgcore; print(wgcore.__file__); print(wgcore.__version__)").split()
     assert Path(where).is_relative_to(installed.python.parents[1])
     assert versions["wgcore"] == version == in_wheel.group(1) == meson_version()
+    # what --version says of the Python, the wheel and the wheels' support
+    tag = installed.wheel.name.removesuffix(".whl").split("-", 2)[2]
+    python = run(installed, "-c", "import platform; print(platform.python_version())").strip()
+    assert (versions["python"], versions["wheel"]) == (python, tag), versions
+    assert python.rsplit(".", 1)[0] in versions["wheels"].split(" on ")[0].split(", "), versions
+    assert f"glibc {WHEEL_GLIBC} or newer" in versions["wheels"], versions
 
 
 @pytest.mark.timeout(420)
