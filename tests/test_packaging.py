@@ -166,7 +166,7 @@ def test_wheel_demo_and_versions_agree(installed: Installed) -> None:
     tag = installed.wheel.name.removesuffix(".whl").split("-", 2)[2]
     python = run(installed, "-c", "import platform; print(platform.python_version())").strip()
     assert (versions["python"], versions["wheel"]) == (python, tag), versions
-    assert python.rsplit(".", 1)[0] in versions["wheels"].split(" on ")[0].split(", "), versions
+    assert python.rsplit(".", 1)[0] in re.findall(r"3\.\d+", versions["wheels"]), versions
     assert f"glibc {WHEEL_GLIBC} or newer" in versions["wheels"], versions
 
 
