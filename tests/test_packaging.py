@@ -182,4 +182,5 @@ def test_rootless_tests_pass_against_the_wheel(installed: Installed, tmp_path: P
               f"assert pathlib.Path(wgcore.__file__).is_relative_to({str(venv_dir)!r}), wgcore.__file__\n"
               f"sys.exit(pytest.main({args!r}))", timeout=400, cwd=tmp_path)
     summary = out.strip().splitlines()[-1]
+    print(f"\nthe rootless tests on {installed.wheel.name}: {summary}")
     assert re.search(r"\d+ passed", summary) and not re.search(r"failed|error|skipped", summary), out
