@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""TUN-mode throughput: wgcore (libwg) against Debian's wireguard-go.
+"""TUN-mode throughput: wgcore (libwg) against Debian's and upstream's wireguard-go.
 
 Two network namespaces joined by a veth pair (198.18.0.1/30, 198.18.0.2/30)
 carry a WireGuard tunnel (203.0.113.1/24, 203.0.113.2/24) run either by
-wgcore (one helper process per namespace) or by Debian's ``wireguard-go``
-(one daemon per namespace); iperf3 measures TCP through it. Setups
-alternate within one run. Needs root, iperf3, wireguard-go and wg.
+wgcore (one helper process per namespace; DAITA off, or on with an idle
+machine), by Debian's ``wireguard-go`` or by upstream wireguard-go latest
+(one daemon per namespace; the benchmark builds the pinned module version
+with ``go install`` unless ``--upstream`` names a binary); iperf3 measures
+TCP through it, both directions. Setups alternate within one run. Needs
+root, iperf3, wireguard-go, wg and (for upstream) go.
 
-    sudo python benchmarks/tun_iperf.py --seconds 5 --repeat 3
+    sudo python benchmarks/tun_iperf.py --seconds 3 --repeat 1
 """
 
 from __future__ import annotations
@@ -30,7 +33,9 @@ from pathlib import Path
 from wgcore.testing import netns
 from plotting import pyplot, save
 
-SETUPS = ("libwg", "wireguard-go")
+SETUPS = ("libwg", "libwg+daita", "wireguard-go", "upstream")
+DIRECTIONS = ("a->b", "b->a")
+UPSTREAM_MODULE = "golang.zx2c4.com/wireguard@v0.0.0-20260522210424-ecfc5a8d5446"  # 0.0.20250522
 UNDERLAY = ("198.18.0.1", "198.18.0.2")
 TUNNEL = ("203.0.113.1", "203.0.113.2")
 PORT = 51820
@@ -142,11 +147,11 @@ class Bench:
     """The namespaces, keys and per-setup tunnel bring-up of one run."""
 
     def __init__(self, stack: contextlib.ExitStack, workdir: Path, mtu: int,
-                 wireguard_go: str) -> None:
+                 binaries: dict[str, str]) -> None:
         self.stack = stack
         self.workdir = workdir
         self.mtu = mtu
-        self.wireguard_go = wireguard_go
+        self.binaries = binaries  # daemon setup -> its binary
         tag = os.getpid()
         self.ns = (f"wgbench{tag}a", f"wgbench{tag}b")
         self.keys = (key_pair(), key_pair())
@@ -158,12 +163,12 @@ class Bench:
 
     def start(self, setup: str, stack: contextlib.ExitStack) -> list[int]:
         """Bring ``setup``'s tunnel up in both namespaces; return the tunnel pids."""
-        if setup == "libwg":
+        if setup.startswith("libwg"):
             ifnames = ["wg0", "wg0"]
-            pids = [self._start_libwg(i, stack) for i in (0, 1)]
+            pids = [self._start_libwg(i, stack, setup.endswith("+daita")) for i in (0, 1)]
         else:
             ifnames = [f"wgg{os.getpid()}a", f"wgg{os.getpid()}b"]
-            pids = [self._start_wireguard_go(i, ifnames[i], stack) for i in (0, 1)]
+            pids = [self._start_wireguard_go(self.binaries[setup], i, ifnames[i], stack) for i in (0, 1)]
         for ns, ifname, addr in zip(self.ns, ifnames, TUNNEL):
             sh("ip", "-n", ns, "addr", "add", f"{addr}/24", "dev", ifname)
             sh("ip", "-n", ns, "link", "set", ifname, "up")
@@ -172,15 +177,16 @@ class Bench:
             capture_output=True).returncode == 0, f"{setup} handshake", timeout=15)
         return pids
 
-    def _start_libwg(self, i: int, stack: contextlib.ExitStack) -> int:
-        """A helper process holding a wgcore tunnel "wg0" in namespace i."""
+    def _start_libwg(self, i: int, stack: contextlib.ExitStack, daita: bool) -> int:
+        """A helper process holding a wgcore tunnel "wg0" in namespace i
+        (with DAITA on, with an idle machine, if ``daita``)."""
         private, _ = self.keys[i]
         _, peer = self.keys[1 - i]
         config = (f"private_key={b64_to_hex(private)}\nlisten_port={PORT}\n"
                   f"public_key={b64_to_hex(peer)}\nendpoint={UNDERLAY[1 - i]}:{PORT}\n"
                   f"allowed_ip={TUNNEL[1 - i]}/32\n")
         proc = spawn(self.ns[i], sys.executable, os.path.abspath(__file__),
-                     "--helper", "wg0", "--mtu", str(self.mtu),
+                     "--helper", "wg0", "--mtu", str(self.mtu), *(["--daita"] if daita else []),
                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         stack.callback(stop, proc)
         proc.stdin.write(config + "\n")
@@ -189,10 +195,10 @@ class Bench:
             raise RuntimeError(f"libwg helper in {self.ns[i]} failed (exit {proc.wait()})")
         return proc.pid
 
-    def _start_wireguard_go(self, i: int, ifname: str, stack: contextlib.ExitStack) -> int:
-        """Debian's wireguard-go daemon in namespace i, configured by ``wg``."""
+    def _start_wireguard_go(self, binary: str, i: int, ifname: str, stack: contextlib.ExitStack) -> int:
+        """A wireguard-go daemon in namespace i, configured by ``wg``."""
         sock = UAPI_DIR / f"{ifname}.sock"
-        proc = spawn(self.ns[i], self.wireguard_go, "-f", ifname,
+        proc = spawn(self.ns[i], binary, "-f", ifname,
                      env={**os.environ, "WG_PROCESS_FOREGROUND": "1"},
                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         stack.callback(lambda: sock.unlink(missing_ok=True))
@@ -210,26 +216,26 @@ class Bench:
         sh("ip", "-n", self.ns[i], "link", "set", ifname, "mtu", str(self.mtu))
         return proc.pid
 
-    def iperf(self, seconds: float) -> float:
-        """One iperf3 TCP run from namespace a to b; received Mbit/s."""
+    def iperf(self, seconds: float, direction: str) -> float:
+        """One iperf3 TCP run (from namespace a to b, or back); received Mbit/s."""
         a, b = self.ns
         with contextlib.ExitStack() as stack:
             server = spawn(b, "iperf3", "-s", "-1", "-B", TUNNEL[1],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             stack.callback(stop, server)
             wait_for(lambda: ":5201" in sh("ss", "-Hltn", ns=b), "iperf3 server")
-            out = sh("iperf3", "-c", TUNNEL[1], "-t", str(seconds), "-J", ns=a,
-                     timeout=seconds + 30)
+            out = sh("iperf3", "-c", TUNNEL[1], "-t", str(seconds), "-J",
+                     *(["-R"] if direction == "b->a" else []), ns=a, timeout=seconds + 30)
         return json.loads(out)["end"]["sum_received"]["bits_per_second"] / 1e6
 
-    def measure(self, setup: str, seconds: float) -> Run:
+    def measure(self, setup: str, direction: str, seconds: float) -> Run:
         """Bring ``setup`` up, run iperf3 through it, tear it down."""
         with contextlib.ExitStack() as stack:
             pids = self.start(setup, stack)
             tunnel = -sum(cpu_seconds(p) for p in pids)
             host, iperf = -host_cpu_seconds(), -children_cpu_seconds()
             udp_before = [udp_counters(ns) for ns in self.ns]
-            mbits = self.iperf(seconds)
+            mbits = self.iperf(seconds, direction)
             udp_after = [udp_counters(ns) for ns in self.ns]
             host += host_cpu_seconds()
             iperf += children_cpu_seconds()
@@ -240,51 +246,77 @@ class Bench:
                    dropped / max(1, delivered + dropped))
 
 
-def run_helper(name: str, mtu: int) -> None:
+def run_helper(name: str, mtu: int, daita: bool) -> None:
     """Helper mode: run a wgcore tunnel until stdin closes.
 
-    Reads UAPI text up to a blank line, prints "ready" once the tunnel is up.
+    Reads UAPI text up to a blank line, prints "ready" once the tunnel is up
+    (and, with ``daita``, DAITA on for its peer with an idle machine).
     """
     import wgcore
+    from daita import NO_OP_MACHINE
 
     lines = []
     while line := sys.stdin.readline().strip():
         lines.append(line + "\n")
-    with wgcore.Tunnel.from_interface(name, "".join(lines), mtu=mtu):
+    with wgcore.Tunnel.from_interface(name, "".join(lines), mtu=mtu) as tunnel:
+        if daita:
+            peer = next(line.split("=", 1)[1].strip() for line in lines if line.startswith("public_key="))
+            tunnel.activate_daita(wgcore.PublicKey(bytes.fromhex(peer)), [NO_OP_MACHINE])
         print("ready", flush=True)
         sys.stdin.read()
 
 
-def print_table(results: dict[str, list[Run]], seconds: float) -> None:
-    """Medians per setup (CPU in % of one CPU) and the libwg / wireguard-go ratio."""
-    print(f"\n{'setup':<14}{'runs':>5}{'median Mbit/s':>15}{'min':>9}{'max':>9}"
+def build_upstream(cache: Path) -> str:
+    """Upstream wireguard-go latest (UPSTREAM_MODULE), built once into
+    ``cache`` with ``go install``; the binary's path."""
+    binary = cache / UPSTREAM_MODULE.rsplit("@", 1)[1] / "wireguard"
+    if not binary.exists():
+        env = {**os.environ, "GOBIN": str(binary.parent), "GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local"}
+        done = subprocess.run(["go", "install", UPSTREAM_MODULE], env=env, capture_output=True, text=True,
+                              timeout=600, cwd="/")
+        if done.returncode != 0:
+            raise RuntimeError(f"go install {UPSTREAM_MODULE}: {done.stderr.strip()}")
+    return str(binary)
+
+
+def median_mbits(results: dict[tuple[str, str], list[Run]], setup: str) -> float:
+    """Median Mbit/s of ``setup`` over both directions."""
+    return statistics.median(r.mbits for d in DIRECTIONS for r in results.get((setup, d), []))
+
+
+def print_table(results: dict[tuple[str, str], list[Run]], seconds: float) -> None:
+    """Medians per setup and direction (CPU in % of one CPU) and the ratios."""
+    print(f"\n{'setup':<14}{'dir':<6}{'runs':>5}{'median Mbit/s':>15}{'min':>9}{'max':>9}"
           f"{'tunnel CPU %':>14}{'Mbit/CPU-s':>12}{'UDP drops %':>13}{'other load %':>14}")
-    for setup, runs in results.items():
+    for (setup, direction), runs in results.items():
         mbits = [r.mbits for r in runs]
         cpu = statistics.median(r.tunnel_cpu for r in runs) / seconds * 100
         per_cpu = statistics.median(r.mbits * seconds / max(r.tunnel_cpu, 0.01) for r in runs)
         drops = statistics.median(r.udp_drop for r in runs) * 100
         other = statistics.median(r.other_cpu for r in runs) / seconds * 100
-        print(f"{setup:<14}{len(runs):>5}{statistics.median(mbits):>15.1f}"
+        print(f"{setup:<14}{direction:<6}{len(runs):>5}{statistics.median(mbits):>15.1f}"
               f"{min(mbits):>9.1f}{max(mbits):>9.1f}{cpu:>14.0f}{per_cpu:>12.0f}"
               f"{drops:>13.1f}{other:>14.0f}")
-    ratio = statistics.median(r.mbits for r in results["libwg"]) / statistics.median(
-        r.mbits for r in results["wireguard-go"])
-    verdict = "ok" if ratio >= 0.95 else "BELOW TARGET"
-    print(f"ratio libwg / wireguard-go: {ratio:.3f} (target >= 0.95: {verdict})")
+    setups = {setup for setup, _ in results}
+    for num, den, target in (("libwg", "wireguard-go", 0.95), ("libwg", "upstream", 1.0),
+                             ("libwg+daita", "libwg", 0.9)):
+        if num in setups and den in setups:
+            ratio = median_mbits(results, num) / median_mbits(results, den)
+            verdict = "ok" if ratio >= target else "BELOW TARGET"
+            print(f"ratio {num} / {den}: {ratio:.3f} (target >= {target}: {verdict})")
 
 
-def plot(results: dict[str, list[Run]], path: Path, seconds: float) -> None:
+def plot(results: dict[tuple[str, str], list[Run]], path: Path, seconds: float) -> None:
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for x, (setup, runs) in enumerate(results.items()):
+    fig, ax = plt.subplots(figsize=(9, 4))
+    for x, runs in enumerate(results.values()):
         mbits = [r.mbits for r in runs]
         median = statistics.median(mbits)
         ax.bar(x, median, width=0.6, alpha=0.6)
         ax.plot([x] * len(mbits), mbits, "ko", markersize=4)
         ax.annotate(f"median {median:.0f}", (x, median), ha="center", va="bottom",
                     xytext=(0, 4), textcoords="offset points")
-    ax.set_xticks(range(len(results)), list(results))
+    ax.set_xticks(range(len(results)), [f"{s}\n{d}" for s, d in results], fontsize=8)
     ax.set_ylabel("iperf3 TCP throughput (Mbit/s)")
     ax.set_title(f"WireGuard over TUN, two namespaces, {seconds:g} s per run (dots: runs)")
     save(fig, path)
@@ -297,28 +329,44 @@ def main() -> None:
     parser.add_argument("--mtu", type=int, default=1420, help="tunnel MTU for both setups")
     parser.add_argument("--plot", type=Path, default=DEFAULT_PLOT, help="PNG to write")
     parser.add_argument("--wireguard-go", default="wireguard-go", metavar="PATH",
-                        help="the wireguard-go binary to compare with (default: Debian's)")
+                        help="Debian's wireguard-go binary (default: on PATH)")
+    parser.add_argument("--upstream", metavar="PATH", default=os.environ.get("WGCORE_UPSTREAM_WIREGUARD_GO"),
+                        help=f"upstream wireguard-go latest (default: $WGCORE_UPSTREAM_WIREGUARD_GO, "
+                             f"else built from {UPSTREAM_MODULE} into ~/.cache/wgcore-bench)")
+    parser.add_argument("--setups", default=",".join(SETUPS), help="comma-separated subset of " + ",".join(SETUPS))
     parser.add_argument("--helper", metavar="IFNAME", help=argparse.SUPPRESS)
+    parser.add_argument("--daita", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.helper:
-        return run_helper(args.helper, args.mtu)
+        return run_helper(args.helper, args.mtu, args.daita)
+    setups = [s for s in args.setups.split(",") if s]
+    if unknown := set(setups) - set(SETUPS):
+        parser.error(f"unknown setups {sorted(unknown)}; choose from {SETUPS}")
     if os.geteuid() != 0:
         sys.exit("needs root (network namespaces, TUN devices)")
     # Ctrl-C and SIGTERM unwind through the cleanup below.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
-    results: dict[str, list[Run]] = {s: [] for s in SETUPS}
+    import wgcore
+
+    if "libwg+daita" in setups and not wgcore.DAITA_COMPILED_IN:
+        print("libwg+daita left out: this build has no DAITA", flush=True)
+        setups.remove("libwg+daita")
+    binaries = {"wireguard-go": args.wireguard_go}
+    if "upstream" in setups:
+        binaries["upstream"] = args.upstream or build_upstream(Path.home() / ".cache" / "wgcore-bench")
+    results: dict[tuple[str, str], list[Run]] = {(s, d): [] for s in setups for d in DIRECTIONS}
     with contextlib.ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tun_iperf")))
-        bench = Bench(stack, workdir, args.mtu, args.wireguard_go)
+        bench = Bench(stack, workdir, args.mtu, binaries)
         bench.create_namespaces()
         for rep in range(args.repeat):
-            order = SETUPS if rep % 2 == 0 else SETUPS[::-1]
-            for setup in order:
-                run = bench.measure(setup, args.seconds)
-                results[setup].append(run)
-                print(f"run {rep + 1}/{args.repeat} {setup:<13} {run.mbits:8.1f} Mbit/s  "
+            order = list(results) if rep % 2 == 0 else list(results)[::-1]
+            for setup, direction in order:
+                run = bench.measure(setup, direction, args.seconds)
+                results[setup, direction].append(run)
+                print(f"run {rep + 1}/{args.repeat} {setup:<13} {direction} {run.mbits:8.1f} Mbit/s  "
                       f"tunnel CPU {run.tunnel_cpu / args.seconds * 100:4.0f}%  "
                       f"UDP drops {run.udp_drop * 100:4.1f}%  "
                       f"other load {run.other_cpu / args.seconds * 100:4.0f}%", flush=True)

@@ -34,6 +34,7 @@ var goConstants = map[string]int64{
 	"WG_DATAGRAM_OVERHEAD":    device.MessageTransportSize,
 	"WG_MIN_MTU":              minMTU,
 	"WG_MAX_MTU":              maxMTU,
+	"WG_DAITA_MAX_CAPACITY":   daitaMaxCapacity,
 }
 
 // headerDefines maps each #define WG_* in header text to its value.

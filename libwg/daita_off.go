@@ -10,6 +10,11 @@ const daitaCompiledIn = false
 
 func maybenotVersion() string { return "none" }
 
-func enableDaita(*tunnel, *device.Peer, string, daitaLimits) int32 {
+func enableDaita(*tunnel, device.NoisePublicKey, string, daitaLimits) int32 {
 	return fail(errDaita, "DAITA is not compiled into this libwg")
 }
+
+// pauseDaita has nothing to pause without DAITA.
+func (t *tunnel) pauseDaita([]device.NoisePublicKey) []device.NoisePublicKey { return nil }
+
+func (t *tunnel) resumeDaita([]device.NoisePublicKey) {}

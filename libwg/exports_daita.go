@@ -5,7 +5,11 @@ package main
 */
 import "C"
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"golang.zx2c4.com/wireguard/device"
+)
 
 //export wgActivateDaita
 func wgActivateDaita(handle C.int32_t, peerPubkey *C.uint8_t, machines *C.char, maxPaddingFrac C.double, maxBlockingFrac C.double, eventsCapacity C.uint32_t, actionsCapacity C.uint32_t) C.int32_t {
@@ -16,10 +20,7 @@ func wgActivateDaita(handle C.int32_t, peerPubkey *C.uint8_t, machines *C.char, 
 	if peerPubkey == nil || machines == nil {
 		return C.int32_t(fail(errInvalidArgument, "peer key and machines must not be NULL"))
 	}
-	peer, code := lookupPeer(t, C.GoBytes(unsafe.Pointer(peerPubkey), keyLen))
-	if code != 0 {
-		return C.int32_t(code)
-	}
+	key := device.NoisePublicKey(C.GoBytes(unsafe.Pointer(peerPubkey), keyLen))
 	limits := daitaLimits{
 		maxPaddingFrac:  float64(maxPaddingFrac),
 		maxBlockingFrac: float64(maxBlockingFrac),
@@ -29,7 +30,7 @@ func wgActivateDaita(handle C.int32_t, peerPubkey *C.uint8_t, machines *C.char, 
 	if err := limits.check(); err != nil {
 		return C.int32_t(fail(errInvalidArgument, "%v", err))
 	}
-	return C.int32_t(enableDaita(t, peer, C.GoString(machines), limits))
+	return C.int32_t(enableDaita(t, key, C.GoString(machines), limits))
 }
 
 //export wgDaitaDescribeMachines

@@ -20,12 +20,13 @@ func wgTurnOn(mtu C.int32_t, settings *C.char, tunFD C.int32_t, logSinkFn C.wg_l
 	if tunFD < 0 {
 		return C.int32_t(fail(errInvalidArgument, "tun_fd %d is not a file descriptor", int32(tunFD)))
 	}
-	tunDev, err := tunfd.Open(int(tunFD), int(mtu))
+	tunDev, tunPath, err := tunfd.Open(int(tunFD), int(mtu))
 	if err != nil {
 		tunfd.CloseUnused(int(tunFD))
 		log.emit(logLevelError, "wgTurnOn: %v", err)
 		return C.int32_t(fail(errInvalidArgument, "%v", err))
 	}
+	log.emit(logLevelVerbose, "wgTurnOn: TUN path: %s", tunPath)
 	t := newTunnel(log, func(*hostgate.Gate) mode { return newTunFDMode(tunDev) })
 	handle, code := t.start(C.GoString(settings))
 	if code != 0 {

@@ -29,12 +29,13 @@ func wgTurnOnMultihop(mtu C.int32_t, exitSettings *C.char, entrySettings *C.char
 	if tunFD < 0 {
 		return C.int32_t(fail(errInvalidArgument, "tun_fd %d is not a file descriptor", int32(tunFD)))
 	}
-	tunDev, err := tunfd.Open(int(tunFD), plan.exitMTU)
+	tunDev, tunPath, err := tunfd.Open(int(tunFD), plan.exitMTU)
 	if err != nil {
 		tunfd.CloseUnused(int(tunFD))
 		log.emit(logLevelError, "wgTurnOnMultihop: %v", err)
 		return C.int32_t(fail(errInvalidArgument, "%v", err))
 	}
+	log.emit(logLevelVerbose, "wgTurnOnMultihop: TUN path: %s", tunPath)
 	handle, code := startMultihop(plan, log, C.GoString(exitSettings), C.GoString(entrySettings), tunDev, transportUDP)
 	if code != 0 {
 		return C.int32_t(code)

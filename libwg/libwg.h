@@ -31,7 +31,7 @@ extern "C" {
 
 /* The MTU every turn-on accepts (a multihop link: WG_MIN_MTU + 60 up). */
 #define WG_MIN_MTU 576
-#define WG_MAX_MTU 65535
+#define WG_MAX_MTU 65475 /* the largest whose data message, mtu + 32, fits UDP over IPv4 */
 
 /* Called from Go threads; msg is freed when the callback returns. */
 typedef void (*wg_log_sink)(uint32_t level, const char *msg, uint64_t ctx);
@@ -142,7 +142,7 @@ int32_t wgPacketRing(int32_t handle, int32_t kind, wg_ring **host_writes,
  * in-memory packets, gets mtu - 60: each exit packet gains the exit's
  * WireGuard header (32) and the hop's IPv4 and UDP headers (28), so an
  * exit packet of mtu - 60 bytes is an entry packet of exactly mtu bytes.
- * (An IPv6 hop would need 80.) mtu must be 636..65535.
+ * (An IPv6 hop would need 80.) mtu must be 636..WG_MAX_MTU.
  * WG_MULTIHOP_OVERHEAD is that 60.
  *
  * Returns the exit hop's handle >= 0; wgEntryHandle gives the entry's.
@@ -261,8 +261,13 @@ char *wgTakeLastError(int32_t *code);
  * machine strings separated by LF. WG_ERR_UNKNOWN_PEER if the tunnel has no
  * such peer; WG_ERR_DAITA if enabling fails or DAITA is not compiled in.
  * Every machine is checked first (see wgDaitaDescribeMachines): one the fork
- * cannot run safely gives WG_ERR_DAITA, and the message names it.
+ * cannot run safely gives WG_ERR_DAITA, and the message names it. The two
+ * fractions are in [0, 1] (0: no cap); the two capacities (the fork's event
+ * and action queue sizes) in 1..WG_DAITA_MAX_CAPACITY: anything else is
+ * WG_ERR_INVALID_ARGUMENT. DAITA stays on until the peer is removed or the
+ * tunnel turned off, both of which pause it first (ARCHITECTURE.md).
  */
+#define WG_DAITA_MAX_CAPACITY 65536
 int32_t wgActivateDaita(int32_t handle, const uint8_t *peer_pubkey,
                         const char *machines, double max_padding_frac,
                         double max_blocking_frac, uint32_t events_capacity,

@@ -2,6 +2,8 @@ package main
 
 import (
 	"errors"
+	"maps"
+	"slices"
 	"sync"
 	"syscall"
 
@@ -10,6 +12,7 @@ import (
 
 	"wgcore/libwg/internal/handles"
 	"wgcore/libwg/internal/hostgate"
+	"wgcore/libwg/internal/readergate"
 	"wgcore/libwg/internal/routes"
 	"wgcore/libwg/internal/traffic"
 )
@@ -21,15 +24,20 @@ type tunnel struct {
 	mtu    int // the device's MTU, read at turn-on
 	log    logSink
 	counts *traffic.Counters
-	gate   *hostgate.Gate // how the device waits for room in the host's queues
-	setMu  sync.Mutex     // one config set (and the route refresh after it) at a time
+	gate   *hostgate.Gate                      // how the device waits for room in the host's queues
+	setMu  sync.Mutex                          // one config set, DAITA activation or turn-off at a time
+	daita  map[device.NoisePublicKey]daitaPeer // the peers DAITA is on for; under setMu
+	reader readergate.Gate                     // held while DAITA is turned on or a DAITA peer may stop
 }
 
 var tunnels handles.Table[*tunnel]
 
 const (
 	minMTU = 576
-	maxMTU = 65535
+	// maxMTU is the largest MTU whose data messages (mtu + 32) fit in one
+	// UDP datagram over IPv4: 65535 - 20 (IPv4) - 8 (UDP) - 32. A larger
+	// packet could be taken from the application but never sent.
+	maxMTU = 65535 - 20 - 8 - device.MessageTransportSize
 )
 
 // checkTurnOn checks what every way of turning a tunnel on takes.
@@ -46,7 +54,7 @@ func checkTurnOn(mtu int32, haveSettings bool) int32 {
 // newTunnel prepares a tunnel; build makes its mode, given the gate the
 // mode's host queues wait behind.
 func newTunnel(log logSink, build func(gate *hostgate.Gate) mode) *tunnel {
-	t := &tunnel{log: log, counts: &traffic.Counters{}, gate: hostgate.New()}
+	t := &tunnel{log: log, counts: &traffic.Counters{}, gate: hostgate.New(), daita: map[device.NoisePublicKey]daitaPeer{}}
 	t.mode = build(t.gate)
 	return t
 }
@@ -56,7 +64,8 @@ func newTunnel(log logSink, build func(gate *hostgate.Gate) mode) *tunnel {
 // on failure everything the mode holds is closed.
 func (t *tunnel) start(settings string) (int32, int32) {
 	t.mtu, _ = t.mode.tun().MTU()
-	t.dev = device.NewDevice(traffic.CountTun(t.mode.tun(), t.counts, t.mtu), traffic.CountBind(t.mode.bind(), t.counts), t.log.deviceLogger())
+	tun := t.reader.Wrap(traffic.CountTun(t.mode.tun(), t.counts, t.mtu))
+	t.dev = device.NewDevice(tun, traffic.CountBind(t.mode.bind(), t.counts), t.log.deviceLogger())
 	if err := t.setConfig(settings); err != nil {
 		t.turnOff()
 		return -1, fail(ipcErrorCode(err), "%s", settingsError(err, settings))
@@ -85,7 +94,7 @@ func (t *tunnel) setConfig(settings string) error {
 	t.setMu.Lock()
 	defer t.setMu.Unlock()
 	t.gate.SetSetting(true)
-	err := t.dev.IpcSet(settings)
+	err := t.setPausingDaita(settings)
 	t.gate.SetSetting(false)
 	text, getErr := t.dev.IpcGet()
 	var table *routes.Table
@@ -101,14 +110,19 @@ func (t *tunnel) setConfig(settings string) error {
 }
 
 // turnOff first ends every wait of the device on the host's queues, then
-// closes the device, then the mode, then drops libwg's hold on the host's
-// rings (a host holding one frees it with wg_ring_release). The order matters: wireguard-go holds
-// the device's net lock while a send waits for room in a host-carried
-// queue, and closing the device needs that lock, so a host that stopped
-// reading would otherwise block the close for ever.
+// pauses DAITA on every peer, then closes the device, then the mode, then
+// drops libwg's hold on the host's rings (a host holding one frees it with
+// wg_ring_release). The order matters: wireguard-go holds the device's net
+// lock while a send waits for room in a host-carried queue, and closing the
+// device needs that lock, so a host that stopped reading would otherwise
+// block the close for ever; a padding timer waiting there would also keep
+// DAITA from pausing.
 func (t *tunnel) turnOff() {
 	t.gate.TurnOff()
+	t.setMu.Lock()
+	t.pauseDaita(slices.Collect(maps.Keys(t.daita)))
 	t.dev.Close()
+	t.setMu.Unlock()
 	t.mode.close()
 	for _, kind := range []int32{kindPackets, kindDatagrams} {
 		if q, err := t.mode.hostQueue(kind); err == nil {

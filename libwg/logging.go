@@ -51,10 +51,19 @@ func (s logSink) emit(level uint32, format string, args ...any) {
 	}
 }
 
+// pausedPaddingLine is the fork's error line for a padding action of a size
+// outside 4..MTU. Machines are checked to never ask for one, so size 0
+// comes from the no-op actions of a paused framework (pauseDaita): no error.
+const pausedPaddingLine = "DAITA padding action contained invalid size %v bytes"
+
 func (s logSink) deviceLogger() *device.Logger {
 	return &device.Logger{
 		Verbosef: func(format string, args ...any) { s.emit(logLevelVerbose, format, args...) },
 		Errorf: func(format string, args ...any) {
+			if format == pausedPaddingLine && len(args) == 1 && args[0] == uint16(0) {
+				s.emit(logLevelVerbose, "DAITA: dropped the padding a paused machine had pending")
+				return
+			}
 			s.emit(logLevelError, "%s", redactSecrets(fmt.Sprintf(format, args...)))
 		},
 	}

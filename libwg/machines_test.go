@@ -249,13 +249,12 @@ func TestEnableDaitaRefusesUnsafeMachinesAndTunnelKeepsWorking(t *testing.T) {
 	pubB, _ := publicKey(testKey(2))
 	var key device.NoisePublicKey
 	copy(key[:], pubB)
-	peer := pair.a.dev.LookupPeer(key)
 	limits := daitaLimits{eventsCapacity: 64, actionsCapacity: 64}
 	for _, bad := range []string{
 		"", "zz", withPadState(func(s *testState) { s.block = true }),
 		withPadState(func(s *testState) { s.next[evNonPaddingSent] = map[int]float64{2: 1} }),
 	} {
-		if code := enableDaita(pair.a, peer, bad, limits); code != errDaita {
+		if code := enableDaita(pair.a, key, bad, limits); code != errDaita {
 			t.Fatalf("%q: code %d, want %d", bad, code, errDaita)
 		}
 		if e, _ := takeLastError(); !strings.HasPrefix(e.message, "machine 0") && !strings.HasPrefix(e.message, "no machines") {
@@ -263,7 +262,7 @@ func TestEnableDaitaRefusesUnsafeMachinesAndTunnelKeepsWorking(t *testing.T) {
 		}
 	}
 	exchange(t, pair, [][]byte{ipv4Packet([]byte("after refusals"))}, 1)
-	if code := enableDaita(pair.a, peer, goodMachine().String(), limits); code != 0 {
+	if code := enableDaita(pair.a, key, goodMachine().String(), limits); code != 0 {
 		e, _ := takeLastError()
 		t.Fatalf("good machine: %d %s", code, e.message)
 	}

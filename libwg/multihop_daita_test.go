@@ -23,7 +23,7 @@ func TestMultihopDaitaOnTheEntryHopPadsToTheEntryRelayOnly(t *testing.T) {
 	pub, _ := hex.DecodeString(pubHex(t, 6))
 	copy(key[:], pub)
 	limits := daitaLimits{eventsCapacity: 64, actionsCapacity: 64}
-	if code := enableDaita(entry, entry.dev.LookupPeer(key), goodMachine().String(), limits); code != 0 {
+	if code := enableDaita(entry, key, goodMachine().String(), limits); code != 0 {
 		e, _ := takeLastError()
 		t.Fatalf("enabling DAITA on the entry hop: %d %s", code, e.message)
 	}

@@ -365,7 +365,7 @@ func TestMultihopOverAKernelTUNSetsTheExitMTU(t *testing.T) {
 		fd, name := tuntest.Open(t, unix.IFF_TUN|unix.IFF_NO_PI)
 		exitSettings, entrySettings := multihopSettings(t)
 		plan, code := planMultihop(multihopMTU, exitSettings, privateIP.String())
-		dev, err := tunfd.Open(fd, plan.exitMTU)
+		dev, _, err := tunfd.Open(fd, plan.exitMTU)
 		if code != 0 || err != nil {
 			t.Fatalf("plan %d, open %v", code, err)
 		}

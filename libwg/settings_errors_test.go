@@ -71,7 +71,7 @@ func TestTurnOnChecksMTUInTheUsersTerms(t *testing.T) {
 	if code := checkTurnOn(70, true); code != errInvalidArgument {
 		t.Fatalf("mtu 70: code %d", code)
 	}
-	if e, _ := takeLastError(); e.message != "mtu 70 is outside 576..65535" {
+	if e, _ := takeLastError(); e.message != "mtu 70 is outside 576..65475" {
 		t.Errorf("mtu 70: %q", e.message)
 	}
 	if code := checkTurnOn(minMTU, true); code != 0 {

@@ -5,6 +5,9 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+
+	"wgcore/libwg/internal/offloads"
+	"wgcore/libwg/internal/udpbind"
 )
 
 // wgcoreVersion is set at build time with -ldflags "-X main.wgcoreVersion=...".
@@ -26,7 +29,17 @@ func versionText() string {
 	fmt.Fprintf(&b, "daita=%t\n", daitaCompiledIn)
 	fmt.Fprintf(&b, "maybenot=%s\n", maybenotVersion())
 	fmt.Fprintf(&b, "gvisor=%s\n", moduleVersion(gvisorModule))
+	fmt.Fprintf(&b, "offloads=%s\n", offloadsText())
 	return b.String()
+}
+
+// offloadsText says which fast paths tunnels take on this kernel: the UDP
+// sockets' (probed), and the TUN's for fds opened with IFF_VNET_HDR.
+func offloadsText() string {
+	if offloads.Refused() {
+		return "refused (" + offloads.RefuseVar + "=1): plain UDP and TUN"
+	}
+	return "udp " + udpbind.Probe() + ", tun vnet-hdr (tso+csum, as the kernel allows)"
 }
 
 // moduleVersion names the module at path linked in, with the module

@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 import pytest
 
-from .helpers import run_benchmark
+import wgcore
+
+from .helpers import missing, run_benchmark
 
 
 @pytest.mark.tools("iperf3", "wireguard-go", "wg")
 @pytest.mark.timeout(300)
 def test_tun_iperf_runs(root: None, tmp_path: Path) -> None:
-    out = run_benchmark("tun_iperf.py", ["--seconds", "1", "--repeat", "1"], tmp_path, 180, lambda pid: f"wgbench{pid}")
-    for setup in ("libwg", "wireguard-go"):
-        row = re.search(rf"^{setup}\s+1\s+(\d+\.\d)\s", out, re.M)
-        assert row and float(row.group(1)) > 0, out
+    if not os.access(os.environ.get("WGCORE_UPSTREAM_WIREGUARD_GO", ""), os.X_OK):
+        missing("needs upstream wireguard-go latest: WGCORE_UPSTREAM_WIREGUARD_GO=<path of the binary .ci/run builds>")
+    setups = ["libwg", "wireguard-go", "upstream"] + (["libwg+daita"] if wgcore.DAITA_COMPILED_IN else [])
+    out = run_benchmark("tun_iperf.py", ["--seconds", "1", "--repeat", "1"], tmp_path, 240, lambda pid: f"wgbench{pid}")
+    for setup in setups:
+        for direction in ("a->b", "b->a"):
+            row = re.search(rf"^{re.escape(setup)}\s+{direction}\s+1\s+(\d+\.\d)\s", out, re.M)
+            assert row and float(row.group(1)) > 0, out
     assert re.search(r"^ratio libwg / wireguard-go: \d+\.\d{3} ", out, re.M), out
+    assert re.search(r"^ratio libwg / upstream: \d+\.\d{3} ", out, re.M), out
 
 
 @pytest.mark.daita

@@ -170,8 +170,8 @@ def test_private_ip_must_be_text(keys: Keys) -> None:
         client(keys, private_ip=ipaddress.IPv4Address(PRIVATE_IP))
 
 
-@pytest.mark.parametrize("mtu", [635, 600, 65536])
-def test_link_mtu_is_636_to_65535(keys: Keys, mtu: int) -> None:
+@pytest.mark.parametrize("mtu", [635, 600, 65476, 65536])
+def test_link_mtu_is_636_to_65475(keys: Keys, mtu: int) -> None:
     with pytest.raises(wgcore.InvalidArgumentError, match="mtu"):
         client(keys, mtu=mtu)
 

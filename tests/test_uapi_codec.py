@@ -101,9 +101,10 @@ def test_key_parsers_raise_type_error_for_non_text(parse: object) -> None:
 
 
 def test_mtu_rule_is_libwgs() -> None:
-    assert Interface(mtu=576).mtu == 576 and Interface(mtu=65535).mtu == 65535
-    for bad in (575, 68, 65536):
-        with pytest.raises(wgcore.InvalidArgumentError, match="576-65535"):
+    # the largest MTU whose data messages (mtu + 32) fit UDP over IPv4
+    assert Interface(mtu=576).mtu == 576 and Interface(mtu=65475).mtu == 65475
+    for bad in (575, 68, 65476, 65535):
+        with pytest.raises(wgcore.InvalidArgumentError, match="576-65475"):
             Interface(mtu=bad)
     with pytest.raises(ConfigError, match="MTU"):
         Interface.from_conf("[Interface]\nMTU = 100\n")

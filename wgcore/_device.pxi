@@ -80,7 +80,7 @@ cdef class DeviceHandle:
 
     def activate_daita(self, peer_public_key, machines, *,
                        double max_padding_frac=0.0, double max_blocking_frac=0.0,
-                       int events_capacity=2048, int actions_capacity=1024):
+                       events_capacity=2048, actions_capacity=1024):
         """Enable DAITA (maybenot machines) for one peer.
 
         ``machines`` is one maybenot machine string or a sequence of them.
@@ -89,14 +89,14 @@ cdef class DeviceHandle:
         self._check_open()
         key = key_bytes(peer_public_key, "peer public key")
         text = daita_machines_text(machines)
-        for name, frac in (("max_padding_frac", max_padding_frac),
-                           ("max_blocking_frac", max_blocking_frac)):
-            if not (0.0 <= frac <= 1.0):
-                raise errors.InvalidArgumentError(f"{name} must be in [0, 1], got {frac}")
+        # libwg checks every limit; only what a uint32 cannot hold stops here
         for name, capacity in (("events_capacity", events_capacity),
                                ("actions_capacity", actions_capacity)):
-            if not (0 < capacity < 2**32):
-                raise errors.InvalidArgumentError(f"{name} must be positive, got {capacity}")
+            if not isinstance(capacity, int):
+                raise TypeError(f"{name} must be an int, not {type(capacity).__name__}")
+            if not 0 <= capacity < 2**32:
+                raise errors.InvalidArgumentError(
+                    f"{name} must be 1..{lw.WG_DAITA_MAX_CAPACITY}, got {capacity}")
         cdef const uint8_t *c_key = key
         cdef const char *c_machines = text
         cdef int32_t handle = self._handle

@@ -25,6 +25,7 @@ cdef extern from "libwg.h" nogil:
     int32_t WG_MULTIHOP_OVERHEAD
     int32_t WG_MIN_MTU
     int32_t WG_MAX_MTU
+    int32_t WG_DAITA_MAX_CAPACITY
 
     ctypedef void (*wg_log_sink)(uint32_t level, const char *msg, uint64_t ctx) noexcept
 

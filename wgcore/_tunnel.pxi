@@ -38,6 +38,8 @@ cdef class Tunnel(_PacketPath):
 
         ``config`` is UAPI "set" text (str or bytes). Needs
         CAP_NET_ADMIN. The interface is removed when the tunnel closes.
+        It is opened with IFF_VNET_HDR: TCP crosses it as super-packets
+        (see :meth:`from_tun_fd`); the path in use is logged at DEBUG.
         """
         cdef Tunnel self = cls.__new__(cls)
         start_tun(self, config, mtu, name, -1)
@@ -49,8 +51,13 @@ cdef class Tunnel(_PacketPath):
 
         ``fd`` must be a Linux TUN opened with IFF_TUN | IFF_NO_PI (packets
         with no packet-information header); anything else raises
-        :class:`InvalidArgumentError`. wgcore works on a duplicate of
-        ``fd``, so the caller keeps (and may close) its own.
+        :class:`InvalidArgumentError`. If it was opened with IFF_VNET_HDR
+        too (libwg asks with TUNGETIFF), every read and write carries a
+        virtio-net header (libwg sets its size to 10 bytes) and libwg turns
+        the kernel's offloads on with TUNSETOFFLOAD (TCP super-packets);
+        without it, one plain packet a system call.
+        wgcore works on a duplicate of ``fd``, so the caller keeps (and
+        may close) its own.
         """
         cdef Tunnel self = cls.__new__(cls)
         start_tun(self, config, mtu, None, fd)
@@ -92,7 +99,7 @@ cdef class Tunnel(_PacketPath):
         works on a duplicate, the caller keeps its own) or ``in_memory=True`` (packets through
         :meth:`send_packets` / :meth:`recv_packets_into`; ``transport`` is
         the entry hop's, "udp" or "host"). ``mtu`` is the entry hop's
-        (636..65535); packets get ``mtu - 60`` (:attr:`mtu`).
+        (636..65475, :data:`wgcore.config.MAX_MTU`); packets get ``mtu - 60`` (:attr:`mtu`).
         """
         cdef Tunnel self = cls.__new__(cls)
         start_multihop(self, entry, exit, private_ip, interface, tun_fd, in_memory, transport, mtu)

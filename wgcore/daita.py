@@ -16,10 +16,13 @@ import copy
 import json
 from typing import Any, Final, final
 
-from wgcore import _daita, _daita_machines, errors
+from wgcore import _constants, _daita, _daita_machines, errors
 
-__all__ = ["BREAK_BURST", "CONSTANT_RATE", "DEFAULT", "FRONT", "SHIPPED", "Machine",
+__all__ = ["BREAK_BURST", "CONSTANT_RATE", "DEFAULT", "FRONT", "MAX_CAPACITY", "SHIPPED", "Machine",
            "machine_names", "machines_named"]
+
+MAX_CAPACITY: Final = _constants.DAITA_MAX_CAPACITY
+"""The largest ``events_capacity`` / ``actions_capacity`` activate_daita takes (libwg.h)."""
 
 # What the app's and the machine's own packets mean to a machine.
 _EVENTS = {

@@ -56,13 +56,21 @@ class TrafficStats:
 
     - ``from_app``: IP packets the device took from the application (the
       TUN device, or the queue :meth:`Tunnel.send_packets` fills). Packets
-      still waiting in that queue are not counted yet.
+      still waiting in that queue are not counted yet. On a TUN opened with
+      IFF_VNET_HDR (the default of :meth:`Tunnel.from_interface`) these are
+      segments: a TCP super-packet of up to 64 KiB from the kernel counts
+      as the MTU-sized packets libwg cuts it into, which the device
+      encrypts and sends one by one.
     - ``to_app``: IP packets the device decrypted and delivered to the
-      application (not the ICMP errors in ``unreachable_sent``).
+      application (not the ICMP errors in ``unreachable_sent``); segments
+      too, each counted as libwg hands it to the kernel, whether alone or
+      coalesced with others of its TCP flow into one write.
     - ``no_route``: of ``from_app``, those dropped because no peer's
       allowed IPs cover their destination (as of the last config set).
     - ``sent`` / ``received``: datagrams handed to / taken from the wire
-      (the UDP socket, or the queues a ``transport="host"`` caller carries).
+      (the UDP socket, or the queues a ``transport="host"`` caller carries);
+      one each per WireGuard message, also when the UDP sockets send or
+      receive several as one GSO/GRO buffer.
     - ``staging_dropped``: of ``from_app``, those that made wireguard-go
       drop a packet: while a peer has no session (before its first
       handshake, or while its endpoint does not answer) it keeps the newest

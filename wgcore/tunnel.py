@@ -114,7 +114,11 @@ class _TypedDevice(_native.DeviceHandle):
         :data:`wgcore.daita.DEFAULT`) add padding to what it is sent.
 
         ``max_padding_frac`` / ``max_blocking_frac`` cap padding and blocking
-        as fractions of the traffic (0: no cap). Every machine is checked
+        as fractions of the traffic, in [0, 1] (0: no cap);
+        ``events_capacity`` / ``actions_capacity`` size its queues, 1 to
+        :data:`wgcore.daita.MAX_CAPACITY` (65536); InvalidArgumentError
+        outside. Removing the peer or closing the tunnel stops DAITA
+        safely, whatever the machines. Every machine is checked
         first: a refused one raises DaitaError naming it and the reason.
         DAITA stays on until the peer is removed; DaitaError if it is on
         already. DaitaNotCompiledError in a build without DAITA.
@@ -214,7 +218,7 @@ class Tunnel(_TypedDevice, _native.Tunnel):
         Give exactly one of ``interface`` (create this TUN, needs
         CAP_NET_ADMIN), ``tun_fd`` (an open TUN; wgcore works on a
         duplicate, as in :meth:`from_tun_fd`) or ``in_memory=True`` (no TUN; ``transport`` is the entry
-        hop's: "udp" or "host"). ``mtu`` is the link's, 636..65535
+        hop's: "udp" or "host"). ``mtu`` is the link's, 636..65475
         (default: the entry Interface's, else 1420); the packets' MTU,
         :attr:`mtu`, is 60 less (the exit's headers inside the entry hop).
         """

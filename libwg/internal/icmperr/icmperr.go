@@ -7,6 +7,8 @@ package icmperr
 import (
 	"encoding/binary"
 	"net/netip"
+
+	"wgcore/libwg/internal/inetsum"
 )
 
 const (
@@ -162,28 +164,12 @@ func answerable(a netip.Addr) bool {
 
 // pseudoSum6 is the sum of an IPv6 packet's ICMPv6 pseudo-header.
 func pseudoSum6(packet []byte) uint32 {
-	var s uint32
-	s = sumInto(s, packet[8:40]) // source and destination
+	s := uint32(inetsum.Fold(inetsum.Add(packet[8:40], 0))) // source and destination
 	s += uint32(len(packet) - v6HeaderLen)
 	return s + protoICMPv6
 }
 
 // sum is the ones' complement sum of b on top of partial, folded to 16 bits.
 func sum(b []byte, partial uint32) uint16 {
-	s := sumInto(partial, b)
-	for s > 0xffff {
-		s = s>>16 + s&0xffff
-	}
-	return uint16(s)
-}
-
-func sumInto(s uint32, b []byte) uint32 {
-	for len(b) >= 2 {
-		s += uint32(binary.BigEndian.Uint16(b))
-		b = b[2:]
-	}
-	if len(b) == 1 {
-		s += uint32(b[0]) << 8
-	}
-	return s
+	return inetsum.Fold(inetsum.Add(b, uint64(partial)))
 }

@@ -1,5 +1,6 @@
 // Package tunfd turns the fd of a Linux TUN device the host opened into a
-// tun.Device, refusing fds that are not IFF_TUN|IFF_NO_PI.
+// tun.Device, refusing fds that are not IFF_TUN|IFF_NO_PI. An fd opened
+// with IFF_VNET_HDR too gets the kernel's offloads (package vnet).
 package tunfd
 
 import (
@@ -12,32 +13,41 @@ import (
 
 	"golang.org/x/sys/unix"
 	"golang.zx2c4.com/wireguard/tun"
+
+	"wgcore/libwg/internal/offloads"
+	"wgcore/libwg/internal/vnet"
 )
 
 // Open wraps fd, which must be a Linux TUN device opened with
 // IFF_TUN|IFF_NO_PI (packets without the packet-information header), and
 // sets the interface's MTU (unless the interface lives in another network
 // namespace than the calling thread). On success the device owns fd.
-func Open(fd int, mtu int) (tun.Device, error) {
+// path says how packets cross: "plain" (one packet a system call) or the
+// offloads of an IFF_VNET_HDR fd.
+func Open(fd int, mtu int) (dev tun.Device, path string, err error) {
 	ifr, err := unix.NewIfreq("")
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if err := unix.IoctlIfreq(fd, unix.TUNGETIFF, ifr); err != nil {
-		return nil, fmt.Errorf("fd %d is not an attached TUN device (TUNGETIFF: %v)", fd, err)
+		return nil, "", fmt.Errorf("fd %d is not an attached TUN device (TUNGETIFF: %v)", fd, err)
 	}
 	flags := ifr.Uint16()
 	if flags&unix.IFF_TUN == 0 {
-		return nil, fmt.Errorf("fd %d is a TAP device; libwg needs IFF_TUN", fd)
+		return nil, "", fmt.Errorf("fd %d is a TAP device; libwg needs IFF_TUN", fd)
 	}
 	if flags&unix.IFF_NO_PI == 0 || !sysfsSaysNoPI(ifr.Name()) {
-		return nil, fmt.Errorf("TUN fd %d was opened without IFF_NO_PI; libwg needs IFF_TUN|IFF_NO_PI", fd)
+		return nil, "", fmt.Errorf("TUN fd %d was opened without IFF_NO_PI; libwg needs IFF_TUN|IFF_NO_PI", fd)
 	}
 	if err := setInterfaceMTU(ifr.Name(), mtu); err != nil && !errors.Is(err, unix.ENODEV) {
-		return nil, err
+		return nil, "", err
 	}
-	dev, _, err := tun.CreateUnmonitoredTUNFromFD(fd)
-	return dev, err
+	dev, _, err = tun.CreateUnmonitoredTUNFromFD(fd)
+	if err != nil || flags&unix.IFF_VNET_HDR == 0 {
+		return dev, "plain", err
+	}
+	v := vnet.New(dev, dev.File(), offloads.Refused())
+	return v, v.Offloads(), nil
 }
 
 // sysfsSaysNoPI reads the interface's tun_flags from sysfs, because some

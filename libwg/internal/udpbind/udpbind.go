@@ -5,9 +5,12 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"syscall"
 
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
 	"golang.org/x/sys/unix"
 	"golang.zx2c4.com/wireguard/conn"
 )
@@ -15,14 +18,38 @@ import (
 // Bind is a conn.Bind over one IPv4 and one IPv6 UDP socket that, unlike
 // wireguard-go's StdNetBind on Linux, can report its sockets' fds (for
 // routing exemptions, see wgGetSocketV4/V6).
+//
+// Each socket receives with recvmmsg (and UDP_GRO where the kernel
+// offers it) and sends from a goroutine of its own with sendmmsg (and
+// UDP_SEGMENT), so the single-datagram calls of the device cost a
+// fraction of a system call each. A datagram counts as sent (see
+// CountHandover) just before the kernel gets it.
 type Bind struct {
-	mu   sync.Mutex
-	v4   *net.UDPConn
-	v6   *net.UDPConn
-	mark uint32
+	mu      sync.Mutex
+	v4      *net.UDPConn
+	v6      *net.UDPConn
+	senders [2]*sender // v4, v6
+	paths   [2]path
+	mark    uint32
+	count   func([]byte)
 }
 
-var _ conn.Bind = (*Bind)(nil)
+// CountHandover makes the bind call count with each datagram just before
+// it goes to the kernel (Send only queues it).
+func (b *Bind) CountHandover(count func([]byte)) { b.count = count }
+
+// Offloads describes the path of the open sockets, e.g. "udp4 gso+gro".
+func (b *Bind) Offloads() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var parts []string
+	for i, c := range []*net.UDPConn{b.v4, b.v6} {
+		if c != nil {
+			parts = append(parts, []string{"udp4 ", "udp6 "}[i]+b.paths[i].String())
+		}
+	}
+	return strings.Join(parts, ", ")
+}
 
 func (b *Bind) Open(port uint16) ([]conn.ReceiveFunc, uint16, error) {
 	b.mu.Lock()
@@ -41,15 +68,29 @@ func (b *Bind) Open(port uint16) ([]conn.ReceiveFunc, uint16, error) {
 		b.v4, b.v6 = v4, v6
 		break
 	}
+	count := b.count
+	if count == nil {
+		count = func([]byte) {}
+	}
 	var fns []conn.ReceiveFunc
-	for _, c := range []*net.UDPConn{b.v4, b.v6} {
-		if c != nil {
-			growBuffers(c)
-			fns = append(fns, receiveFrom(c))
-			if b.mark != 0 {
-				setMark(c, b.mark)
-			}
+	for i, c := range []*net.UDPConn{b.v4, b.v6} {
+		if c == nil {
+			continue
 		}
+		growBuffers(c)
+		if b.mark != 0 {
+			setMark(c, b.mark)
+		}
+		b.paths[i] = path{}
+		if raw, err := c.SyscallConn(); err == nil {
+			raw.Control(func(fd uintptr) { b.paths[i] = enableOffloads(int(fd)) })
+		}
+		var pc batchConn = ipv4.NewPacketConn(c)
+		if i == 1 {
+			pc = ipv6.NewPacketConn(c)
+		}
+		fns = append(fns, newReader(pc, i == 0).receive)
+		b.senders[i] = newSender(pc, &b.paths[i], count)
 	}
 	return fns, uint16(localPort(firstOf(b.v4, b.v6))), nil
 }
@@ -88,23 +129,17 @@ func localPort(c *net.UDPConn) int {
 	return c.LocalAddr().(*net.UDPAddr).Port
 }
 
-func receiveFrom(c *net.UDPConn) conn.ReceiveFunc {
-	return func(b []byte) (int, conn.Endpoint, error) {
-		n, from, err := c.ReadFromUDPAddrPort(b)
-		return n, conn.StdNetEndpoint(from), err
-	}
-}
-
 func (b *Bind) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var errs []error
-	for _, c := range []*net.UDPConn{b.v4, b.v6} {
+	for i, c := range []*net.UDPConn{b.v4, b.v6} {
 		if c != nil {
 			errs = append(errs, c.Close())
+			b.senders[i].close()
 		}
 	}
-	b.v4, b.v6 = nil, nil
+	b.v4, b.v6, b.senders = nil, nil, [2]*sender{}
 	return errors.Join(errs...)
 }
 
@@ -123,8 +158,9 @@ func (b *Bind) SetMark(mark uint32) error {
 }
 
 // socketBufferSize is asked for both socket buffers so bursts are not
-// dropped by the kernel; beyond net.core.[rw]mem_max it needs CAP_NET_ADMIN.
-const socketBufferSize = 4 << 20
+// dropped by the kernel; beyond net.core.[rw]mem_max it needs CAP_NET_ADMIN
+// (the FORCE options), without it the kernel caps it there.
+const socketBufferSize = 7 << 20
 
 func growBuffers(c *net.UDPConn) {
 	raw, err := c.SyscallConn()
@@ -158,17 +194,20 @@ func (b *Bind) Send(buf []byte, ep conn.Endpoint) error {
 		return conn.ErrWrongEndpointType
 	}
 	to := netip.AddrPortFrom(netip.AddrPort(dst).Addr().Unmap(), netip.AddrPort(dst).Port())
-	b.mu.Lock()
-	c := b.v4
+	family := 0
 	if to.Addr().Is6() {
-		c = b.v6
+		family = 1
 	}
+	b.mu.Lock()
+	s, open := b.senders[family], b.v4 != nil || b.v6 != nil
 	b.mu.Unlock()
-	if c == nil {
+	switch {
+	case s != nil:
+		return s.enqueue(buf, to)
+	case open:
 		return syscall.EAFNOSUPPORT
 	}
-	_, err := c.WriteToUDPAddrPort(buf, to)
-	return err
+	return net.ErrClosed
 }
 
 func (b *Bind) ParseEndpoint(s string) (conn.Endpoint, error) {

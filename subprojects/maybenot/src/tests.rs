@@ -67,6 +67,13 @@ fn good() -> Machine {
     machine(vec![idle, pad])
 }
 
+/// One state that pads to the MTU 1 ms after every packet sent.
+pub(crate) fn pad_after_every_send() -> Machine {
+    let mut pad = state(&[(Event::NonPaddingSent, &[(0, 1.0)])], 1);
+    pad.timeout = dist(DistType::Uniform, 1000.0, 1000.0, 0.0, 0.0);
+    machine(vec![pad])
+}
+
 /// `good()` with the padding state's action replaced.
 fn padding(action: Dist) -> Machine {
     let mut m = good();
