@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import platform
+import re
 import signal
 import subprocess
 import sys
@@ -82,6 +84,16 @@ def test_help_version_and_usage_errors(capsys: pytest.CaptureFixture[str]) -> No
     assert info.value.code == 2
     done = wgcore("--version")
     assert done.returncode == 0 and done.stdout.startswith("wgcore: ")
+
+
+def test_version_names_this_python_glibc_and_the_wheels(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"]) == 0
+    lines = dict(line.split(": ", 1) for line in capsys.readouterr().out.splitlines())
+    minor = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    assert lines["python"] == platform.python_version()
+    assert lines["glibc"] == str(os.confstr("CS_GNU_LIBC_VERSION")).split()[1]
+    assert lines["wheel"].startswith(f"cp{minor.replace('.', '')}-"), lines
+    assert minor in re.findall(r"3\.\d+", lines["wheels"]), lines
 
 
 def test_console_script_is_installed() -> None:

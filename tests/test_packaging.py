@@ -2,14 +2,17 @@
 manylinux wheel working in a fresh venv with no Go, cargo or C compiler.
 
 The wheel tests need a build made beforehand (about two minutes): set
-WGCORE_WHEEL to a repaired wheel and WGCORE_SDIST to the sdist it was built
-from. `.ci/run` builds sdist -> wheel -> repaired wheel once and runs this
-file with them; without them those tests skip, saying so, and the rest of the
-suite stays fast.
+WGCORE_WHEEL to a repaired wheel, WGCORE_SDIST to the sdist it was built
+from, WGCORE_PYTHON to the interpreter of the wheel's version (default: this
+one) and WGCORE_LIBWG to the libwg.so every wheel shares (optional).
+`.ci/run` builds the sdist, then a wheel per CPython from it, and runs this
+file once per wheel; without them those tests skip, saying so, and the rest
+of the suite stays fast.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import os
 import re
@@ -18,7 +21,6 @@ import subprocess
 import sys
 import tarfile
 import time
-import venv
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,12 +29,22 @@ from pathlib import Path
 import pytest
 
 import wgcore
+from wgcore.cli import WHEEL_GLIBC
 
 from .helpers import missing
 
 SOURCE = Path(__file__).resolve().parents[1]
 TOOLCHAINS = ("go", "cargo", "rustc", "cc", "gcc", "clang", "c++", "ld")
-ROOTLESS_TESTS = ["tests/test_packet_path.py", "tests/test_daita.py", "-k", "not debian"]
+# In-memory, netstack and DAITA (teardown too: the wheels' libwg.so is linked
+# by another linker), less what needs root or system tools (the venv's PATH
+# has none): the tools-marked tests and the TUN teardown (it runs `ip`). The
+# netstack teardown runs in the full suite only: about 1 run in 12 under load
+# panics "send on closed channel" in the fork's netstack close, with either
+# linker; three more runs a CI would triple that.
+TEARDOWN = "tests/test_daita_teardown.py::test_activate_remove_readd_close_under_traffic"
+ROOTLESS_TESTS = ["tests/test_packet_path.py", "tests/test_netstack.py", "tests/test_daita.py",
+                  "tests/test_daita_teardown.py", "-m", "not tools",
+                  f"--deselect={TEARDOWN}[tun]", f"--deselect={TEARDOWN}[netstack]"]
 
 
 def meson_version() -> str:
@@ -102,14 +114,17 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
         pytest.skip("set WGCORE_WHEEL to a repaired wheel to test it (.ci/run builds one and does)")
     wheel = Path(name).resolve()
     assert wheel.is_file(), f"WGCORE_WHEEL={name} is not a file"
+    python = os.environ.get("WGCORE_PYTHON", sys.executable)
     root = tmp_path_factory.mktemp("wheel-venv")
-    venv.create(root / "venv", with_pip=True)
+    subprocess.run([python, "-m", "venv", str(root / "venv")], check=True, timeout=120)
     bin_dir = root / "venv" / "bin"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV", "GO", "CGO"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PYENV", "VIRTUAL_ENV", "GO", "CGO"))}
     env.update(PATH=str(bin_dir), PIP_DISABLE_PIP_VERSION_CHECK="1")
     found = {tool: shutil.which(tool, path=env["PATH"]) for tool in TOOLCHAINS}
     assert not any(found.values()), f"toolchains on the test PATH: {found}"
     result = Installed(wheel, bin_dir / "python", env, 0.0)
+    tag = run(result, "-c", "import sys; print(f'cp{sys.version_info[0]}{sys.version_info[1]}')").strip()
+    assert wheel.name.split("-")[2:4] == [tag, tag], f"{wheel.name} is not for {python} ({tag})"
     start = time.monotonic()
     run(result, "-m", "pip", "install", "--quiet", "--no-index", "--only-binary=:all:", str(wheel))
     run(result, "-m", "wgcore", "demo", "--seconds", "0.3")
@@ -124,18 +139,23 @@ def test_wheel_is_manylinux_with_libwg_inside() -> None:
     name = os.environ.get("WGCORE_WHEEL")
     if not name:
         pytest.skip("set WGCORE_WHEEL to a repaired wheel to test it (.ci/run builds one and does)")
-    assert re.fullmatch(r"wgcore-[^-]+-cp3\d+-cp3\d+-manylinux_2_\d+_x86_64\.whl", Path(name).name), name
+    floor = "manylinux_" + WHEEL_GLIBC.replace(".", "_") + "_x86_64"
+    assert re.fullmatch(rf"wgcore-[^-]+-cp3\d+-cp3\d+-{floor}\.whl", Path(name).name), name
     with zipfile.ZipFile(name) as z:
         names = z.namelist()
-    assert "wgcore/libwg.so" in names
+        assert "wgcore/libwg.so" in names
+        libwg = z.read("wgcore/libwg.so")
+    shared = os.environ.get("WGCORE_LIBWG")
+    if shared:
+        digests = [hashlib.sha256(b).hexdigest() for b in (libwg, Path(shared).read_bytes())]
+        assert digests[0] == digests[1], f"the wheel's libwg.so is not {shared}"
     assert not [n for n in names if ".libs/" in n], "auditwheel grafted libraries: libwg.so should be the only one"
     auditwheel = shutil.which("auditwheel")
     if auditwheel is None:
         missing("needs auditwheel (pip install auditwheel)")
     shown = subprocess.run([auditwheel, "show", name], capture_output=True, text=True, timeout=60)
     assert shown.returncode == 0, shown.stderr
-    tag = re.search(r"manylinux_2_\d+_x86_64", Path(name).name)
-    assert tag and f'consistent with the following platform tag: "{tag.group(0)}"' in " ".join(shown.stdout.split())
+    assert f'consistent with the following platform tag: "{floor}"' in " ".join(shown.stdout.split())
 
 
 @pytest.mark.timeout(420)
@@ -153,6 +173,12 @@ def test_wheel_demo_and_versions_agree(installed: Installed) -> None:
     where, version = run(installed, "-c", "import wgcore; print(wgcore.__file__); print(wgcore.__version__)").split()
     assert Path(where).is_relative_to(installed.python.parents[1])
     assert versions["wgcore"] == version == in_wheel.group(1) == meson_version()
+    # what --version says of the Python, the wheel and the wheels' support
+    tag = installed.wheel.name.removesuffix(".whl").split("-", 2)[2]
+    python = run(installed, "-c", "import platform; print(platform.python_version())").strip()
+    assert (versions["python"], versions["wheel"]) == (python, tag), versions
+    assert python.rsplit(".", 1)[0] in re.findall(r"3\.\d+", versions["wheels"]), versions
+    assert f"glibc {WHEEL_GLIBC} or newer" in versions["wheels"], versions
 
 
 @pytest.mark.timeout(420)
@@ -167,4 +193,5 @@ def test_rootless_tests_pass_against_the_wheel(installed: Installed, tmp_path: P
               f"assert pathlib.Path(wgcore.__file__).is_relative_to({str(venv_dir)!r}), wgcore.__file__\n"
               f"sys.exit(pytest.main({args!r}))", timeout=400, cwd=tmp_path)
     summary = out.strip().splitlines()[-1]
+    print(f"\nthe rootless tests on {installed.wheel.name}: {summary}")
     assert re.search(r"\d+ passed", summary) and not re.search(r"failed|error|skipped", summary), out

@@ -9,7 +9,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import importlib.metadata
 import os
+import platform
+import re
 import ssl
 import stat
 import sys
@@ -36,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.version:
-        for key, value in version().items():
+        for key, value in {**version(), **_platform()}.items():
             print(f"{key}: {value}")
         return 0
     if args.command is None:
@@ -50,10 +53,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+WHEEL_GLIBC = "2.28"
+"""The oldest glibc the wheels run on: .ci/run links libwg.so against its symbols."""
+
+
+def _platform() -> dict[str, str]:
+    """This Python, this glibc, this install's wheel tag, and what the wheels support."""
+    dist = importlib.metadata.distribution("wgcore")
+    pythons = [c.rsplit(" ", 1)[1] for c in dist.metadata.get_all("Classifier") or []
+               if re.fullmatch(r"Programming Language :: Python :: 3\.\d+", c)]
+    tags = [line.removeprefix("Tag: ") for line in (dist.read_text("WHEEL") or "").splitlines()
+            if line.startswith("Tag: ")]
+    return {
+        "python": platform.python_version(),
+        "glibc": platform.libc_ver()[1] or "unknown",
+        "wheel": ", ".join(tags) or "unknown",
+        "wheels": f"CPython {', '.join(pythons)} on x86_64 Linux with glibc {WHEEL_GLIBC} or newer",
+    }
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wgcore", description="Userspace WireGuard for Python.")
     parser.add_argument("--version", action="store_true",
-                        help="print every pinned version and whether DAITA is in")
+                        help="print every pinned version, whether DAITA is in, "
+                        "and the Pythons and glibc the wheels support")
     sub = parser.add_subparsers(dest="command", metavar="<command>")
     sub.add_parser("genkey", help="print a new private key (base64)").set_defaults(run=_genkey)
     sub.add_parser("pubkey", help="read a private key on stdin, print its public key"

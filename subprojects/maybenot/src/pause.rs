@@ -44,6 +44,46 @@ struct Paused {
     control: Arc<Control>,
 }
 
+/// maybenot-ffi's own functions. Under `-Wl,--wrap=maybenot_start` a call
+/// of `maybenot_start` means `__wrap_maybenot_start`, and
+/// `__real_maybenot_start` means maybenot-ffi's. GNU ld leaves the calls
+/// inside this library's one LTO object alone, but LLD (zig cc links the
+/// wheels' libwg.so) wraps them too, and `maybenot_ffi::maybenot_start` would
+/// call the wrapper again: so the wrappers call the `__real_` names. (`cargo
+/// test` links no `--wrap`: the tests call maybenot-ffi directly.)
+#[cfg(not(test))]
+mod real {
+    use core::mem::MaybeUninit;
+    use std::ffi::c_char;
+
+    use maybenot_ffi::{MaybenotAction, MaybenotEvent, MaybenotFramework, MaybenotResult};
+
+    extern "C" {
+        #[link_name = "__real_maybenot_start"]
+        pub fn maybenot_start(
+            machines: *const c_char,
+            max_padding_frac: f64,
+            max_blocking_frac: f64,
+            mtu: u16,
+            out: *mut MaybeUninit<*mut MaybenotFramework>,
+        ) -> MaybenotResult;
+        #[link_name = "__real_maybenot_num_machines"]
+        pub fn maybenot_num_machines(this: *mut MaybenotFramework) -> usize;
+        #[link_name = "__real_maybenot_on_events"]
+        pub fn maybenot_on_events(
+            this: *mut MaybenotFramework,
+            events: *const MaybenotEvent,
+            num_events: usize,
+            actions_out: *mut MaybeUninit<MaybenotAction>,
+            num_actions_out: *mut usize,
+        ) -> MaybenotResult;
+        #[link_name = "__real_maybenot_stop"]
+        pub fn maybenot_stop(this: *mut MaybenotFramework);
+    }
+}
+#[cfg(test)]
+use maybenot_ffi as real;
+
 fn controls() -> &'static Mutex<HashMap<u64, Arc<Control>>> {
     static CONTROLS: std::sync::OnceLock<Mutex<HashMap<u64, Arc<Control>>>> =
         std::sync::OnceLock::new();
@@ -80,7 +120,7 @@ pub unsafe extern "C" fn __wrap_maybenot_start(
     let mut framework = MaybeUninit::uninit();
     // SAFETY: passed on from our caller, with a valid out pointer.
     let result = unsafe {
-        maybenot_ffi::maybenot_start(
+        real::maybenot_start(
             machines,
             max_padding_frac,
             max_blocking_frac,
@@ -103,7 +143,7 @@ pub unsafe extern "C" fn __wrap_maybenot_start(
         .insert(id, control.clone());
     LAST_STARTED.store(id, Ordering::SeqCst);
     // SAFETY: framework is live until __wrap_maybenot_stop.
-    let machines = unsafe { maybenot_ffi::maybenot_num_machines(framework) };
+    let machines = unsafe { real::maybenot_num_machines(framework) };
     out.write(
         Box::into_raw(Box::new(Paused {
             framework,
@@ -147,7 +187,7 @@ pub unsafe extern "C" fn __wrap_maybenot_on_events(
         RUNNING => {
             // SAFETY: passed on from our caller.
             return unsafe {
-                maybenot_ffi::maybenot_on_events(
+                real::maybenot_on_events(
                     paused.framework,
                     events,
                     num_events,
@@ -202,7 +242,7 @@ pub unsafe extern "C" fn __wrap_maybenot_stop(this: *mut MaybenotFramework) {
         .unwrap_or_else(|e| e.into_inner())
         .retain(|_, c| !Arc::ptr_eq(c, &paused.control));
     // SAFETY: started by maybenot_start, stopped once, here.
-    unsafe { maybenot_ffi::maybenot_stop(paused.framework) };
+    unsafe { real::maybenot_stop(paused.framework) };
 }
 
 /// The id of the framework started last (0: none yet). libwg reads it right
