@@ -83,6 +83,8 @@ def test_padding_on_the_wire_never_reaches_the_application(wire: Wire) -> None:
         assert wire.a.send_packets([packet]) == 1
         wire.run(0.05)
     wire.run(0.5)
+    wire.a.remove_peer(peer_of(wire.a))  # its padding stops: nothing is sent after the wire's last look
+    wire.run(0.2)
     assert wire.received == packets, "B must get exactly the packets A sent, never padding"
     padding = len(wire.a_to_b) - len(packets)
     assert padding > 20, f"only {padding} padding datagrams in 1.5 s"
