@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync"
 
 	"golang.zx2c4.com/wireguard/tun"
 	"golang.zx2c4.com/wireguard/tun/netstack"
@@ -41,7 +42,40 @@ func newNetstackMode(addresses, dns string, mtu int) (*netstackMode, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &netstackMode{dev, netsock.NewStack(net, local), udpWire{&udpbind.Bind{}}}, nil
+	stack := netsock.NewStack(net, local)
+	return &netstackMode{&closingNetstack{Device: dev, stack: stack}, stack, udpWire{&udpbind.Bind{}}}, nil
+}
+
+// closingNetstack is the fork's netstack TUN with a Close that cannot
+// abort the process. gVisor hands each packet it sends to that TUN by a
+// send on a channel, from the goroutine that made it (a host thread
+// sending a datagram, the device's receiver whose packet gVisor answers),
+// and the fork's Close closes the channel: a send still on its way then
+// panics ("send on closed channel"). So Close first stops both: the
+// sockets (waiting out datagram sends in flight) and the packets the
+// device writes in (waiting out the one being written).
+type closingNetstack struct {
+	tun.Device
+	stack  *netsock.Stack
+	writes sync.RWMutex // held for reading while the device writes a packet in
+	closed bool         // under writes
+}
+
+func (c *closingNetstack) Write(buf []byte, offset int) (int, error) {
+	c.writes.RLock()
+	defer c.writes.RUnlock()
+	if c.closed {
+		return len(buf), nil // dropped, as by a TUN going down
+	}
+	return c.Device.Write(buf, offset)
+}
+
+func (c *closingNetstack) Close() error {
+	c.stack.Close()
+	c.writes.Lock()
+	c.closed = true
+	c.writes.Unlock()
+	return c.Device.Close()
 }
 
 func parseAddrs(what, text string) ([]netip.Addr, error) {

@@ -59,10 +59,6 @@ def test_activate_remove_readd_close_under_traffic(kind: str) -> None:
     machines, issue 20's day-long machine and 60 s padding timers."""
     if kind == "tun" and os.geteuid() != 0:
         pytest.skip("the TUN kind needs root for its namespace and device (CI runs as root)")
-    if kind == "netstack":
-        pytest.skip("known crash, issue 20 stays open: the fork's netstack Close closes its packet channel "
-                    "while a socket send is still handing gVisor's packet to it ('send on closed channel', "
-                    "about 1 run in 10); `python tests/daita_teardown_probe.py netstack` reproduces it")
     result = probe(kind, "--rounds", "200")
     assert result["rounds"] == 200
     assert_bounded(result)

@@ -65,6 +65,10 @@ func (s *Socket) SendTo(p []byte, addr netip.AddrPort) (int, *Error) {
 	if e != nil {
 		return 0, e
 	}
+	if !s.stack.beginSend() {
+		return 0, errorf(syscall.ECONNRESET, "the tunnel was turned off")
+	}
+	defer s.stack.endSend()
 	_ = c.SetWriteDeadline(time.Now().Add(udpSendTimeout))
 	n, err := c.WriteTo(p, net.UDPAddrFromAddrPort(addr))
 	return n, toError(err)

@@ -29,6 +29,11 @@ type Stack struct {
 	mu     sync.Mutex
 	down   bool
 	socket map[*Socket]struct{}
+
+	// sends is held for reading while a host thread hands gVisor a
+	// datagram; Close takes it to wait them out, so the netstack TUN is
+	// closed with no such send in flight (see mode_netstack.go).
+	sends sync.RWMutex
 }
 
 // NewStack wraps net, whose interface has addresses.
@@ -78,9 +83,14 @@ func (s *Stack) remove(sock *Socket) {
 }
 
 // Close fails every open socket with ECONNRESET (the handles stay valid
-// until their owner closes them) and refuses new ones.
+// until their owner closes them), refuses new ones and new datagram sends,
+// and returns once the sends in flight are done.
 func (s *Stack) Close() {
 	s.mu.Lock()
+	if s.down {
+		s.mu.Unlock()
+		return
+	}
 	s.down = true
 	open := make([]*Socket, 0, len(s.socket))
 	for sock := range s.socket {
@@ -90,4 +100,20 @@ func (s *Stack) Close() {
 	for _, sock := range open {
 		sock.abort(errorf(syscall.ECONNRESET, "the tunnel was turned off"))
 	}
+	s.sends.Lock() // once taken, no send is in flight, and none starts
+	s.sends.Unlock()
 }
+
+// beginSend marks a datagram send in flight; false once the stack is down.
+func (s *Stack) beginSend() bool {
+	s.sends.RLock()
+	s.mu.Lock()
+	down := s.down
+	s.mu.Unlock()
+	if down {
+		s.sends.RUnlock()
+	}
+	return !down
+}
+
+func (s *Stack) endSend() { s.sends.RUnlock() }
