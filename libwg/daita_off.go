@@ -10,7 +10,12 @@ const daitaCompiledIn = false
 
 func maybenotVersion() string { return "none" }
 
-func enableDaita(*tunnel, device.NoisePublicKey, string, daitaLimits) int32 {
+// enableDaita reports an unknown peer as a DAITA build does, else that
+// DAITA is missing.
+func enableDaita(t *tunnel, key device.NoisePublicKey, _ string, _ daitaLimits) int32 {
+	if _, code := lookupPeer(t, key[:]); code != 0 {
+		return code
+	}
 	return fail(errDaita, "DAITA is not compiled into this libwg")
 }
 
