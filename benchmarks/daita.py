@@ -77,8 +77,8 @@ def light(pair: Pair, seconds: float) -> float:
     before, sent = wire_bytes(pair), 0
     stop = time.monotonic() + seconds
     while time.monotonic() < stop:
-        pair.a.send(packet)
-        pair.b.recv_into(buf, timeout=1)
+        pair.a.packets.send(packet)
+        pair.b.packets.recv_into(buf, timeout=1)
         sent += 1
         time.sleep(LIGHT_GAP)
     time.sleep(QUIET_SETTLE)
@@ -143,7 +143,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, help="rounds, conditions alternating (default 3, quick 1)")
     parser.add_argument("--plot", type=Path, default=DEFAULT_PLOT, help="PNG to write")
     args = parser.parse_args()
-    if not wgcore.DAITA_COMPILED_IN:
+    if not wgcore.daita.COMPILED_IN:
         sys.exit(wgcore._native.DAITA_MISSING)
     seconds = args.seconds or (0.1 if args.quick else 2.0)
     rounds = args.rounds or (1 if args.quick else 3)

@@ -95,8 +95,8 @@ def memory_throughput(tunnel: Tunnel, seconds: float) -> float:
     start = time.monotonic()
     while time.monotonic() - start < seconds:
         if in_flight < WINDOW:
-            in_flight += tunnel.send_packets(batch, timeout=0.1)
-        got = tunnel.recv_packets_into(replies, lengths, timeout=0 if in_flight < WINDOW else 0.1)
+            in_flight += tunnel.packets.send_batch(batch, timeout=0.1)
+        got = tunnel.packets.recv_batch_into(replies, lengths, timeout=0 if in_flight < WINDOW else 0.1)
         if got == 0 and in_flight >= WINDOW:
             in_flight = 0  # the rest were lost: start the window again
         answered += got
@@ -109,9 +109,9 @@ def memory_rtt(tunnel: Tunnel, count: int) -> float:
     times = []
     for seq in range(count):
         start = time.perf_counter()
-        tunnel.send(icmp_echo(TUNNEL_IP, SERVER, seq))
+        tunnel.packets.send(icmp_echo(TUNNEL_IP, SERVER, seq))
         while True:  # skip a late reply to an earlier echo
-            reply = tunnel.recv(timeout=2)
+            reply = tunnel.packets.recv(timeout=2)
             if reply[20] == 0 and int.from_bytes(reply[26:28], "big") == seq:
                 break
         times.append((time.perf_counter() - start) * 1000)

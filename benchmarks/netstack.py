@@ -136,7 +136,7 @@ def client_connect(role: str, args: dict[str, Any]) -> tuple[Callable[[], Any], 
 
     if role == "netstack":
         tunnel = wgcore.Tunnel.netstack(Interface.from_conf(conf(args, ADDRESSES[role])))
-        return lambda: tunnel.create_connection((SERVER, PORT), 30), tunnel.close
+        return lambda: tunnel.net.create_connection((SERVER, PORT), 30), tunnel.close
     if role == "tun":
         tunnel = wgcore.Tunnel.from_interface("wgbench", Interface.from_conf(conf(args, ADDRESSES[role])))
         netns.ip("addr", "add", f"{ADDRESSES[role]}/24", "dev", "wgbench")

@@ -104,8 +104,8 @@ class Pair:
                 t.start()
         buf = bytearray(MTU)
         for src, dst, s, d in ((self.a, self.b, ADDR_A, ADDR_B), (self.b, self.a, ADDR_B, ADDR_A)):
-            src.send(ipv4_packet(64, s, d))
-            dst.recv_into(buf, timeout=10)  # the handshake is done after this
+            src.packets.send(ipv4_packet(64, s, d))
+            dst.packets.recv_into(buf, timeout=10)  # the handshake is done after this
 
     def close(self) -> None:
         self.stop.set()
@@ -120,7 +120,7 @@ def pump(src, dst, stop: threading.Event) -> None:
     buf = bytearray(256 * (MTU + 32))
     lens = array("I", bytes(4 * 256))
     data, sizes = memoryview(buf), memoryview(lens)
-    recv, send = src.recv_datagrams_into, dst.send_datagrams
+    recv, send = src.datagrams.recv_batch_into, dst.datagrams.send_batch
     while not stop.is_set():
         n = recv(buf, lens, timeout=PUMP_WAIT)
         queued = offset = 0
@@ -133,7 +133,7 @@ def pump(src, dst, stop: threading.Event) -> None:
 def drain(tun) -> None:
     """Discard what a previous case left in flight."""
     buf, lens = bytearray(256 * MTU), array("I", bytes(4 * 256))
-    while tun.recv_packets_into(buf, lens, timeout=0.05):
+    while tun.packets.recv_batch_into(buf, lens, timeout=0.05):
         pass
 
 
@@ -144,7 +144,7 @@ def throughput(pair: Pair, size: int, batch: int, count: int) -> dict:
     drain(pair.b)
     if batch == 1:
         packet, buf = ipv4_packet(size, ADDR_A, ADDR_B), bytearray(MTU)
-        send, recv_into = pair.a.send, pair.b.recv_into
+        send, recv_into = pair.a.packets.send, pair.b.packets.recv_into
         start = time.perf_counter()
         while received < count:
             if sent - received <= limit:
@@ -160,7 +160,7 @@ def throughput(pair: Pair, size: int, batch: int, count: int) -> dict:
         packets = bytearray(ipv4_packet(size, ADDR_A, ADDR_B) * batch)
         lengths = array("I", [size] * batch)
         buf, lens = bytearray(batch * MTU), array("I", bytes(4 * batch))
-        send, recv = pair.a.send_packets, pair.b.recv_packets_into
+        send, recv = pair.a.packets.send_batch, pair.b.packets.recv_batch_into
         start = time.perf_counter()
         while received < count:
             if sent - received <= limit:
@@ -179,7 +179,7 @@ def roundtrip(pair: Pair, size: int, count: int) -> dict:
     """A sends, B reads and sends back, A reads; ``count`` times."""
     ping, pong = ipv4_packet(size, ADDR_A, ADDR_B), ipv4_packet(size, ADDR_B, ADDR_A)
     buf = bytearray(MTU)
-    a_send, a_recv, b_send, b_recv = pair.a.send, pair.a.recv_into, pair.b.send, pair.b.recv_into
+    a_send, a_recv, b_send, b_recv = pair.a.packets.send, pair.a.packets.recv_into, pair.b.packets.send, pair.b.packets.recv_into
     clock = time.perf_counter_ns
     samples = [0] * count
     drain(pair.b)
@@ -213,7 +213,7 @@ def senders(pair: Pair, threads: int, count: int) -> dict:
     def sender(me: int) -> None:
         packets = bytearray(ipv4_packet(CONCURRENT_SIZE, ADDR_A, ADDR_B) * batch)
         lengths = array("I", [CONCURRENT_SIZE] * batch)
-        send, acquire = pair.a.send_packets, tokens.get
+        send, acquire = pair.a.packets.send_batch, tokens.get
         while True:
             acquire()
             if stop:
@@ -222,7 +222,7 @@ def senders(pair: Pair, threads: int, count: int) -> dict:
             send(packets, lengths)
 
     buf, lens = bytearray(batch * MTU), array("I", bytes(4 * batch))
-    recv = pair.b.recv_packets_into
+    recv = pair.b.packets.recv_batch_into
     received = pending = returned = stalls = 0
     drain(pair.b)
     start = time.perf_counter()
@@ -255,7 +255,7 @@ def senders(pair: Pair, threads: int, count: int) -> dict:
 def poll(pair: Pair, count: int) -> dict:
     """Read an empty queue without waiting, ``count`` times."""
     buf, lens = bytearray(MTU), array("I", [0])
-    recv = pair.b.recv_packets_into
+    recv = pair.b.packets.recv_batch_into
     drain(pair.b)
     start = time.perf_counter()
     for _ in range(count):

@@ -350,7 +350,7 @@ def main() -> None:
 
     import wgcore
 
-    if "libwg+daita" in setups and not wgcore.DAITA_COMPILED_IN:
+    if "libwg+daita" in setups and not wgcore.daita.COMPILED_IN:
         print("libwg+daita left out: this build has no DAITA", flush=True)
         setups.remove("libwg+daita")
     binaries = {"wireguard-go": args.wireguard_go}

@@ -54,7 +54,7 @@ def namespaces(root: None) -> Iterator[tuple[str, str]]:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests marked ``daita`` skip, saying why, in a build without DAITA."""
-    if wgcore.DAITA_COMPILED_IN:
+    if wgcore.daita.COMPILED_IN:
         return
     skip = pytest.mark.skip(reason="needs a DAITA build: " + wgcore._native.DAITA_MISSING)
     for item in items:

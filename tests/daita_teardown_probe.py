@@ -77,14 +77,14 @@ class Rig:
 
 def packets_both_ways(a: Tunnel, b: Tunnel) -> list[Callable[[], None]]:
     """Send and drain 16 x 100-byte packets each way through in-memory tunnels."""
-    return [lambda: a.send_packets([ipv4_packet(bytes(100))] * 16, timeout=0.05),
-            lambda: b.send_packets([ipv4_packet(bytes(100), INNER_B, INNER_A)] * 16, timeout=0.05),
+    return [lambda: a.packets.send_batch([ipv4_packet(bytes(100))] * 16, timeout=0.05),
+            lambda: b.packets.send_batch([ipv4_packet(bytes(100), INNER_B, INNER_A)] * 16, timeout=0.05),
             drainer(a), drainer(b)]
 
 
 def drainer(t: Tunnel) -> Callable[[], None]:
     buf, lens = bytearray(64 * 2048), array.array("I", bytes(4 * 64))
-    return lambda: t.recv_packets_into(buf, lens, timeout=0.05)
+    return lambda: t.packets.recv_batch_into(buf, lens, timeout=0.05)
 
 
 def carrier(a: Tunnel, b: Tunnel) -> Callable[[], None]:
@@ -93,13 +93,13 @@ def carrier(a: Tunnel, b: Tunnel) -> Callable[[], None]:
 
     def move() -> None:
         for src, dst in ((a, b), (b, a)):
-            n = src.recv_datagrams_into(buf, lens, timeout=0.01)
+            n = src.datagrams.recv_batch_into(buf, lens, timeout=0.01)
             offset, out = 0, []
             for size in lens[:n]:
                 out.append(bytes(buf[offset : offset + size]))
                 offset += size
             if out:
-                dst.send_datagrams(out, timeout=0.05)
+                dst.datagrams.send_batch(out, timeout=0.05)
     return move
 
 
@@ -144,7 +144,7 @@ def kernel_rig(kind: str) -> Iterator[Rig]:
             sock: Any = netns.run_in(ns, lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
         else:
             a = stack.enter_context(Tunnel.netstack(config, addresses=[ADDR_A]))
-            sock = a.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock = a.net.socket(socket.AF_INET, socket.SOCK_DGRAM)
         stack.callback(sock.close)
         sock.bind((ADDR_A, PORT))
         sock.settimeout(0.05)
@@ -156,7 +156,7 @@ def kernel_rig(kind: str) -> Iterator[Rig]:
             with contextlib.suppress(TimeoutError, OSError):
                 sock.recvfrom(2048)
 
-        yield Rig(a, peer, a.close, [app_a, lambda: b.send_packets([reply] * 16, timeout=0.05), drainer(b)])
+        yield Rig(a, peer, a.close, [app_a, lambda: b.packets.send_batch([reply] * 16, timeout=0.05), drainer(b)])
 
 
 @contextlib.contextmanager
@@ -206,7 +206,7 @@ def watch(device: Any, longest: dict[str, float], stop: threading.Event) -> thre
     neither may wait for a stuck remove (issue 20, defect 2)."""
     def loop() -> None:
         while not stop.is_set():
-            with contextlib.suppress(wgcore.TunnelClosedError, wgcore.UnknownTunnelError):  # closed at the end
+            with contextlib.suppress(wgcore.TunnelClosedError, wgcore.errors.UnknownTunnelError):  # closed at the end
                 timed(longest, "get_config", device.get_config)
                 timed(longest, "traffic", device.traffic)
             time.sleep(0.002)
@@ -236,7 +236,7 @@ def run(kind: str, rounds: int, machine_sets: list[list[Machine]], seed: int) ->
         for t in threads:
             t.join(5)
     return {"kind": kind, "rounds": rounds, "longest": {k: round(v, 4) for k, v in longest.items()},
-            "tunnels_left": wgcore.tunnel_count()}
+            "tunnels_left": wgcore.tunnel.tunnel_count()}
 
 
 def main() -> None:

@@ -40,7 +40,7 @@ def error_name(call: Any) -> str:
 
 async def http_get(tunnel: Any, path: str, port: int, context: ssl.SSLContext | None) -> str:
     """sha256 of the body of GET path (HTTP/1.0: the body ends at EOF)."""
-    reader, writer = await tunnel.open_connection("web.test", port, ssl=context)
+    reader, writer = await tunnel.net.open_connection("web.test", port, ssl=context)
     writer.write(f"GET {path} HTTP/1.0\r\nHost: web.test\r\n\r\n".encode())
     response = await reader.read()
     writer.close()
@@ -56,7 +56,7 @@ class Echo(asyncio.DatagramProtocol):
 
 
 async def udp_echo(tunnel: Any) -> str:
-    transport, protocol = await tunnel.create_datagram_endpoint(Echo, remote_addr=(PEER, 7))
+    transport, protocol = await tunnel.net.create_datagram_endpoint(Echo, remote_addr=(PEER, 7))
     transport.sendto(b"async echo")
     try:
         return (await asyncio.wait_for(protocol.reply, 10)).decode()
@@ -68,7 +68,7 @@ async def concurrently(tunnel: Any, context: ssl.SSLContext) -> None:
     loop = asyncio.get_running_loop()
     http, https, udp, names = await asyncio.wait_for(asyncio.gather(
         http_get(tunnel, "/big", 80, None), http_get(tunnel, "/small", 443, context), udp_echo(tunnel),
-        loop.run_in_executor(None, tunnel.getaddrinfo, "web.test", 80, 0, socket.SOCK_STREAM)), 30)
+        loop.run_in_executor(None, tunnel.net.getaddrinfo, "web.test", 80, 0, socket.SOCK_STREAM)), 30)
     report(check="asyncio", http=http, https=https, udp=udp, dns=names[0][4][0])
 
 
@@ -83,27 +83,27 @@ def main() -> None:
                   peers=[Peer(PublicKey.from_hex(args["peer_key"]), ["10.77.0.0/24"], Endpoint(host, int(port)))]),
         addresses=[SELF], dns=[PEER])
 
-    report(check="dns", addresses=[info[4][0] for info in tunnel.getaddrinfo("web.test", 80, type=socket.SOCK_STREAM)])
+    report(check="dns", addresses=[info[4][0] for info in tunnel.net.getaddrinfo("web.test", 80, type=socket.SOCK_STREAM)])
 
     conn = http.client.HTTPConnection("web.test", timeout=30)
-    conn.sock = tunnel.create_connection(("web.test", 80), timeout=30)  # type: ignore[assignment]
+    conn.sock = tunnel.net.create_connection(("web.test", 80), timeout=30)  # type: ignore[assignment]
     conn.request("GET", "/big")
     response = conn.getresponse()
     report(check="http", status=response.status, sha256=hashlib.sha256(response.read()).hexdigest())
 
     context = ssl.create_default_context(cadata=args["ca"])
     conn = http.client.HTTPConnection("web.test", 443, timeout=30)
-    conn.sock = wrap_tls(tunnel.create_connection(("web.test", 443), timeout=30), context, "web.test")  # type: ignore[assignment]
+    conn.sock = wrap_tls(tunnel.net.create_connection(("web.test", 443), timeout=30), context, "web.test")  # type: ignore[assignment]
     conn.request("GET", "/small")
     response = conn.getresponse()
     report(check="https", status=response.status, sha256=hashlib.sha256(response.read()).hexdigest())
 
-    with tunnel.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+    with tunnel.net.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
         udp.settimeout(10)
         udp.sendto(b"echo me", (PEER, 7))
         report(check="udp", reply=udp.recvfrom(100)[0].decode())
 
-    with tunnel.socket() as listener:
+    with tunnel.net.socket() as listener:
         listener.settimeout(20)
         listener.bind(("", 9000))
         listener.listen()
@@ -117,23 +117,23 @@ def main() -> None:
     asyncio.run(concurrently(tunnel, context))
 
     def refused() -> None:
-        tunnel.create_connection((PEER, 9), timeout=10)
+        tunnel.net.create_connection((PEER, 9), timeout=10)
 
     def silent() -> None:
-        tunnel.create_connection(("10.77.0.3", 80), timeout=0.5)
+        tunnel.net.create_connection(("10.77.0.3", 80), timeout=0.5)
 
     def unknown_name() -> None:
-        tunnel.getaddrinfo("nowhere.test", 80)
+        tunnel.net.getaddrinfo("nowhere.test", 80)
 
     def reset_mid_transfer() -> None:
-        with tunnel.create_connection((PEER, 81), timeout=10) as sock:
+        with tunnel.net.create_connection((PEER, 81), timeout=10) as sock:
             while sock.recv(65536):
                 pass
 
     report(check="errors", refused=error_name(refused), timeout=error_name(silent),
            dns=error_name(unknown_name), reset=error_name(reset_mid_transfer))
 
-    sock = tunnel.create_connection((PEER, 80), timeout=10)
+    sock = tunnel.net.create_connection((PEER, 80), timeout=10)
     tunnel.close()
     report(check="tunnel closed", recv=error_name(lambda: sock.recv(10)), send=error_name(lambda: sock.sendall(b"x")))
     sock.close()

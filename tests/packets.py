@@ -26,14 +26,14 @@ def carry(a: wgcore.Tunnel, b: wgcore.Tunnel, link: Link = perfect) -> int:
     lens = array.array("I", bytes(4 * 256))
     moved = 0
     for src, dst in ((a, b), (b, a)):
-        n = src.recv_datagrams_into(buf, lens, timeout=0)
+        n = src.datagrams.recv_batch_into(buf, lens, timeout=0)
         datagrams, offset = [], 0
         for size in lens[:n]:
             datagrams.append(bytes(buf[offset : offset + size]))
             offset += size
         out = link(datagrams)
         while out:
-            accepted = dst.send_datagrams(out, timeout=1)
+            accepted = dst.datagrams.send_batch(out, timeout=1)
             out = out[accepted:]
         moved += n
     return moved
@@ -70,7 +70,7 @@ def recv_one(t: wgcore.Tunnel, pump: Callable[[], object] | None, timeout: float
         if pump is not None:
             pump()
         try:
-            return t.recv(timeout=0 if pump else 0.1)
+            return t.packets.recv(timeout=0 if pump else 0.1)
         except TimeoutError:
             if pump is not None:
                 time.sleep(0.0005)
@@ -80,21 +80,21 @@ def recv_one(t: wgcore.Tunnel, pump: Callable[[], object] | None, timeout: float
 def move(src: wgcore.Tunnel, dst: wgcore.Tunnel) -> list[bytes]:
     """Carry the datagrams src has sent to dst, one way; return them."""
     buf, lens = bytearray(256 * 1600), array.array("I", bytes(4 * 256))
-    n = src.recv_datagrams_into(buf, lens, timeout=0)
+    n = src.datagrams.recv_batch_into(buf, lens, timeout=0)
     out, offset = [], 0
     for size in lens[:n]:
         out.append(bytes(buf[offset : offset + size]))
         offset += size
     rest = out
     while rest:
-        rest = rest[dst.send_datagrams(rest, timeout=1):]
+        rest = rest[dst.datagrams.send_batch(rest, timeout=1):]
     return out
 
 
 def handshaken_pair() -> tuple[wgcore.Tunnel, wgcore.Tunnel]:
     """A host-carried pair that has carried one packet A to B."""
     a, b = wgcore.testing.tunnel_pair("host")
-    a.send(wgcore.testing.ipv4_packet(b"hello"), timeout=1)
+    a.packets.send(wgcore.testing.ipv4_packet(b"hello"), timeout=1)
     assert recv_one(b, lambda: carry(a, b)) == wgcore.testing.ipv4_packet(b"hello")
     return a, b
 
@@ -102,7 +102,7 @@ def handshaken_pair() -> tuple[wgcore.Tunnel, wgcore.Tunnel]:
 def crosses(a: wgcore.Tunnel, b: wgcore.Tunnel, payload: bytes) -> bool:
     """A packet from A reaches B intact (datagrams carried both ways)."""
     packet = wgcore.testing.ipv4_packet(payload)
-    a.send(packet, timeout=1)
+    a.packets.send(packet, timeout=1)
     return recv_one(b, lambda: carry(a, b)) == packet
 
 

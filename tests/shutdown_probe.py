@@ -46,25 +46,25 @@ BATCH = [PACKET] * 64
 def move(src: wgcore.Tunnel, dst: wgcore.Tunnel, timeout: float = 0) -> tuple[int, int]:
     """Carry src's waiting datagrams to dst; return (taken, accepted)."""
     buf, lens = bytearray(256 * 1600), array.array("I", bytes(4 * 256))
-    n = src.recv_datagrams_into(buf, lens, timeout=0)
+    n = src.datagrams.recv_batch_into(buf, lens, timeout=0)
     datagrams, offset = [], 0
     for size in lens[:n]:
         datagrams.append(bytes(buf[offset : offset + size]))
         offset += size
-    return n, dst.send_datagrams(datagrams, timeout=timeout) if datagrams else 0
+    return n, dst.datagrams.send_batch(datagrams, timeout=timeout) if datagrams else 0
 
 
 def handshake(a: wgcore.Tunnel, b: wgcore.Tunnel) -> None:
     """One packet each way, carrying datagrams if the transport is the host."""
     for src, dst, packet in ((a, b, ipv4_packet(b"hi")), (b, a, ipv4_packet(b"hi", INNER_B, INNER_A))):
-        src.send(packet)
+        src.packets.send(packet)
         deadline = time.monotonic() + 10
         while True:
             if a.transport == "host":
                 move(a, b)
                 move(b, a)
             try:
-                dst.recv(timeout=0.01)
+                dst.packets.recv(timeout=0.01)
                 break
             except TimeoutError:
                 if time.monotonic() > deadline:
@@ -75,7 +75,7 @@ def host_sender_stuck() -> tuple[wgcore.Tunnel, wgcore.Tunnel]:
     """A's datagrams stop being carried: its send pipeline fills up."""
     a, b = tunnel_pair("host")
     handshake(a, b)
-    while a.send_packets(BATCH, timeout=0.2):
+    while a.packets.send_batch(BATCH, timeout=0.2):
         pass
     return a, b
 
@@ -86,7 +86,7 @@ def host_receiver_stuck() -> tuple[wgcore.Tunnel, wgcore.Tunnel]:
     handshake(a, b)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        a.send_packets(BATCH, timeout=0)
+        a.packets.send_batch(BATCH, timeout=0)
         taken, accepted = move(a, b, timeout=0.2)
         if taken and not accepted:
             return a, b
@@ -98,7 +98,7 @@ def udp_receiver_stuck() -> tuple[wgcore.Tunnel, wgcore.Tunnel]:
     a, b = tunnel_pair("udp")
     handshake(a, b)
     for _ in range(50):
-        a.send_packets(BATCH, timeout=1)
+        a.packets.send_batch(BATCH, timeout=1)
         time.sleep(0.002)
     time.sleep(0.2)
     return a, b
@@ -149,7 +149,7 @@ def on_off(kind: str, cycles: int, ns: str | None) -> None:
         return
     for _ in range(cycles):
         a, b = tunnel_pair(kind)
-        a.send(PACKET)
+        a.packets.send(PACKET)
         a.close()
         b.close()
 
@@ -171,7 +171,7 @@ def mode_close(ns: str | None) -> None:
         for t in tunnels:
             t.close()
         took[kind] = round(time.monotonic() - start, 3)
-    print(json.dumps({"closed": took, "tunnels_left": wgcore.tunnel_count()}), flush=True)
+    print(json.dumps({"closed": took, "tunnels_left": wgcore.tunnel.tunnel_count()}), flush=True)
 
 
 def mode_set() -> None:
@@ -207,10 +207,10 @@ def mode_soak(cycles: int, ns: str | None) -> None:
     on_off("udp", 5, None)  # warm up the Go runtime and Python's caches
     report = {}
     for kind in kinds:
-        before = (open_fds(), wgcore.tunnel_count(), rss_kib())
+        before = (open_fds(), wgcore.tunnel.tunnel_count(), rss_kib())
         start = time.monotonic()
         on_off(kind, cycles, ns)
-        after = (open_fds(), wgcore.tunnel_count(), rss_kib())
+        after = (open_fds(), wgcore.tunnel.tunnel_count(), rss_kib())
         report[kind] = {
             "cycles": cycles,
             "seconds": round(time.monotonic() - start, 1),

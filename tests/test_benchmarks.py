@@ -18,7 +18,7 @@ from .helpers import missing, run_benchmark
 def test_tun_iperf_runs(root: None, tmp_path: Path) -> None:
     if not os.access(os.environ.get("WGCORE_UPSTREAM_WIREGUARD_GO", ""), os.X_OK):
         missing("needs upstream wireguard-go latest: WGCORE_UPSTREAM_WIREGUARD_GO=<path of the binary .ci/run builds>")
-    setups = ["libwg", "wireguard-go", "upstream"] + (["libwg+daita"] if wgcore.DAITA_COMPILED_IN else [])
+    setups = ["libwg", "wireguard-go", "upstream"] + (["libwg+daita"] if wgcore.daita.COMPILED_IN else [])
     out = run_benchmark("tun_iperf.py", ["--seconds", "1", "--repeat", "1"], tmp_path, 240, lambda pid: f"wgbench{pid}")
     for setup in setups:
         for direction in ("a->b", "b->a"):

@@ -291,7 +291,7 @@ def test_show_of_a_host_transport_tunnel(root: None) -> None:
     a, b = tunnel_pair("host")
     peer = b.config().public_key
     with a, b, a.serve_uapi(default_socket_path(name)):
-        a.send(ipv4(b"hello"))
+        a.packets.send(ipv4(b"hello"))
         recv_one(b, lambda: carry(a, b))  # a's peer now reads back endpoint=0.0.0.0:0
         assert "\nendpoint=0.0.0.0:0\n" in a.get_config()
         done = wgcore("show", name)

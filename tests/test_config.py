@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import wgcore
-from wgcore import ConfigError, Endpoint, Interface, Peer, PresharedKey, PrivateKey, PublicKey
+from wgcore import Endpoint, Interface, Peer, PresharedKey, PrivateKey, PublicKey
+from wgcore.errors import ConfigError
 from wgcore.daita import DEFAULT, SHIPPED
 from wgcore.uapi import parse_get
 from wgcore.values import parse_network
@@ -217,7 +218,7 @@ def test_malformed_conf_names_line_and_field(text: str, line: int, field: str | 
         Interface.from_conf(text)
     assert (info.value.line, info.value.field) == (line, field)
     assert str(info.value).startswith(f"line {line}: ")
-    assert isinstance(info.value, wgcore.InvalidArgumentError)
+    assert isinstance(info.value, wgcore.errors.InvalidArgumentError)
 
 
 def test_private_key_errors_never_contain_the_key() -> None:
@@ -229,9 +230,9 @@ def test_private_key_errors_never_contain_the_key() -> None:
 
 
 def test_wg_quick_fields_cannot_hold_what_a_file_cannot() -> None:
-    with pytest.raises(wgcore.InvalidArgumentError):
+    with pytest.raises(wgcore.errors.InvalidArgumentError):
         Interface(post_up=["echo a\necho b"])
-    with pytest.raises(wgcore.InvalidArgumentError):
+    with pytest.raises(wgcore.errors.InvalidArgumentError):
         Interface(pre_down=["echo # gone"])
     with pytest.raises(TypeError):
         Peer("not a key")  # type: ignore[arg-type]
@@ -311,7 +312,7 @@ def test_incremental_updates(tunnel: wgcore.Tunnel) -> None:
     tunnel.add_peer(a)
     tunnel.add_peer(b)
     assert {p.public_key: p for p in tunnel.config().peers} == {a.public_key: a, b.public_key: b}
-    with pytest.raises(wgcore.InvalidArgumentError, match="already exists"):
+    with pytest.raises(wgcore.errors.InvalidArgumentError, match="already exists"):
         tunnel.add_peer(a)
 
     changed = Peer(a.public_key, [parse_network("198.51.100.0/24")], Endpoint("fd00::a", 9))
@@ -341,9 +342,9 @@ def test_unknown_peer_errors_leave_the_tunnel_unchanged(tunnel: wgcore.Tunnel) -
     for call in (lambda: tunnel.remove_peer(stranger),
                  lambda: tunnel.update_peer(Peer(stranger)),
                  lambda: tunnel.replace_allowed_ips(stranger, ["10.0.0.0/8"])):
-        with pytest.raises(wgcore.UnknownPeerError, match="no peer"):
+        with pytest.raises(wgcore.errors.UnknownPeerError, match="no peer"):
             call()
-    with pytest.raises(wgcore.InvalidArgumentError, match="bad CIDR"):
+    with pytest.raises(wgcore.errors.InvalidArgumentError, match="bad CIDR"):
         tunnel.replace_allowed_ips(known.public_key, ["203.0.113.0/24", "nonsense"])
     assert tunnel.get_config() == before
 

@@ -42,15 +42,15 @@ class Wire:
         stop = time.monotonic() + seconds
         while time.monotonic() < stop:
             for src, dst in ((self.a, self.b), (self.b, self.a)):
-                n = src.recv_datagrams_into(buf, lens, timeout=0)
+                n = src.datagrams.recv_batch_into(buf, lens, timeout=0)
                 offset = 0
                 for size in lens[:n]:
                     datagram = bytes(buf[offset : offset + size])
                     offset += size
                     if src is self.a and datagram[0] == TRANSPORT_DATA and size > KEEPALIVE:
                         self.a_to_b.append(size)
-                    assert dst.send_datagrams([datagram], timeout=1) == 1
-            n = self.b.recv_packets_into(buf, lens, timeout=0.002)
+                    assert dst.datagrams.send_batch([datagram], timeout=1) == 1
+            n = self.b.packets.recv_batch_into(buf, lens, timeout=0.002)
             offset = 0
             for size in lens[:n]:
                 self.received.append(bytes(buf[offset : offset + size]))
@@ -62,7 +62,7 @@ def wire() -> Iterator[Wire]:
     a, b = tunnel_pair("host")
     with a, b:
         wire = Wire(a, b)
-        a.send(ipv4_packet(b"handshake"))
+        a.packets.send(ipv4_packet(b"handshake"))
         wire.run(0.3)
         assert wire.received == [ipv4_packet(b"handshake")], "no handshake"
         wire.a_to_b.clear()
@@ -80,7 +80,7 @@ def test_padding_on_the_wire_never_reaches_the_application(wire: Wire) -> None:
     wire.a.activate_daita(peer_of(wire.a), CONSTANT_RATE)
     packets = [ipv4_packet(f"real {i}".encode().ljust(200)) for i in range(20)]
     for packet in packets:
-        assert wire.a.send_packets([packet]) == 1
+        assert wire.a.packets.send_batch([packet]) == 1
         wire.run(0.05)
     wire.run(0.5)
     wire.a.remove_peer(peer_of(wire.a))  # its padding stops: nothing is sent after the wire's last look
@@ -100,19 +100,19 @@ def test_padding_on_the_wire_never_reaches_the_application(wire: Wire) -> None:
 @pytest.mark.daita
 def test_default_machines_pad_a_quiet_start(wire: Wire) -> None:
     wire.a.activate_daita(peer_of(wire.a))  # wgcore.daita.DEFAULT: FRONT and BREAK_BURST
-    assert wire.a.send_packets([ipv4_packet(b"start".ljust(200))]) == 1
+    assert wire.a.packets.send_batch([ipv4_packet(b"start".ljust(200))]) == 1
     wire.run(1.5)
     assert wire.received == [ipv4_packet(b"start".ljust(200))]
     assert len(wire.a_to_b) > 1, "FRONT sends a burst of padding after the first packet"
     assert set(wire.a_to_b[1:]) == {wire.a.mtu + KEEPALIVE}, "the shipped machines pad to the MTU"
-    with pytest.raises(wgcore.DaitaError, match="already"):
+    with pytest.raises(wgcore.errors.DaitaError, match="already"):
         wire.a.activate_daita(peer_of(wire.a))
 
 
 def test_without_daita_the_wire_carries_only_real_packets(wire: Wire) -> None:
     packets = [ipv4_packet(f"real {i}".encode().ljust(200)) for i in range(20)]
     for packet in packets:
-        assert wire.a.send_packets([packet]) == 1
+        assert wire.a.packets.send_batch([packet]) == 1
         wire.run(0.05)
     wire.run(0.5)
     assert wire.received == packets
@@ -128,7 +128,7 @@ def test_constant_packet_size_makes_every_data_datagram_mtu_sized(wire: Wire) ->
     fork_only()
     wire.a.set_config(f"public_key={peer_of(wire.a).hex()}\nupdate_only=true\nconstant_packet_size=true\n")
     packets = [ipv4_packet(bytes(size)) for size in (0, 1, 100, 555, 1000, 1400)]
-    assert wire.a.send_packets(packets) == len(packets)
+    assert wire.a.packets.send_batch(packets) == len(packets)
     wire.run(0.5)
     assert wire.received == packets, "the receiver trims the padding by the IP header's length"
     assert wire.a_to_b == [wire.a.mtu + KEEPALIVE] * len(packets)
@@ -136,9 +136,9 @@ def test_constant_packet_size_makes_every_data_datagram_mtu_sized(wire: Wire) ->
 
 @pytest.mark.daita
 def test_refused_machine_leaves_process_and_tunnel_alive(wire: Wire) -> None:
-    with pytest.raises(wgcore.DaitaError, match="machine 0"):
+    with pytest.raises(wgcore.errors.DaitaError, match="machine 0"):
         wire.a.activate_daita(peer_of(wire.a), ["00" * 40])
-    assert wire.a.send_packets([ipv4_packet(b"after")]) == 1
+    assert wire.a.packets.send_batch([ipv4_packet(b"after")]) == 1
     wire.run(0.3)
     assert wire.received == [ipv4_packet(b"after")]
 
@@ -193,5 +193,5 @@ def test_add_peer_with_daita_turns_it_on(wire: Wire) -> None:
     key = peer_of(wire.a)
     wire.a.remove_peer(key)
     wire.a.add_peer(wgcore.Peer(key, [ip_network("198.51.100.2/32")], daita=DEFAULT))
-    with pytest.raises(wgcore.DaitaError, match="already"):
+    with pytest.raises(wgcore.errors.DaitaError, match="already"):
         wire.a.activate_daita(key)

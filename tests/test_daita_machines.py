@@ -92,7 +92,7 @@ def test_shipped_machines_pad_on_the_wire(name: str) -> None:
         with a, b:
             if active:
                 a.activate_daita(peer_key(a), [str(SHIPPED[name])])
-            a.send(packet, timeout=1)
+            a.packets.send(packet, timeout=1)
             padding, received = 0, []
             deadline = time.monotonic() + 1.0
             while time.monotonic() < deadline:
@@ -100,7 +100,7 @@ def test_shipped_machines_pad_on_the_wire(name: str) -> None:
                 padding += sum(len(d) == MTU + 32 for d in move(a, b))
                 move(b, a)
                 try:
-                    received.append(b.recv(timeout=0.005))
+                    received.append(b.packets.recv(timeout=0.005))
                 except TimeoutError:
                     pass
             counts[active] = padding
@@ -133,30 +133,30 @@ def test_parse_serialize_round_trip_and_value_semantics() -> None:
 @pytest.mark.daita
 @pytest.mark.parametrize(("case", "text", "reason"), BAD, ids=[b[0] for b in BAD])
 def test_bad_machines_are_refused_with_the_reason(case: str, text: str, reason: str) -> None:
-    with pytest.raises(wgcore.DaitaError, match=re.escape(reason)) as refused:
+    with pytest.raises(wgcore.errors.DaitaError, match=re.escape(reason)) as refused:
         Machine.parse(text, mtu=MTU)
     assert refused.value.code == -6
 
 
 @pytest.mark.daita
 def test_text_that_cannot_be_one_machine() -> None:
-    with pytest.raises(wgcore.DaitaError, match="no machines"):
+    with pytest.raises(wgcore.errors.DaitaError, match="no machines"):
         Machine.parse("")
-    with pytest.raises(wgcore.DaitaError, match="not UTF-8"):
+    with pytest.raises(wgcore.errors.DaitaError, match="not UTF-8"):
         Machine.parse(b"\xff\xfe")
-    with pytest.raises(wgcore.InvalidArgumentError, match="line break"):
+    with pytest.raises(wgcore.errors.InvalidArgumentError, match="line break"):
         Machine.parse(mk.good() + "\n" + mk.good())
-    with pytest.raises(wgcore.InvalidArgumentError, match="NUL"):
+    with pytest.raises(wgcore.errors.InvalidArgumentError, match="NUL"):
         Machine.parse("78\x009c")
-    with pytest.raises(wgcore.InvalidArgumentError, match="mtu must be"):
+    with pytest.raises(wgcore.errors.InvalidArgumentError, match="mtu must be"):
         Machine.parse(mk.good(), mtu=0)
     with pytest.raises(TypeError):
         Machine.parse(42)  # type: ignore[arg-type]
 
 
-@pytest.mark.skipif(wgcore.DAITA_COMPILED_IN, reason="this libwg has DAITA")
+@pytest.mark.skipif(wgcore.daita.COMPILED_IN, reason="this libwg has DAITA")
 def test_without_daita_parsing_says_how_to_get_it() -> None:
-    with pytest.raises(wgcore.DaitaNotCompiledError, match="DAITA is not compiled into this wgcore"):
+    with pytest.raises(wgcore.errors.DaitaNotCompiledError, match="DAITA is not compiled into this wgcore"):
         Machine.parse(str(FRONT))
     assert repr(FRONT).startswith("<Machine 789c")
 
@@ -170,12 +170,12 @@ def test_refused_machines_leave_the_tunnel_usable() -> None:
     with a, b:
         key = peer_key(a)
         for case, text, reason in BAD:
-            with pytest.raises(wgcore.DaitaError, match=f"machine 0( \\(\\w+\\))?: .*{re.escape(reason)}"):
+            with pytest.raises(wgcore.errors.DaitaError, match=f"machine 0( \\(\\w+\\))?: .*{re.escape(reason)}"):
                 a.activate_daita(key, [text])
             assert crosses(a, b, case.encode()), case
-        with pytest.raises(wgcore.DaitaError, match="machine 1 .*state 1 blocks"):
+        with pytest.raises(wgcore.errors.DaitaError, match="machine 1 .*state 1 blocks"):
             a.activate_daita(key, [mk.good(), mk.with_padding_state(block=True)])
-        with pytest.raises(wgcore.DaitaError, match="1000 machines, more than the 16"):
+        with pytest.raises(wgcore.errors.DaitaError, match="1000 machines, more than the 16"):
             a.activate_daita(key, [mk.good()] * 1000)
         a.activate_daita(key, [mk.good()])
         assert crosses(a, b, b"DAITA on")
@@ -192,7 +192,7 @@ key = peer_key(a)
 for case, text, _ in BAD:
     try:
         a.activate_daita(key, [text])
-    except wgcore.DaitaError:
+    except wgcore.errors.DaitaError:
         pass
     else:
         print("accepted:", case)

@@ -98,7 +98,7 @@ def test_capacities_outside_their_range_are_refused(name: str, capacity: int) ->
         key = a.config().peers[0].public_key
         try:
             a.activate_daita(key, FRONT, {name}={capacity})
-        except wgcore.InvalidArgumentError as e:
+        except wgcore.errors.InvalidArgumentError as e:
             print(e)
         a.activate_daita(key, FRONT, {name}={MAX_CAPACITY})
         print("alive")
@@ -123,12 +123,12 @@ def test_the_largest_mtu_carries_its_largest_packet_and_one_more_is_refused() ->
     with a, b:
         biggest = ipv4_packet(os.urandom(MAX_MTU - 20))
         assert len(biggest) == MAX_MTU
-        a.send(ipv4_packet(b"handshake"))
-        assert b.recv(timeout=5) == ipv4_packet(b"handshake")
-        a.send(biggest)
-        assert b.recv(timeout=5) == biggest
-        a.send(ipv4_packet(b"still open"))
-        assert b.recv(timeout=5) == ipv4_packet(b"still open")
+        a.packets.send(ipv4_packet(b"handshake"))
+        assert b.packets.recv(timeout=5) == ipv4_packet(b"handshake")
+        a.packets.send(biggest)
+        assert b.packets.recv(timeout=5) == biggest
+        a.packets.send(ipv4_packet(b"still open"))
+        assert b.packets.recv(timeout=5) == ipv4_packet(b"still open")
     for transport in ("udp", "host"):
-        with pytest.raises(wgcore.InvalidArgumentError, match=f"mtu {MAX_MTU + 1} is outside 576..{MAX_MTU}"):
+        with pytest.raises(wgcore.errors.InvalidArgumentError, match=f"mtu {MAX_MTU + 1} is outside 576..{MAX_MTU}"):
             wgcore.Tunnel.in_memory("", mtu=MAX_MTU + 1, transport=transport)

@@ -26,7 +26,7 @@ def tunnel(ns: str):
 def test_non_tun_fd_is_rejected() -> None:
     r, w = os.pipe()
     try:
-        with pytest.raises(wgcore.InvalidArgumentError, match="not an attached TUN"):
+        with pytest.raises(wgcore.errors.InvalidArgumentError, match="not an attached TUN"):
             wgcore.Tunnel.from_tun_fd(r, "")
     finally:
         os.close(r)
@@ -42,7 +42,7 @@ def test_tun_with_packet_info_header_is_rejected(ns: str) -> None:
         fcntl.ioctl(fd, 0x400454CA, struct.pack("16sH22x", b"wgpi0", 0x0001))
         try:
             wgcore.Tunnel.from_tun_fd(fd, "")
-        except wgcore.InvalidArgumentError as e:
+        except wgcore.errors.InvalidArgumentError as e:
             print(e)
         """
     )
@@ -52,23 +52,23 @@ def test_tun_with_packet_info_header_is_rejected(ns: str) -> None:
 
 
 def test_bad_arguments_raise_specific_errors(ns: str) -> None:
-    with pytest.raises(wgcore.InvalidArgumentError, match="mtu"):
+    with pytest.raises(wgcore.errors.InvalidArgumentError, match="mtu"):
         netns.run_in(ns, lambda: wgcore.Tunnel.from_interface("wge1", "", mtu=100))
-    with pytest.raises(wgcore.InvalidArgumentError, match="interface name"):
+    with pytest.raises(wgcore.errors.InvalidArgumentError, match="interface name"):
         wgcore.Tunnel.from_interface("x" * 16, "")
     with pytest.raises(TypeError, match="config must be"):
         wgcore.Tunnel.from_interface("wge1", 42)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         wgcore.Tunnel()
-    with pytest.raises(wgcore.InvalidArgumentError, match="private key must be 32 bytes"):
-        wgcore.derive_public_key(b"short")
+    with pytest.raises(wgcore.errors.InvalidArgumentError, match="private key must be 32 bytes"):
+        wgcore._native.derive_public_key(b"short")
 
 
 def test_malformed_config_leaves_tunnel_running(tunnel: wgcore.Tunnel) -> None:
     before = tunnel.get_config()
-    with pytest.raises(wgcore.InvalidArgumentError, match="applying the config"):
+    with pytest.raises(wgcore.errors.InvalidArgumentError, match="applying the config"):
         tunnel.set_config("private_key=zz\n")
-    with pytest.raises(wgcore.InvalidArgumentError, match="NUL"):
+    with pytest.raises(wgcore.errors.InvalidArgumentError, match="NUL"):
         tunnel.set_config("listen_port=1\0")
     assert tunnel.get_config() == before
 
@@ -78,7 +78,7 @@ def test_port_in_use_is_transient(tunnel: wgcore.Tunnel, ns: str) -> None:
     try:
         holder.bind(("0.0.0.0", 0))
         port = holder.getsockname()[1]
-        with pytest.raises(wgcore.TransientError, match="listen_port"):
+        with pytest.raises(wgcore.errors.TransientError, match="listen_port"):
             netns.run_in(ns, lambda: tunnel.set_config(f"listen_port={port}\n"))
     finally:
         holder.close()
@@ -86,22 +86,22 @@ def test_port_in_use_is_transient(tunnel: wgcore.Tunnel, ns: str) -> None:
 
 def test_daita_unknown_peer_and_not_compiled(tunnel: wgcore.Tunnel) -> None:
     _, peer = new_key_pair()
-    with pytest.raises(wgcore.UnknownPeerError, match="no peer") as info:
+    with pytest.raises(wgcore.errors.UnknownPeerError, match="no peer") as info:
         tunnel.activate_daita(peer, "02abc")
     assert peer.hex() not in str(info.value)  # key-shaped text from Go is redacted, public or not
     tunnel.set_config(f"public_key={peer.hex()}\nallowed_ip=203.0.113.9/32\n")
-    with pytest.raises(wgcore.InvalidArgumentError, match="max_padding_frac"):
+    with pytest.raises(wgcore.errors.InvalidArgumentError, match="max_padding_frac"):
         tunnel.activate_daita(peer, "02abc", max_padding_frac=1.5)
-    with pytest.raises(wgcore.InvalidArgumentError, match="at least one"):
+    with pytest.raises(wgcore.errors.InvalidArgumentError, match="at least one"):
         tunnel.activate_daita(peer, [])
-    with pytest.raises(wgcore.InvalidArgumentError, match="32 bytes"):
+    with pytest.raises(wgcore.errors.InvalidArgumentError, match="32 bytes"):
         tunnel.activate_daita(peer[:31], "02abc")
-    if wgcore.DAITA_COMPILED_IN:
-        with pytest.raises(wgcore.DaitaError) as refused:
+    if wgcore.daita.COMPILED_IN:
+        with pytest.raises(wgcore.errors.DaitaError) as refused:
             tunnel.activate_daita(peer, "02abc")
-        assert not isinstance(refused.value, wgcore.DaitaNotCompiledError)
+        assert not isinstance(refused.value, wgcore.errors.DaitaNotCompiledError)
     else:
-        with pytest.raises(wgcore.DaitaNotCompiledError, match="not compiled.*-Ddaita=enabled"):
+        with pytest.raises(wgcore.errors.DaitaNotCompiledError, match="not compiled.*-Ddaita=enabled"):
             tunnel.activate_daita(peer, "02abc")
 
 
@@ -127,10 +127,10 @@ def test_forked_child_gets_a_clear_error(tunnel: wgcore.Tunnel) -> None:
         code = 1
         try:
             tunnel.get_config()
-        except wgcore.ForkedProcessError:
+        except wgcore.errors.ForkedProcessError:
             try:
                 wgcore.Tunnel.from_interface("wgf0", "")
-            except wgcore.ForkedProcessError:
+            except wgcore.errors.ForkedProcessError:
                 code = 0
         finally:
             os._exit(code)
@@ -148,7 +148,7 @@ def test_go_log_lines_reach_logging(ns: str, caplog: pytest.LogCaptureFixture) -
     assert any(f"tunnel {t.log_id}:" in r.getMessage() for r in verbose), caplog.text
     r, w = os.pipe()
     os.close(w)
-    with pytest.raises(wgcore.InvalidArgumentError):
+    with pytest.raises(wgcore.errors.InvalidArgumentError):
         wgcore.Tunnel.from_tun_fd(r, "")
     os.close(r)
     # The exception says it: Go's line comes at DEBUG, not again at ERROR.

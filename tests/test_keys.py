@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wgcore import InvalidArgumentError, PresharedKey, PrivateKey, PublicKey
+from wgcore import PresharedKey, PrivateKey, PublicKey
+from wgcore.errors import InvalidArgumentError
 
 raw_keys = st.binary(min_size=32, max_size=32)
 

@@ -114,14 +114,14 @@ class Chain:
         c, er, xr = self.client, self.entry_relay, self.exit_relay
         try:
             while not self._stop.is_set():
-                moved = self._move(lambda b, n: c.recv_datagrams_into(b, n, timeout=0),
-                                   lambda d: er.send_datagrams(d, timeout=1), self._sent_by_client)
-                moved += self._move(lambda b, n: er.recv_datagrams_into(b, n, timeout=0),
-                                    lambda d: c.send_datagrams(d, timeout=1))
-                moved += self._move(lambda b, n: er.recv_packets_into(b, n, timeout=0),
-                                    lambda d: xr.send_datagrams(d, timeout=1), self._to_exit_relay)
-                moved += self._move(lambda b, n: xr.recv_datagrams_into(b, n, timeout=0),
-                                    lambda d: er.send_packets(d, timeout=1), self._from_exit_relay)
+                moved = self._move(lambda b, n: c.datagrams.recv_batch_into(b, n, timeout=0),
+                                   lambda d: er.datagrams.send_batch(d, timeout=1), self._sent_by_client)
+                moved += self._move(lambda b, n: er.datagrams.recv_batch_into(b, n, timeout=0),
+                                    lambda d: c.datagrams.send_batch(d, timeout=1))
+                moved += self._move(lambda b, n: er.packets.recv_batch_into(b, n, timeout=0),
+                                    lambda d: xr.datagrams.send_batch(d, timeout=1), self._to_exit_relay)
+                moved += self._move(lambda b, n: xr.datagrams.recv_batch_into(b, n, timeout=0),
+                                    lambda d: er.packets.send_batch(d, timeout=1), self._from_exit_relay)
                 if not moved:
                     time.sleep(0.001)
         except wgcore.TunnelClosedError:
@@ -155,13 +155,13 @@ def chain(keys: Keys) -> Iterator[Chain]:
      ({"interface": "wgcx0", "tun_fd": 0}, "interface= and tun_fd=")],
 )
 def test_exactly_one_of_interface_tun_fd_in_memory(keys: Keys, modes: dict[str, object], named: str) -> None:
-    with pytest.raises(wgcore.InvalidArgumentError, match=f"exactly one of .* got {named}$"):
+    with pytest.raises(wgcore.errors.InvalidArgumentError, match=f"exactly one of .* got {named}$"):
         Tunnel.multihop(entry_config(keys), exit_config(keys), private_ip=PRIVATE_IP, **modes)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("ip", ["", "203.0.113", "2001:db8::2", "203.0.113.2/32"])
 def test_private_ip_must_be_ipv4(keys: Keys, ip: str) -> None:
-    with pytest.raises(wgcore.InvalidArgumentError, match="private_ip .* is not an IPv4 address"):
+    with pytest.raises(wgcore.errors.InvalidArgumentError, match="private_ip .* is not an IPv4 address"):
         client(keys, private_ip=ip)
 
 
@@ -172,7 +172,7 @@ def test_private_ip_must_be_text(keys: Keys) -> None:
 
 @pytest.mark.parametrize("mtu", [635, 600, 65476, 65536])
 def test_link_mtu_is_636_to_65475(keys: Keys, mtu: int) -> None:
-    with pytest.raises(wgcore.InvalidArgumentError, match="mtu"):
+    with pytest.raises(wgcore.errors.InvalidArgumentError, match="mtu"):
         client(keys, mtu=mtu)
 
 
@@ -185,20 +185,20 @@ def test_exit_mtu_is_link_mtu_less_60(keys: Keys) -> None:
 
 
 def test_transport_host_needs_in_memory(keys: Keys) -> None:
-    with pytest.raises(wgcore.InvalidArgumentError, match="needs in_memory=True"):
+    with pytest.raises(wgcore.errors.InvalidArgumentError, match="needs in_memory=True"):
         Tunnel.multihop(entry_config(keys), exit_config(keys), private_ip=PRIVATE_IP, tun_fd=0, transport="host")
-    with pytest.raises(wgcore.InvalidArgumentError, match="transport must be"):
+    with pytest.raises(wgcore.errors.InvalidArgumentError, match="transport must be"):
         client(keys, transport="tcp")
 
 
 def test_configs_are_checked_per_hop(keys: Keys) -> None:
     with pytest.raises(TypeError, match="Interface"):
         Tunnel.multihop(entry_config(keys), 42, private_ip=PRIVATE_IP, in_memory=True)  # type: ignore[arg-type]
-    with pytest.raises(wgcore.InvalidArgumentError, match="exit config looks like a .conf file"):
+    with pytest.raises(wgcore.errors.InvalidArgumentError, match="exit config looks like a .conf file"):
         Tunnel.multihop(entry_config(keys), "[Interface]\n", private_ip=PRIVATE_IP, in_memory=True)
     two_endpoints = exit_config(keys)
     two_endpoints.peers.append(Peer(PrivateKey.generate().public_key, [], Endpoint(EXIT_ADDR, 1)))
-    with pytest.raises(wgcore.InvalidArgumentError, match="exactly one"):
+    with pytest.raises(wgcore.errors.InvalidArgumentError, match="exactly one"):
         Tunnel.multihop(entry_config(keys), two_endpoints, private_ip=PRIVATE_IP, in_memory=True)
 
 
@@ -215,7 +215,7 @@ def test_on_a_tun_by_name_the_interface_gets_the_exit_mtu(keys: Keys, ns: str) -
 def test_a_tun_fd_is_duplicated_the_caller_keeps_its_own(keys: Keys, ns: str) -> None:
     fd = netns.run_in(ns, lambda: open_tun("wgcm1"))
     t = Tunnel.multihop(entry_config(keys), exit_config(keys), private_ip=PRIVATE_IP, tun_fd=fd)
-    assert t.name is None and t.mtu == 1360 and t.is_multihop
+    assert t.name is None and t.mtu == 1360 and t.entry is not None
     t.close()
     assert os.readlink(f"/proc/self/fd/{fd}") == "/dev/net/tun", "the caller's fd must stay open"
     assert "wgcm1" in netns.ip("-n", ns, "link", "show"), "the caller's fd still holds the interface"
@@ -223,18 +223,18 @@ def test_a_tun_fd_is_duplicated_the_caller_keeps_its_own(keys: Keys, ns: str) ->
     assert "wgcm1" not in netns.ip("-n", ns, "link", "show")
 
 
-@pytest.mark.parametrize(("fd", "error"), [(-1, wgcore.InvalidArgumentError), (2**31, wgcore.InvalidArgumentError),
+@pytest.mark.parametrize(("fd", "error"), [(-1, wgcore.errors.InvalidArgumentError), (2**31, wgcore.errors.InvalidArgumentError),
                                          ("3", TypeError), (True, TypeError)])
 def test_tun_fd_must_be_a_file_descriptor(keys: Keys, fd: object, error: type[Exception]) -> None:
     with pytest.raises(error, match="tun_fd"):
         Tunnel.multihop(entry_config(keys), exit_config(keys), private_ip=PRIVATE_IP, tun_fd=fd)  # type: ignore[arg-type]
-    assert wgcore.tunnel_count() == 0
+    assert wgcore.tunnel.tunnel_count() == 0
 
 
 def test_the_entry_hop_must_route_the_exit_relay(keys: Keys) -> None:
     entry = entry_config(keys)
     entry.peers[0].allowed_ips = [ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("::/0")]
-    with pytest.raises(wgcore.InvalidArgumentError, match=f"does not route the exit relay's address {EXIT_ADDR}"):
+    with pytest.raises(wgcore.errors.InvalidArgumentError, match=f"does not route the exit relay's address {EXIT_ADDR}"):
         Tunnel.multihop(entry, exit_config(keys), private_ip=PRIVATE_IP, in_memory=True)
     entry.peers[0].allowed_ips.append(ipaddress.ip_network("203.0.113.0/24"))
     Tunnel.multihop(entry, exit_config(keys), private_ip=PRIVATE_IP, in_memory=True).close()
@@ -246,25 +246,25 @@ def test_the_entry_hop_must_route_the_exit_relay(keys: Keys) -> None:
 def test_hops_read_their_own_config(keys: Keys) -> None:
     with client(keys) as t:
         entry, exit = t.entry, t.exit
-        assert isinstance(entry, Hop) and isinstance(exit, Hop) and t.is_multihop
+        assert isinstance(entry, Hop) and isinstance(exit, Hop) and t.entry is not None
         assert (entry.role, exit.role) == ("entry", "exit")
         assert entry.public_key == keys.entry.public_key
         assert exit.public_key == keys.exit.public_key == t.public_key
         assert [p.public_key for p in entry.config().peers] == [keys.entry_relay.public_key]
         assert list(exit.stats()) == [keys.exit_relay.public_key] == list(t.stats())
         assert exit.handle == t.handle != entry.handle >= 0
-        assert wgcore.tunnel_count() >= 2
+        assert wgcore.tunnel.tunnel_count() >= 2
 
 
 def test_single_hop_tunnel_has_no_hops(keys: Keys) -> None:
     with Tunnel.in_memory(Interface(private_key=keys.entry)) as t:
-        assert (t.entry, t.exit, t.is_multihop) == (None, None, False)
-        with pytest.raises(wgcore.InvalidArgumentError, match="single-hop"):
+        assert (t.entry, t.exit) == (None, None)
+        with pytest.raises(wgcore.errors.InvalidArgumentError, match="single-hop"):
             Hop(t, "entry")
 
 
 def test_hop_role_is_entry_or_exit(keys: Keys) -> None:
-    with client(keys) as t, pytest.raises(wgcore.InvalidArgumentError, match="'entry' or 'exit'"):
+    with client(keys) as t, pytest.raises(wgcore.errors.InvalidArgumentError, match="'entry' or 'exit'"):
         Hop(t, "middle")
 
 
@@ -278,7 +278,7 @@ def test_set_config_and_peers_on_one_hop(keys: Keys) -> None:
         assert [str(n) for n in t.entry.config().peer(extra).allowed_ips] == ["10.8.0.0/16"]
         t.entry.remove_peer(extra)
         assert not t.entry.has_peer(extra)
-        with pytest.raises(wgcore.UnknownPeerError):
+        with pytest.raises(wgcore.errors.UnknownPeerError):
             t.exit.remove_peer(extra)
         t.exit.update_peer(Peer(keys.exit_relay.public_key, ["198.51.100.0/24"]))
         assert [str(n) for n in t.config().peer(keys.exit_relay.public_key).allowed_ips] == ["198.51.100.0/24"]
@@ -290,11 +290,11 @@ def test_set_config_and_peers_on_one_hop(keys: Keys) -> None:
 def test_packets_cross_both_hops_and_each_hop_counts_its_own(chain: Chain) -> None:
     c = chain.client
     out = ipv4_packet(b"through two hops")
-    c.send(out)
-    assert chain.exit_relay.recv(timeout=20) == out
+    c.packets.send(out)
+    assert chain.exit_relay.packets.recv(timeout=20) == out
     back = ipv4_packet(b"and back", src=INNER_B, dst=INNER_A)
-    chain.exit_relay.send(back)
-    assert c.recv(timeout=20) == back
+    chain.exit_relay.packets.send(back)
+    assert c.packets.recv(timeout=20) == back
     assert c.entry is not None and c.exit is not None
     entry, exit = c.entry.traffic(), c.exit.traffic()
     assert exit.from_app.packets == 1 and exit.to_app.packets == 1  # the user's packets
@@ -308,25 +308,25 @@ def test_packets_cross_both_hops_and_each_hop_counts_its_own(chain: Chain) -> No
 
 def test_the_largest_packet_fills_the_link_exactly(chain: Chain) -> None:
     c = chain.client
-    assert (c.mtu, c.max_datagram_size) == (1360, 1420 + 32)
+    assert (c.mtu, c.datagrams.max_size) == (1360, 1420 + 32)
     largest = ipv4_packet(bytes(c.mtu - 20))
-    c.send(largest)
-    assert chain.exit_relay.recv(timeout=20) == largest
-    assert max(chain.sizes) == c.max_datagram_size  # a full entry packet, not fragmented
-    with pytest.raises(wgcore.InvalidArgumentError):
-        c.send(ipv4_packet(bytes(c.mtu - 19)))
+    c.packets.send(largest)
+    assert chain.exit_relay.packets.recv(timeout=20) == largest
+    assert max(chain.sizes) == c.datagrams.max_size  # a full entry packet, not fragmented
+    with pytest.raises(wgcore.errors.InvalidArgumentError):
+        c.packets.send(ipv4_packet(bytes(c.mtu - 19)))
 
 
 def test_datagrams_are_the_entry_hops(keys: Keys) -> None:
     with client(keys) as t:
-        t.send(ipv4_packet(b"x"))  # starts the exit's handshake, carried by the entry
-        datagram = t.recv_datagram(timeout=20)
+        t.packets.send(ipv4_packet(b"x"))  # starts the exit's handshake, carried by the entry
+        datagram = t.datagrams.recv(timeout=20)
         assert datagram[0] == 1 and len(datagram) == 148  # the entry hop's handshake initiation
         assert t.entry is not None and t.entry.traffic().sent.initiation.packets >= 1
     with client(keys, transport="udp") as t:
         assert t.socket_fds[0] is not None
-        with pytest.raises(wgcore.NotSupportedError, match="UDP"):
-            t.datagram_fileno()
+        with pytest.raises(wgcore.errors.NotSupportedError, match="UDP"):
+            t.datagrams.fileno()
 
 
 # Closing
@@ -334,11 +334,11 @@ def test_datagrams_are_the_entry_hops(keys: Keys) -> None:
 
 def test_close_turns_off_both_hops(chain: Chain) -> None:
     c = chain.client
-    before = wgcore.tunnel_count()
+    before = wgcore.tunnel.tunnel_count()
     entry, exit = c.entry, c.exit
     assert entry is not None and exit is not None
     c.close()
-    assert wgcore.tunnel_count() == before - 2
+    assert wgcore.tunnel.tunnel_count() == before - 2
     for hop in (entry, exit, c.entry, c.exit):
         assert hop is not None and hop.handle == -1
         for use in (hop.config, hop.traffic, hop.get_config, lambda h=hop: h.set_config("")):
@@ -353,9 +353,9 @@ def test_daita_on_the_entry_hop(keys: Keys) -> None:
     with client(keys) as t:
         assert t.entry is not None
         t.entry.activate_daita(keys.entry_relay.public_key)
-        with pytest.raises(wgcore.DaitaError):  # it is on already: on the entry hop's peer
+        with pytest.raises(wgcore.errors.DaitaError):  # it is on already: on the entry hop's peer
             t.entry.activate_daita(keys.entry_relay.public_key)
-        with pytest.raises(wgcore.UnknownPeerError):  # the exit hop has no such peer
+        with pytest.raises(wgcore.errors.UnknownPeerError):  # the exit hop has no such peer
             t.exit.activate_daita(keys.entry_relay.public_key)  # type: ignore[union-attr]
 
 
@@ -370,11 +370,11 @@ def test_each_hop_counts_its_drops_and_only_the_exit_answers_no_route(keys: Keys
     with client(keys) as t:  # nobody carries its datagrams: no handshake completes
         assert t.entry is not None and t.exit is not None
         nowhere = ipv4_packet(b"no route", dst=bytes([192, 0, 2, 1]))
-        t.send(nowhere)
-        answer = t.recv(timeout=5)
+        t.packets.send(nowhere)
+        answer = t.packets.recv(timeout=5)
         assert (answer[9], answer[20], answer[21]) == (1, 3, 1) and answer[28:] == nowhere  # ICMP host unreachable
         packets = [ipv4_packet(i.to_bytes(2, "big")) for i in range(300)]
-        assert t.send_packets(packets, timeout=5) == len(packets)
+        assert t.packets.send_batch(packets, timeout=5) == len(packets)
         deadline = time.monotonic() + 20
         while t.exit.traffic().from_app.packets < 1 + len(packets):
             assert time.monotonic() < deadline, "the exit hop never read every packet"

@@ -134,11 +134,11 @@ def test_in_memory_multihop_over_the_host_transport(topology: Relays) -> None:
         while not stop.is_set():
             try:
                 while True:
-                    link.send(tunnel.recv_datagram(timeout=0))
+                    link.send(tunnel.datagrams.recv(timeout=0))
             except (TimeoutError, wgcore.TunnelClosedError):
                 pass
             try:
-                tunnel.send_datagrams([link.recv(65536)])
+                tunnel.datagrams.send_batch([link.recv(65536)])
             except (TimeoutError, wgcore.TunnelClosedError):
                 pass
 
@@ -148,8 +148,8 @@ def test_in_memory_multihop_over_the_host_transport(topology: Relays) -> None:
         with tunnel:
             replies = []
             for seq in range(3):
-                tunnel.send(icmp_echo(TUNNEL_IP, SERVER, seq))
-                replies.append(tunnel.recv(timeout=10))
+                tunnel.packets.send(icmp_echo(TUNNEL_IP, SERVER, seq))
+                replies.append(tunnel.packets.recv(timeout=10))
             assert tunnel.entry is not None and tunnel.entry.traffic().sent.data.packets >= 3
     finally:
         stop.set()
@@ -183,7 +183,7 @@ def test_daita_on_the_entry_hop_pads_only_the_client_to_entry_link(topology: Rel
 
 def test_close_while_traffic_flows(topology: Relays) -> None:
     r = topology
-    handles = wgcore.tunnel_count()
+    handles = wgcore.tunnel.tunnel_count()
     tunnel = multihop_tun(r, "wgcmh3")
     entry = tunnel.entry
     assert entry is not None
@@ -220,7 +220,7 @@ def test_close_while_traffic_flows(topology: Relays) -> None:
     for device in (tunnel, entry):
         with pytest.raises(wgcore.TunnelClosedError):
             device.get_config()
-    assert wgcore.tunnel_count() == handles, "leaked handles"
+    assert wgcore.tunnel.tunnel_count() == handles, "leaked handles"
     assert "wgcmh3" not in netns.ip("-n", r.client, "link", "show")
 
 

@@ -23,7 +23,7 @@ import wgcore
 from wgcore import _netstack
 from wgcore.config import Interface, Peer
 from wgcore.keys import PrivateKey
-from wgcore.net import NetstackTunnel, resolver, wrap_tls
+from wgcore.net import resolver, wrap_tls
 from wgcore.values import Endpoint
 
 from .netstack_support import dns_reply, echo, make_certificates, serve, serve_datagrams
@@ -32,7 +32,7 @@ A, B = "10.7.0.1", "10.7.0.2"
 A6, B6 = "fd00:7::1", "fd00:7::2"
 
 
-def netstack_pair() -> tuple[NetstackTunnel, NetstackTunnel]:
+def netstack_pair() -> tuple[wgcore.Tunnel, wgcore.Tunnel]:
     """A (10.7.0.1, fd00:7::1; DNS server B) and B (10.7.0.2, fd00:7::2),
     peered over loopback."""
     keys = [PrivateKey.generate(), PrivateKey.generate()]
@@ -46,21 +46,21 @@ def netstack_pair() -> tuple[NetstackTunnel, NetstackTunnel]:
 
 
 @pytest.fixture
-def pair() -> Iterator[tuple[NetstackTunnel, NetstackTunnel]]:
+def pair() -> Iterator[tuple[wgcore.Tunnel, wgcore.Tunnel]]:
     a, b = netstack_pair()
     with a, b:
         yield a, b
 
 
-def listen(tunnel: NetstackTunnel, port: int, handle=echo) -> socket.socket:  # type: ignore[no-untyped-def]
-    listener = tunnel.socket()
+def listen(tunnel: wgcore.Tunnel, port: int, handle=echo) -> socket.socket:  # type: ignore[no-untyped-def]
+    listener = tunnel.net.socket()
     listener.bind(("", port))
     listener.listen()
     serve(listener, handle)
     return listener  # type: ignore[return-value]
 
 
-def test_tcp_through_http_client_makefile_and_addresses(pair: tuple[NetstackTunnel, NetstackTunnel]) -> None:
+def test_tcp_through_http_client_makefile_and_addresses(pair: tuple[wgcore.Tunnel, wgcore.Tunnel]) -> None:
     a, b = pair
     body = os.urandom(3 << 20)
 
@@ -72,7 +72,7 @@ def test_tcp_through_http_client_makefile_and_addresses(pair: tuple[NetstackTunn
 
     listen(b, 80, respond)
     conn = http.client.HTTPConnection(B, 80, timeout=10)
-    conn.sock = a.create_connection((B, 80), timeout=10)  # type: ignore[assignment]
+    conn.sock = a.net.create_connection((B, 80), timeout=10)  # type: ignore[assignment]
     assert conn.sock.getpeername() == (B, 80)
     assert conn.sock.getsockname()[0] == A
     conn.request("GET", "/")
@@ -81,10 +81,10 @@ def test_tcp_through_http_client_makefile_and_addresses(pair: tuple[NetstackTunn
     assert hashlib.sha256(response.read()).digest() == hashlib.sha256(body).digest()
 
 
-def test_timeouts_non_blocking_and_refused(pair: tuple[NetstackTunnel, NetstackTunnel]) -> None:
+def test_timeouts_non_blocking_and_refused(pair: tuple[wgcore.Tunnel, wgcore.Tunnel]) -> None:
     a, b = pair
     listen(b, 7)
-    with a.create_connection((B, 7), timeout=0.2) as sock:
+    with a.net.create_connection((B, 7), timeout=0.2) as sock:
         with pytest.raises(TimeoutError):
             sock.recv(10)
         sock.setblocking(False)
@@ -95,25 +95,25 @@ def test_timeouts_non_blocking_and_refused(pair: tuple[NetstackTunnel, NetstackT
         assert sock.recv(10) == b"ping"
         sock.shutdown(socket.SHUT_WR)
         assert sock.recv(10) == b""  # the echo server saw EOF and closed
-    with a.socket() as sock:
+    with a.net.socket() as sock:
         assert sock.connect_ex((B, 9)) == errno.ECONNREFUSED
-    with a.socket() as sock, pytest.raises(ConnectionRefusedError):
+    with a.net.socket() as sock, pytest.raises(ConnectionRefusedError):
         sock.connect((B, 9))
-    with a.socket() as sock:
+    with a.net.socket() as sock:
         sock.settimeout(0.3)
         with pytest.raises(TimeoutError):
             sock.connect(("10.7.0.99", 80))  # routed to B, which is not it: no answer
-    with a.socket() as sock, pytest.raises(OSError) as bad:
+    with a.net.socket() as sock, pytest.raises(OSError) as bad:
         sock.connect(("::1", 80))
     assert bad.value.errno == errno.EAFNOSUPPORT
 
 
-def test_udp_sendto_recvfrom_and_connect(pair: tuple[NetstackTunnel, NetstackTunnel]) -> None:
+def test_udp_sendto_recvfrom_and_connect(pair: tuple[wgcore.Tunnel, wgcore.Tunnel]) -> None:
     a, b = pair
-    server = b.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    server = b.net.socket(socket.AF_INET, socket.SOCK_DGRAM)
     server.bind((B, 7))
     serve_datagrams(server, lambda d: d.upper())
-    with a.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+    with a.net.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.settimeout(5)
         sock.sendto(b"hello", (B, 7))
         assert sock.recvfrom(100) == (b"HELLO", (B, 7))
@@ -123,10 +123,10 @@ def test_udp_sendto_recvfrom_and_connect(pair: tuple[NetstackTunnel, NetstackTun
         assert sock.getpeername() == (B, 7)
 
 
-def test_close_and_tunnel_off_under_a_blocked_call(pair: tuple[NetstackTunnel, NetstackTunnel]) -> None:
+def test_close_and_tunnel_off_under_a_blocked_call(pair: tuple[wgcore.Tunnel, wgcore.Tunnel]) -> None:
     a, b = pair
     listen(b, 7)
-    sock = a.create_connection((B, 7), timeout=10)
+    sock = a.net.create_connection((B, 7), timeout=10)
     errors: list[BaseException] = []
     blocked = threading.Thread(target=lambda: errors.append(pytest.raises(OSError, sock.recv, 10).value))
     blocked.start()
@@ -136,64 +136,64 @@ def test_close_and_tunnel_off_under_a_blocked_call(pair: tuple[NetstackTunnel, N
     assert not blocked.is_alive(), "close did not wake a blocked recv"
     assert errors and errors[0].errno == errno.EBADF  # type: ignore[attr-defined]
 
-    other = a.create_connection((B, 7), timeout=10)
+    other = a.net.create_connection((B, 7), timeout=10)
     a.close()
     with pytest.raises(ConnectionResetError):
         other.recv(10)
     with pytest.raises(wgcore.TunnelClosedError):
-        a.socket()
+        a.net.socket()
     other.close()
 
 
-def test_getaddrinfo_through_the_tunnels_dns(pair: tuple[NetstackTunnel, NetstackTunnel],
+def test_getaddrinfo_through_the_tunnels_dns(pair: tuple[wgcore.Tunnel, wgcore.Tunnel],
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     a, b = pair
-    server = b.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    server = b.net.socket(socket.AF_INET, socket.SOCK_DGRAM)
     server.bind((B, 53))
     serve_datagrams(server, dns_reply({"web.test": [B, "2001:db8::2"]}))
     listen(b, 7)
-    assert a.getaddrinfo("web.test", "7", type=socket.SOCK_STREAM) == [
+    assert a.net.getaddrinfo("web.test", "7", type=socket.SOCK_STREAM) == [
         (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (B, 7)),
         (socket.AF_INET6, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", ("2001:db8::2", 7, 0, 0))]
-    with a.create_connection(("web.test", 7), timeout=5) as sock:
+    with a.net.create_connection(("web.test", 7), timeout=5) as sock:
         sock.sendall(b"x")
         assert sock.recv(1) == b"x"
     with pytest.raises(socket.gaierror) as missing:
-        a.getaddrinfo("nowhere.test", 80)
+        a.net.getaddrinfo("nowhere.test", 80)
     assert missing.value.errno == socket.EAI_NONAME
     server.close()  # no server answers now
     monkeypatch.setattr(resolver, "TRY_TIMEOUT", 0.2)
     with pytest.raises(socket.gaierror) as silent:
-        a.getaddrinfo("web.test", 80)
+        a.net.getaddrinfo("web.test", 80)
     assert silent.value.errno == socket.EAI_AGAIN
 
 
-def test_ipv6_sockets_and_aaaa_names(pair: tuple[NetstackTunnel, NetstackTunnel]) -> None:
+def test_ipv6_sockets_and_aaaa_names(pair: tuple[wgcore.Tunnel, wgcore.Tunnel]) -> None:
     a, b = pair
-    server = b.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    server = b.net.socket(socket.AF_INET, socket.SOCK_DGRAM)
     server.bind((B, 53))
     serve_datagrams(server, dns_reply({"six.test": [B6]}))
-    listener = b.socket(socket.AF_INET6)
+    listener = b.net.socket(socket.AF_INET6)
     listener.bind(("", 7))
     listener.listen()
     serve(listener, echo)
     assert listener.getsockname() == (B6, 7, 0, 0)
-    assert a.getaddrinfo("six.test", 7, socket.AF_INET6, socket.SOCK_STREAM)[0][4] == (B6, 7, 0, 0)
-    with a.create_connection(("six.test", 7), timeout=5) as sock:
+    assert a.net.getaddrinfo("six.test", 7, socket.AF_INET6, socket.SOCK_STREAM)[0][4] == (B6, 7, 0, 0)
+    with a.net.create_connection(("six.test", 7), timeout=5) as sock:
         assert sock.family == socket.AF_INET6 and sock.getsockname()[0] == A6
         sock.sendall(b"over six")
         assert sock.recv(100) == b"over six"
-    udp = b.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    udp = b.net.socket(socket.AF_INET6, socket.SOCK_DGRAM)
     udp.bind((B6, 9))
     serve_datagrams(udp, bytes.upper)
-    with a.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sock:
+    with a.net.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sock:
         sock.settimeout(5)
         sock.sendto(b"six", (B6, 9))
         assert sock.recvfrom(10) == (b"SIX", (B6, 9, 0, 0))
 
 
 @pytest.mark.tools("openssl")
-def test_tls_with_a_test_ca(pair: tuple[NetstackTunnel, NetstackTunnel], tmp_path: Path) -> None:
+def test_tls_with_a_test_ca(pair: tuple[wgcore.Tunnel, wgcore.Tunnel], tmp_path: Path) -> None:
     a, b = pair
     ca, cert, key = make_certificates(tmp_path, "web.test")
     server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -204,7 +204,7 @@ def test_tls_with_a_test_ca(pair: tuple[NetstackTunnel, NetstackTunnel], tmp_pat
 
     listen(b, 443, tls_echo)
     client_ctx = ssl.create_default_context(cafile=str(ca))
-    with wrap_tls(a.create_connection((B, 443), timeout=10), client_ctx, "web.test") as tls:
+    with wrap_tls(a.net.create_connection((B, 443), timeout=10), client_ctx, "web.test") as tls:
         assert tls.version() in ("TLSv1.2", "TLSv1.3")
         tls.sendall(b"secret" * 10000)
         got = b""
@@ -212,23 +212,23 @@ def test_tls_with_a_test_ca(pair: tuple[NetstackTunnel, NetstackTunnel], tmp_pat
             got += tls.recv(65536)
         assert got == b"secret" * 10000
     with pytest.raises(ssl.SSLCertVerificationError):
-        wrap_tls(a.create_connection((B, 443), timeout=10), client_ctx, "other.test")
+        wrap_tls(a.net.create_connection((B, 443), timeout=10), client_ctx, "other.test")
     with pytest.raises(ssl.SSLCertVerificationError):
-        wrap_tls(a.create_connection((B, 443), timeout=10), ssl.create_default_context(), "web.test")
+        wrap_tls(a.net.create_connection((B, 443), timeout=10), ssl.create_default_context(), "web.test")
 
 
 def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-def test_a_thousand_connections_leave_no_fds_or_sockets_behind(pair: tuple[NetstackTunnel, NetstackTunnel]) -> None:
+def test_a_thousand_connections_leave_no_fds_or_sockets_behind(pair: tuple[wgcore.Tunnel, wgcore.Tunnel]) -> None:
     a, b = pair
     listen(b, 7)
     sockets_before = _netstack.count()
 
     def churn(n: int) -> None:
         for _ in range(n):
-            with a.create_connection((B, 7), timeout=10) as sock:
+            with a.net.create_connection((B, 7), timeout=10) as sock:
                 sock.sendall(b"x")
                 assert sock.recv(1) == b"x"
 

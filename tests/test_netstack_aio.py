@@ -11,14 +11,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from wgcore.net import NetstackTunnel
+import wgcore
 
 from .netstack_support import dns_reply, serve_datagrams
 from .test_netstack import B, netstack_pair
 
 
 @pytest.fixture
-def pair() -> Iterator[tuple[NetstackTunnel, NetstackTunnel]]:
+def pair() -> Iterator[tuple[wgcore.Tunnel, wgcore.Tunnel]]:
     a, b = netstack_pair()
     with a, b:
         yield a, b
@@ -33,12 +33,12 @@ class Echo(asyncio.DatagramProtocol):
 
 
 @pytest.mark.timeout(30)
-def test_streams_datagrams_and_dns_concurrently(pair: tuple[NetstackTunnel, NetstackTunnel]) -> None:
+def test_streams_datagrams_and_dns_concurrently(pair: tuple[wgcore.Tunnel, wgcore.Tunnel]) -> None:
     a, b = pair
-    names = b.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    names = b.net.socket(socket.AF_INET, socket.SOCK_DGRAM)
     names.bind((B, 53))
     serve_datagrams(names, dns_reply({"web.test": [B]}))
-    udp_echo = b.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp_echo = b.net.socket(socket.AF_INET, socket.SOCK_DGRAM)
     udp_echo.bind((B, 7))
     serve_datagrams(udp_echo, bytes.upper)
     blob = os.urandom(4 << 20)
@@ -51,7 +51,7 @@ def test_streams_datagrams_and_dns_concurrently(pair: tuple[NetstackTunnel, Nets
         await writer.wait_closed()
 
     async def fetch(size: int) -> bytes:
-        reader, writer = await a.open_connection("web.test", 8000)
+        reader, writer = await a.net.open_connection("web.test", 8000)
         writer.write(b"%d\n" % size)
         data = await reader.read()
         writer.close()
@@ -59,7 +59,7 @@ def test_streams_datagrams_and_dns_concurrently(pair: tuple[NetstackTunnel, Nets
         return data
 
     async def datagrams() -> list[bytes]:
-        transport, protocol = await a.create_datagram_endpoint(Echo, remote_addr=(B, 7))
+        transport, protocol = await a.net.create_datagram_endpoint(Echo, remote_addr=(B, 7))
         try:
             for word in (b"one", b"two", b"three"):
                 transport.sendto(word)
@@ -68,19 +68,19 @@ def test_streams_datagrams_and_dns_concurrently(pair: tuple[NetstackTunnel, Nets
             transport.close()
 
     async def main() -> None:
-        async with await b.start_server(handle, port=8000) as server:
+        async with await b.net.start_server(handle, port=8000) as server:
             assert server.sockets[0].getsockname() == (B, 8000)
             sizes = [4 << 20, 1, 100_000, 1 << 20] * 3
             results = await asyncio.wait_for(asyncio.gather(
                 *(fetch(size) for size in sizes), datagrams(),
-                asyncio.get_running_loop().run_in_executor(None, a.getaddrinfo, "web.test", 80)), 20)
+                asyncio.get_running_loop().run_in_executor(None, a.net.getaddrinfo, "web.test", 80)), 20)
         for size, data in zip(sizes, results):
             assert hashlib.sha256(data).digest() == hashlib.sha256(blob[:size]).digest()
         assert sorted(results[len(sizes)]) == [b"ONE", b"THREE", b"TWO"]
         assert results[len(sizes) + 1][0][4] == (B, 80)
         with pytest.raises(ConnectionRefusedError):
-            await a.open_connection(B, 9)
+            await a.net.open_connection(B, 9)
         with pytest.raises(socket.gaierror):
-            await a.open_connection("nowhere.test", 80)
+            await a.net.open_connection("nowhere.test", 80)
 
     asyncio.run(main())

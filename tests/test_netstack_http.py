@@ -20,7 +20,7 @@ httpx = pytest.importorskip("httpx", reason="wgcore[http] is in the test extra")
 requests = pytest.importorskip("requests", reason="wgcore[http] is in the test extra")
 
 import wgcore.http  # noqa: E402
-from wgcore.net import NetstackTunnel, wrap_tls  # noqa: E402
+from wgcore.net import wrap_tls  # noqa: E402
 
 from .netstack_support import dns_reply, make_certificates, serve, serve_datagrams  # noqa: E402
 from .test_netstack import B, netstack_pair  # noqa: E402
@@ -32,7 +32,7 @@ class Quiet(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture
-def site(tmp_path: Path) -> Iterator[tuple[NetstackTunnel, Path, bytes]]:
+def site(tmp_path: Path) -> Iterator[tuple[wgcore.Tunnel, Path, bytes]]:
     """(client tunnel, CA file, the body of /blob): B serves HTTP on 80 and
     HTTPS on 443 as web.test, and answers DNS for it."""
     a, b = netstack_pair()
@@ -45,11 +45,11 @@ def site(tmp_path: Path) -> Iterator[tuple[NetstackTunnel, Path, bytes]]:
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls.load_cert_chain(cert, key)
     with a, b:
-        names = b.socket(2, 2)
+        names = b.net.socket(2, 2)
         names.bind((B, 53))
         serve_datagrams(names, dns_reply({"web.test": [B]}))
         for port, wrap in ((80, lambda c: c), (443, lambda c: wrap_tls(c, tls, server_side=True))):
-            listener = b.socket()
+            listener = b.net.socket()
             listener.bind(("", port))
             listener.listen()
             serve(listener, lambda conn, wrap=wrap: handler(wrap(conn), ("peer", 0), None))
@@ -61,10 +61,10 @@ def digest(data: bytes) -> str:
 
 
 @pytest.mark.tools("openssl")
-def test_requests_adapter(site: tuple[NetstackTunnel, Path, bytes]) -> None:
+def test_requests_adapter(site: tuple[wgcore.Tunnel, Path, bytes]) -> None:
     tunnel, ca, blob = site
     with requests.Session() as session:
-        adapter = wgcore.http.Adapter(tunnel)
+        adapter = wgcore.http.Adapter(tunnel.net)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         for url in ("http://web.test/blob", "https://web.test/blob"):
@@ -78,17 +78,17 @@ def test_requests_adapter(site: tuple[NetstackTunnel, Path, bytes]) -> None:
 
 
 @pytest.mark.tools("openssl")
-def test_httpx_transports(site: tuple[NetstackTunnel, Path, bytes]) -> None:
+def test_httpx_transports(site: tuple[wgcore.Tunnel, Path, bytes]) -> None:
     tunnel, ca, blob = site
     context = ssl.create_default_context(cafile=str(ca))
-    with httpx.Client(transport=wgcore.http.HTTPXTransport(tunnel, verify=context), timeout=10) as client:
+    with httpx.Client(transport=wgcore.http.HTTPXTransport(tunnel.net, verify=context), timeout=10) as client:
         for url in ("http://web.test/blob", "https://web.test/blob", "https://web.test/blob"):
             assert digest(client.get(url).content) == digest(blob)
         with pytest.raises(httpx.ConnectError):
             client.get("http://web.test:81/")
 
     async def fetch_all() -> list[bytes]:
-        transport = wgcore.http.AsyncHTTPXTransport(tunnel, verify=context)
+        transport = wgcore.http.AsyncHTTPXTransport(tunnel.net, verify=context)
         async with httpx.AsyncClient(transport=transport, timeout=10) as client:
             responses = await asyncio.gather(*(client.get(f"{scheme}://web.test/blob")
                                                for scheme in ("http", "https", "http", "https")))

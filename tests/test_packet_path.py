@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import wgcore
-from wgcore.aio import AsyncTunnel
+from wgcore.aio import AsyncPort
 from wgcore.testing import tunnel_pair
 
 from .packets import LossyLink, carry, ipv4, recv_one
@@ -33,7 +33,7 @@ def pump_for(a: wgcore.Tunnel, b: wgcore.Tunnel):
 
 
 def handshake(a: wgcore.Tunnel, b: wgcore.Tunnel) -> None:
-    a.send(ipv4(b"hello"))
+    a.packets.send(ipv4(b"hello"))
     assert recv_one(b, pump_for(a, b)) == ipv4(b"hello")
 
 
@@ -47,10 +47,10 @@ def exchange(a: wgcore.Tunnel, b: wgcore.Tunnel, packets: list[bytes], window: i
     while received < len(packets):
         assert time.monotonic() < deadline, f"stalled at {received}/{len(packets)}"
         if sent < len(packets) and sent - received < window:
-            sent += a.send_packets(packets[sent : min(len(packets), received + window, sent + 64)], timeout=0)
+            sent += a.packets.send_batch(packets[sent : min(len(packets), received + window, sent + 64)], timeout=0)
         if pump:
             pump()
-        n = b.recv_packets_into(buf, lens, timeout=0 if pump else 0.01)
+        n = b.packets.recv_batch_into(buf, lens, timeout=0 if pump else 0.01)
         offset = 0
         for size in lens[:n]:
             assert bytes(buf[offset : offset + size]) == packets[received], f"packet {received} differs"
@@ -92,7 +92,7 @@ def test_packets_of_four_sender_threads_arrive_intact_and_each_in_order(
                 for _ in batch:
                     in_flight.acquire()
                 while batch:
-                    batch = batch[a.send_packets(batch, timeout=5) :]
+                    batch = batch[a.packets.send_batch(batch, timeout=5) :]
         except BaseException as e:
             failures.append(e)
 
@@ -107,7 +107,7 @@ def test_packets_of_four_sender_threads_arrive_intact_and_each_in_order(
         assert time.monotonic() < deadline, f"stalled at {following}"
         if pump:
             pump()
-        n = b.recv_packets_into(buf, lens, timeout=0 if pump else 0.01)
+        n = b.packets.recv_batch_into(buf, lens, timeout=0 if pump else 0.01)
         offset = 0
         for size in lens[:n]:
             got = bytes(buf[offset : offset + size])
@@ -127,18 +127,18 @@ def test_one_buffer_with_lengths_and_numpy_style_buffers(pair: tuple[wgcore.Tunn
     handshake(a, b)
     packets = [ipv4(bytes([i]) * i) for i in range(1, 40)]
     joined = bytearray(b"".join(packets))
-    assert a.send_packets(memoryview(joined), [len(p) for p in packets]) == len(packets)
+    assert a.packets.send_batch(memoryview(joined), [len(p) for p in packets]) == len(packets)
     pump = pump_for(a, b)
     got = [recv_one(b, pump) for _ in packets]
     assert got == packets
-    a.send(ipv4(b"y" * 100))
+    a.packets.send(ipv4(b"y" * 100))
     target = memoryview(bytearray(2000))[100:]
     deadline = time.monotonic() + 10
     while True:
         if pump:
             pump()
         try:
-            n = b.recv_into(target, timeout=0.01)
+            n = b.packets.recv_into(target, timeout=0.01)
             break
         except TimeoutError:
             assert time.monotonic() < deadline
@@ -162,12 +162,12 @@ def test_lossy_reordering_duplicating_link_still_delivers_a_message() -> None:
             if now - last_send > 0.05:  # resend whatever is unacknowledged
                 last_send = now
                 unacked = [i for i in range(len(chunks)) if i not in acked][:128]
-                a.send_packets([ipv4(i.to_bytes(4, "big") + chunks[i]) for i in unacked], timeout=0)
+                a.packets.send_batch([ipv4(i.to_bytes(4, "big") + chunks[i]) for i in unacked], timeout=0)
             carry(a, b, link)
             news = []
             while True:
                 try:
-                    p = b.recv(timeout=0)
+                    p = b.packets.recv(timeout=0)
                 except TimeoutError:
                     break
                 seq = int.from_bytes(p[20:24], "big")
@@ -176,10 +176,10 @@ def test_lossy_reordering_duplicating_link_still_delivers_a_message() -> None:
                 news.append(seq)
             if news:
                 ack = b"".join(s.to_bytes(4, "big") for s in news)
-                b.send(ipv4(ack, src=bytes([198, 51, 100, 2]), dst=bytes([198, 51, 100, 1])), timeout=1)
+                b.packets.send(ipv4(ack, src=bytes([198, 51, 100, 2]), dst=bytes([198, 51, 100, 1])), timeout=1)
             while True:
                 try:
-                    p = a.recv(timeout=0)
+                    p = a.packets.recv(timeout=0)
                 except TimeoutError:
                     break
                 acked.update(int.from_bytes(p[i : i + 4], "big") for i in range(20, len(p), 4))
@@ -213,7 +213,7 @@ def test_blocking_calls_release_the_gil() -> None:
     with a, b:
         buf, lens = bytearray(1500), array.array("I", [0] * 8)
         start = time.monotonic()
-        advanced = counter_advances_during(lambda: b.recv_packets_into(buf, lens, timeout=0.5))
+        advanced = counter_advances_during(lambda: b.packets.recv_batch_into(buf, lens, timeout=0.5))
         assert time.monotonic() - start >= 0.45
         assert advanced > 1000, f"counter moved only {advanced} while recv blocked"
         # After a handshake, stop carrying A's datagrams: once every queue
@@ -225,10 +225,10 @@ def test_blocking_calls_release_the_gil() -> None:
         packets = [ipv4(b"z" * 1000)] * 256
         for _ in range(5):
             for _ in range(100):
-                if a.send_packets(packets, timeout=0.2) == 0:
+                if a.packets.send_batch(packets, timeout=0.2) == 0:
                     break
             start = time.monotonic()
-            advanced = counter_advances_during(lambda: a.send_packets(packets, timeout=0.5))
+            advanced = counter_advances_during(lambda: a.packets.send_batch(packets, timeout=0.5))
             if time.monotonic() - start >= 0.45:
                 break
         else:
@@ -245,11 +245,11 @@ def test_a_reader_spins_only_briefly_before_sleeping() -> None:
         handshake(a, b)
         buf = bytearray(1500)
         for i in range(200):
-            a.send(ipv4(i.to_bytes(4, "big")))
-            assert b.recv_into(buf, timeout=5) == len(ipv4(i.to_bytes(4, "big")))
+            a.packets.send(ipv4(i.to_bytes(4, "big")))
+            assert b.packets.recv_into(buf, timeout=5) == len(ipv4(i.to_bytes(4, "big")))
         cpu = time.thread_time()
         with pytest.raises(TimeoutError):
-            b.recv_into(buf, timeout=0.5)
+            b.packets.recv_into(buf, timeout=0.5)
         used = time.thread_time() - cpu
         assert used < 0.1, f"a 0.5 s wait used {used:.3f} s of CPU"
 
@@ -265,44 +265,45 @@ def test_back_pressure_is_reported_and_nothing_accepted_is_lost() -> None:
         # machine the device can take many seconds to fill its own queues.
         deadline = time.monotonic() + 90
         while True:
-            n = a.send_packets(packets, timeout=0.05)
+            n = a.packets.send_batch(packets, timeout=0.05)
             accepted += packets[:n]
             if n == 0:
                 break
             if time.monotonic() > deadline:
                 pytest.fail(f"the send queue never filled: {a.traffic()}")
-        with pytest.raises(wgcore.QueueFullError):
-            a.send(packets[0], timeout=0.01)
+        with pytest.raises(wgcore.errors.QueueFullError) as full:
+            a.packets.send(packets[0], timeout=0.01)
+        assert isinstance(full.value, TimeoutError), "one rule: a one-item call out of time raises TimeoutError"
         buf, lens = bytearray(64 * 1500), array.array("I", bytes(4 * 64))
         received = 0
         deadline = time.monotonic() + 60
         while received < len(accepted):
             assert time.monotonic() < deadline, f"{received} of {len(accepted)} accepted packets arrived"
             carry(a, b)
-            n = b.recv_packets_into(buf, lens, timeout=0)
+            n = b.packets.recv_batch_into(buf, lens, timeout=0)
             offset = 0
             for size in lens[:n]:
                 assert bytes(buf[offset : offset + size]) == accepted[received]
                 offset += size
                 received += 1
-        assert b.recv_packets_into(buf, lens, timeout=0.2) == 0, "more arrived than was accepted"
+        assert b.packets.recv_batch_into(buf, lens, timeout=0.2) == 0, "more arrived than was accepted"
 
 
 def test_readiness_fd_works_with_selectors(pair: tuple[wgcore.Tunnel, wgcore.Tunnel]) -> None:
     a, b = pair
     handshake(a, b)
     sel = selectors.DefaultSelector()
-    sel.register(b.fileno(), selectors.EVENT_READ)
+    sel.register(b.packets.fileno(), selectors.EVENT_READ)
     try:
         assert sel.select(timeout=0) == []
-        a.send(ipv4(b"ping"))
+        a.packets.send(ipv4(b"ping"))
         pump = pump_for(a, b)
         deadline = time.monotonic() + 10
         while not sel.select(timeout=0.01):
             assert time.monotonic() < deadline
             if pump:
                 pump()
-        assert b.recv(timeout=0) == ipv4(b"ping")
+        assert b.packets.recv(timeout=0) == ipv4(b"ping")
         assert sel.select(timeout=0) == []
     finally:
         sel.close()
@@ -315,7 +316,7 @@ def test_closing_wakes_a_blocked_reader() -> None:
 
     def reader() -> None:
         try:
-            b.recv(timeout=30)
+            b.packets.recv(timeout=30)
         except BaseException as e:
             errors.append(e)
 
@@ -333,41 +334,41 @@ def test_bad_buffers_and_packets_raise_specific_errors() -> None:
     with a, b:
         lens = array.array("I", [0] * 4)
         with pytest.raises(TypeError, match="read-only"):
-            b.recv_packets_into(b"immutable", lens, timeout=0)
+            b.packets.recv_batch_into(b"immutable", lens, timeout=0)
         with pytest.raises(TypeError, match="writable buffer"):
-            b.recv_packets_into(42, lens, timeout=0)
+            b.packets.recv_batch_into(42, lens, timeout=0)
         with pytest.raises(TypeError, match="uint32"):
-            b.recv_packets_into(bytearray(100), array.array("d", [0.0]), timeout=0)
+            b.packets.recv_batch_into(bytearray(100), array.array("d", [0.0]), timeout=0)
         with pytest.raises(TypeError):
-            a.send_packets([42])
+            a.packets.send_batch([42])
         with pytest.raises(ValueError, match="timeout"):
-            b.recv_packets_into(bytearray(100), lens, timeout=-1)
+            b.packets.recv_batch_into(bytearray(100), lens, timeout=-1)
         with pytest.raises(ValueError, match="overrun"):
-            a.send_packets(bytearray(10), [20])
-        with pytest.raises(wgcore.InvalidArgumentError, match="MTU"):
-            a.send(ipv4(bytes(1500)))
-        with pytest.raises(wgcore.InvalidArgumentError, match="packet 1: IP version"):
-            a.send_packets([ipv4(b"ok"), b"\x00" * 30])
+            a.packets.send_batch(bytearray(10), [20])
+        with pytest.raises(wgcore.errors.InvalidArgumentError, match="MTU"):
+            a.packets.send(ipv4(bytes(1500)))
+        with pytest.raises(wgcore.errors.InvalidArgumentError, match="packet 1: IP version"):
+            a.packets.send_batch([ipv4(b"ok"), b"\x00" * 30])
         bad_length = bytearray(ipv4(b"abc"))
         bad_length[3] += 1
-        with pytest.raises(wgcore.InvalidArgumentError, match="header says"):
-            a.send(bad_length)
-        with pytest.raises(wgcore.NotSupportedError):
-            a.recv_datagram(timeout=0)
-        with pytest.raises(wgcore.InvalidArgumentError, match="transport"):
+        with pytest.raises(wgcore.errors.InvalidArgumentError, match="header says"):
+            a.packets.send(bad_length)
+        with pytest.raises(wgcore.errors.NotSupportedError):
+            a.datagrams.recv(timeout=0)
+        with pytest.raises(wgcore.errors.InvalidArgumentError, match="transport"):
             wgcore.Tunnel.in_memory("", transport="carrier-pigeon")
         handshake(a, b)
-        a.send(ipv4(bytes(500)))
+        a.packets.send(ipv4(bytes(500)))
         deadline = time.monotonic() + 5
         while True:
             try:
-                b.recv_into(bytearray(100), timeout=0.05)
-            except wgcore.BufferTooSmallError:
+                b.packets.recv_into(bytearray(100), timeout=0.05)
+            except wgcore.errors.BufferTooSmallError:
                 break
             except TimeoutError:
                 assert time.monotonic() < deadline
-        assert b.recv(timeout=1) == ipv4(bytes(500)), "a packet that did not fit was lost"
-    for call in (lambda: a.send(ipv4(b"")), lambda: b.recv(timeout=0), a.fileno):
+        assert b.packets.recv(timeout=1) == ipv4(bytes(500)), "a packet that did not fit was lost"
+    for call in (lambda: a.packets.send(ipv4(b"")), lambda: b.packets.recv(timeout=0), a.packets.fileno):
         with pytest.raises(wgcore.TunnelClosedError):
             call()
 
@@ -375,7 +376,7 @@ def test_bad_buffers_and_packets_raise_specific_errors() -> None:
 def test_asyncio_request_response() -> None:
     async def main() -> list[bytes]:
         a, b = tunnel_pair("udp")
-        client, server = AsyncTunnel(a), AsyncTunnel(b)
+        client, server = AsyncPort(a.packets), AsyncPort(b.packets)
 
         async def serve() -> None:
             async for request in server:
@@ -391,8 +392,8 @@ def test_asyncio_request_response() -> None:
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
-            client.close()
-            server.close()
+            a.close()
+            b.close()
         return replies
 
     assert asyncio.run(main()) == [b"re:one", b"re:two", b"re:three"]
@@ -403,10 +404,10 @@ def test_lengths_may_be_memoryview_slices_of_uint32_arrays(pair: tuple[wgcore.Tu
     handshake(a, b)
     packets = [ipv4(bytes([i]) * (10 * i)) for i in range(1, 9)]
     sizes = array.array("I", [len(p) for p in packets] + [0, 0])
-    assert a.send_packets(b"".join(packets), memoryview(sizes)[:8]) == 8
+    assert a.packets.send_batch(b"".join(packets), memoryview(sizes)[:8]) == 8
     pump = pump_for(a, b)
     assert [recv_one(b, pump) for _ in packets] == packets
-    a.send_packets(packets[:2])
+    a.packets.send_batch(packets[:2])
     buf, lens = bytearray(4000), array.array("I", [0] * 6)
     deadline = time.monotonic() + 10
     got = 0
@@ -414,7 +415,7 @@ def test_lengths_may_be_memoryview_slices_of_uint32_arrays(pair: tuple[wgcore.Tu
         assert time.monotonic() < deadline
         if pump:
             pump()
-        got += b.recv_packets_into(memoryview(buf)[got * 20 :], memoryview(lens)[got : got + 2], timeout=0.01)
+        got += b.packets.recv_batch_into(memoryview(buf)[got * 20 :], memoryview(lens)[got : got + 2], timeout=0.01)
 
 
 def test_host_transport_peers_read_back_with_no_endpoint() -> None:
@@ -433,8 +434,8 @@ def test_closing_a_tunnel_wakes_an_awaited_recv() -> None:
         a, b = tunnel_pair("host")
         with a:
             loop = asyncio.get_running_loop()
-            for receive, close in ((AsyncTunnel(b).recv, b.close),
-                                   (AsyncTunnel(a).recv_datagram, lambda: threading.Thread(target=a.close).start())):
+            for receive, close in ((AsyncPort(b.packets).recv, b.close),
+                                   (AsyncPort(a.datagrams).recv, lambda: threading.Thread(target=a.close).start())):
                 task = asyncio.create_task(receive())
                 await asyncio.sleep(0.1)
                 loop.call_soon(close)
@@ -449,13 +450,13 @@ def test_strided_buffers_get_a_specific_error() -> None:
     with a, b:
         strided = memoryview(bytearray(3000))[::2]  # writable, not contiguous
         lens = array.array("I", [0] * 4)
-        for call in (lambda: b.recv_packets_into(strided, lens, timeout=0),
-                     lambda: b.recv_into(strided, timeout=0),
-                     lambda: b.recv_packets_into(bytearray(3000), memoryview(array.array("I", [0] * 8))[::2]),
-                     lambda: a.send(strided[:40]),
-                     lambda: a.send_packets([ipv4(b"ok"), strided[:40]]),
-                     lambda: a.send_packets(strided, [40])):
+        for call in (lambda: b.packets.recv_batch_into(strided, lens, timeout=0),
+                     lambda: b.packets.recv_into(strided, timeout=0),
+                     lambda: b.packets.recv_batch_into(bytearray(3000), memoryview(array.array("I", [0] * 8))[::2]),
+                     lambda: a.packets.send(strided[:40]),
+                     lambda: a.packets.send_batch([ipv4(b"ok"), strided[:40]]),
+                     lambda: a.packets.send_batch(strided, [40])):
             with pytest.raises(TypeError, match="C-contiguous, not a strided memoryview"):
                 call()
         with pytest.raises(TypeError, match="packet 1 must be a buffer, not int"):
-            a.send_packets([ipv4(b"ok"), 42])
+            a.packets.send_batch([ipv4(b"ok"), 42])

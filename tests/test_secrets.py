@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import wgcore
-from wgcore import ConfigError, Endpoint, Interface, PresharedKey, PrivateKey
+from wgcore import Endpoint, Interface, PresharedKey, PrivateKey
+from wgcore.errors import ConfigError
 from wgcore.errors import redact
 from wgcore.uapi import parse_get
 from wgcore.values import parse_network
@@ -108,7 +109,7 @@ def test_endpoint_and_network_errors_never_show_a_key(raw: bytes, encoding: str,
     for parse in (Endpoint.parse, parse_network):
         try:
             parse(text)  # "[<hex>]:5" is a (strange) hostname endpoint: fine
-        except wgcore.InvalidArgumentError as e:
+        except wgcore.errors.InvalidArgumentError as e:
             assert_hidden(raw, str(e))
 
 
@@ -143,7 +144,7 @@ def test_set_config_errors_and_go_log_lines_never_show_a_key(
     text = fill(template, name, sep, raw, "hex")
     try:
         tunnel.set_config(text)
-    except wgcore.InvalidArgumentError as e:
+    except wgcore.errors.InvalidArgumentError as e:
         assert_hidden(raw, str(e), repr(e))
     assert_hidden(raw, caplog.text, *(str(r.msg) + str(r.args) for r in caplog.records))
 
@@ -152,7 +153,7 @@ def test_set_config_of_the_issue_and_its_error_log_line(tunnel: wgcore.Tunnel,
                                                         caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="wgcore.go")
     key = PrivateKey.generate()
-    with pytest.raises(wgcore.InvalidArgumentError, match=r"failed to parse line \"private_key \(hidden\)\"") as info:
+    with pytest.raises(wgcore.errors.InvalidArgumentError, match=r"failed to parse line \"private_key \(hidden\)\"") as info:
         tunnel.set_config(f"private_key {key.hex()}\n")
     # Go's line repeats the exception: logged at DEBUG (redacted), not at ERROR.
     debug = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]

@@ -36,7 +36,7 @@ def test_no_route_drops_are_counted_exactly() -> None:
     with a, b:
         routed = [ipv4(bytes(i)) for i in range(10)]
         unrouted = [ipv4(bytes(100 + i), dst=NOWHERE) for i in range(25)]
-        assert a.send_packets(unrouted[:5] + routed + unrouted[5:]) == 35
+        assert a.packets.send_batch(unrouted[:5] + routed + unrouted[5:]) == 35
         wait_for(lambda: a.traffic().from_app.packets == 35, "the device to read all packets")
         got = a.traffic()
         assert got.no_route == Count(25, sum(map(len, unrouted)))
@@ -48,7 +48,7 @@ def carry_tallied(a: wgcore.Tunnel, b: wgcore.Tunnel, tally: dict[str, Counter[s
     buf, lens = bytearray(256 * 1600), array.array("I", bytes(4 * 256))
     moved = 0
     for src, dst, direction in ((a, b, "a->b"), (b, a, "b->a")):
-        n = src.recv_datagrams_into(buf, lens, timeout=0)
+        n = src.datagrams.recv_batch_into(buf, lens, timeout=0)
         datagrams, offset = [], 0
         for size in lens[:n]:
             d = bytes(buf[offset : offset + size])
@@ -60,7 +60,7 @@ def carry_tallied(a: wgcore.Tunnel, b: wgcore.Tunnel, tally: dict[str, Counter[s
             tally[direction][kind + ".bytes"] += len(d)
             datagrams.append(d)
         while datagrams:
-            datagrams = datagrams[dst.send_datagrams(datagrams, timeout=1) :]
+            datagrams = datagrams[dst.datagrams.send_batch(datagrams, timeout=1) :]
         moved += n
     return moved
 
@@ -93,11 +93,11 @@ def test_counters_match_what_the_host_carried() -> None:
     with a, b:
         delivered: list[bytes] = []
         for start_at in range(0, len(packets), 50):
-            a.send_packets(packets[start_at : start_at + 50], timeout=5)
+            a.packets.send_batch(packets[start_at : start_at + 50], timeout=5)
             while len(delivered) < min(len(packets), start_at + 50):
                 delivered.append(recv_one(b, lambda: carry_tallied(a, b, tally)))
         assert delivered == packets
-        b.send(ipv4(b"reply", src=bytes([198, 51, 100, 2]), dst=bytes([198, 51, 100, 1])))
+        b.packets.send(ipv4(b"reply", src=bytes([198, 51, 100, 2]), dst=bytes([198, 51, 100, 1])))
         assert recv_one(a, lambda: carry_tallied(a, b, tally))
         carry_until_quiet(a, b, tally)
         ta, tb = a.traffic(), b.traffic()
@@ -113,13 +113,13 @@ def test_packets_sent_before_the_first_handshake_show_in_the_counters() -> None:
     tally: dict[str, Counter[str]] = {"a->b": Counter(), "b->a": Counter()}
     packets = [ipv4(i.to_bytes(4, "big")) for i in range(1000)]
     with a, b:
-        assert a.send_packets(packets) == 1000  # all accepted: nothing carried yet
+        assert a.packets.send_batch(packets) == 1000  # all accepted: nothing carried yet
         wait_for(lambda: a.traffic().from_app.packets == 1000, "the device to read all 1000")
         delivered = [recv_one(b, lambda: carry_tallied(a, b, tally))]
         carry_until_quiet(a, b, tally)
         while True:
             try:
-                delivered.append(b.recv(timeout=0))
+                delivered.append(b.packets.recv(timeout=0))
             except TimeoutError:
                 break
         ta, tb = a.traffic(), b.traffic()
@@ -137,7 +137,7 @@ def test_every_packet_beyond_128_for_a_peer_that_never_answers_is_counted() -> N
         a.set_config(dead)  # its endpoint never answers: no handshake, ever
         sizes = [20 + i % 300 for i in range(700)]
         for start_at in range(0, len(sizes), 100):
-            assert a.send_packets([ipv4(bytes(n - 20)) for n in sizes[start_at : start_at + 100]], timeout=5) == 100
+            assert a.packets.send_batch([ipv4(bytes(n - 20)) for n in sizes[start_at : start_at + 100]], timeout=5) == 100
         wait_for(lambda: a.traffic().from_app.packets == len(sizes), "the device to read every packet")
         t = a.traffic()
     assert t.staging_dropped == Count(len(sizes) - 128, sum(sizes[128:]))

@@ -82,7 +82,7 @@ def test_socket_fds_are_the_tunnels_udp_sockets(ns: str) -> None:
 
 def test_sixteen_threads_turn_tunnels_on_and_off(ns: str) -> None:
     priv, _ = new_key_pair()
-    before = wgcore.tunnel_count()
+    before = wgcore.tunnel.tunnel_count()
     failures: list[BaseException] = []
 
     def worker(i: int) -> None:
@@ -101,5 +101,5 @@ def test_sixteen_threads_turn_tunnels_on_and_off(ns: str) -> None:
         t.join(timeout=120)
     assert not any(t.is_alive() for t in threads), "a thread hung"
     assert not failures, failures
-    assert wgcore.tunnel_count() == before, "leaked tunnel handles"
+    assert wgcore.tunnel.tunnel_count() == before, "leaked tunnel handles"
     assert "wgt" not in netns.ip("-n", ns, "link", "show")

@@ -11,7 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import wgcore
-from wgcore import ConfigError, Endpoint, Interface, Peer, PrivateKey, PublicKey, _native
+from wgcore import Endpoint, Interface, Peer, PrivateKey, PublicKey, _native
+from wgcore.errors import ConfigError
 from wgcore.uapi import codec, parse_get
 
 public_keys = st.binary(min_size=32, max_size=32).map(PublicKey)
@@ -85,7 +86,7 @@ def test_peer_takes_strings_for_networks_and_endpoint() -> None:
     peer = Peer(key, ["10.0.0.1/32", ipaddress.ip_network("fd00::/64")], "198.18.0.2:51820")
     assert peer.allowed_ips == [ipaddress.ip_network("10.0.0.1/32"), ipaddress.ip_network("fd00::/64")]
     assert peer.endpoint == Endpoint("198.18.0.2", 51820)
-    with pytest.raises(wgcore.InvalidArgumentError, match="bad CIDR"):
+    with pytest.raises(wgcore.errors.InvalidArgumentError, match="bad CIDR"):
         Peer(key, ["10.0.0.300/32"])
     with pytest.raises(TypeError, match=r"write \['10.0.0.1/32'\]"):
         Peer(key, "10.0.0.1/32")  # type: ignore[arg-type]
@@ -104,7 +105,7 @@ def test_mtu_rule_is_libwgs() -> None:
     # the largest MTU whose data messages (mtu + 32) fit UDP over IPv4
     assert Interface(mtu=576).mtu == 576 and Interface(mtu=65475).mtu == 65475
     for bad in (575, 68, 65476, 65535):
-        with pytest.raises(wgcore.InvalidArgumentError, match="576-65475"):
+        with pytest.raises(wgcore.errors.InvalidArgumentError, match="576-65475"):
             Interface(mtu=bad)
     with pytest.raises(ConfigError, match="MTU"):
         Interface.from_conf("[Interface]\nMTU = 100\n")
@@ -136,13 +137,13 @@ def test_go_logger_prints_nothing_by_default() -> None:
 def test_a_conf_file_passed_as_uapi_text_says_what_to_do() -> None:
     text = f"[Interface]\nPrivateKey = {PrivateKey.generate()}\n"
     with wgcore.Tunnel.in_memory("", transport="host") as t:
-        with pytest.raises(wgcore.InvalidArgumentError, match=r"looks like a \.conf file.*Interface\.from_conf"):
+        with pytest.raises(wgcore.errors.InvalidArgumentError, match=r"looks like a \.conf file.*Interface\.from_conf"):
             t.set_config(text)
 
 
 def test_go_error_lines_that_an_exception_repeats_are_not_logged(caplog: pytest.LogCaptureFixture) -> None:
     with wgcore.Tunnel.in_memory("", transport="host") as t, caplog.at_level(logging.DEBUG, "wgcore.go"):
-        with pytest.raises(wgcore.InvalidArgumentError, match="private_key"):
+        with pytest.raises(wgcore.errors.InvalidArgumentError, match="private_key"):
             t.set_config("private_key=zz\n")
         t.set_config("listen_port=0\n")
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text

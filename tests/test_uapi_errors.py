@@ -59,9 +59,9 @@ def test_each_errno_has_its_class(tmp_path: Path, err: int, cls: type[errors.Uap
 
 
 def test_uapi_errors_are_also_the_matching_wgcore_errors() -> None:
-    assert isinstance(errors.uapi_error(errno.EINVAL, "x"), wgcore.InvalidArgumentError)
-    assert isinstance(errors.uapi_error(errno.ENOENT, "x"), wgcore.UnknownPeerError)
-    assert isinstance(errors.uapi_error(errno.EAGAIN, "x"), wgcore.TransientError)
+    assert isinstance(errors.uapi_error(errno.EINVAL, "x"), wgcore.errors.InvalidArgumentError)
+    assert isinstance(errors.uapi_error(errno.ENOENT, "x"), wgcore.errors.UnknownPeerError)
+    assert isinstance(errors.uapi_error(errno.EAGAIN, "x"), wgcore.errors.TransientError)
     assert all(isinstance(errors.uapi_error(e, "x"), OSError) for e in (errno.EIO, 55))
 
 

@@ -190,11 +190,11 @@ def test_concurrent_clients(tunnel: wgcore.Tunnel, tmp_path: Path) -> None:
 def test_a_tunnel_without_a_name_needs_a_path(tmp_path: Path) -> None:
     with wgcore.Tunnel.in_memory(Interface(private_key=PrivateKey.generate())) as t:
         assert isinstance(t, wgcore.Tunnel) and t.name is None
-        with pytest.raises(wgcore.InvalidArgumentError, match="give a socket path"):
+        with pytest.raises(wgcore.errors.InvalidArgumentError, match="give a socket path"):
             t.serve_uapi()
         with t.serve_uapi(tmp_path / "anon.sock") as server:
             assert uapi_get(server.path).startswith("private_key=")
-    with pytest.raises(wgcore.InvalidArgumentError):
+    with pytest.raises(wgcore.errors.InvalidArgumentError):
         default_socket_path("../etc")
 
 

@@ -65,8 +65,8 @@ def test_unrouted_packets_get_an_icmp_unreachable_and_are_counted() -> None:
     with a, b:
         sent = [ipv4(b"x" * 30), ipv6_packet(b"y" * 1300), ipv4(b"z" * 1000)]
         for packet in sent:
-            a.send(packet)
-        answers = [a.recv(timeout=5) for _ in sent]
+            a.packets.send(packet)
+        answers = [a.packets.recv(timeout=5) for _ in sent]
         for answer, packet, limit in zip(answers, sent, (576, 1280, 576)):
             check_answer(answer, packet, limit)
         t = a.traffic()
@@ -93,8 +93,8 @@ def test_no_answer_to_icmp_errors_fragments_or_multicast() -> None:
     a, b = tunnel_pair("udp")
     with a, b:
         for packet in silent + [last]:
-            a.send(packet)
-        check_answer(a.recv(timeout=5), last, 576)  # the first answer is the last packet's
+            a.packets.send(packet)
+        check_answer(a.packets.recv(timeout=5), last, 576)  # the first answer is the last packet's
         t = a.traffic()
     assert t.no_route.packets == len(silent) + 1 and t.unreachable_sent.packets == 1
 
@@ -122,8 +122,8 @@ def test_every_unrouted_packet_gets_a_correct_answer() -> None:
         @given(unrouted_packets())
         def one(packet: bytes) -> None:
             before = a.traffic()
-            a.send(packet)
-            answer = a.recv(timeout=5)
+            a.packets.send(packet)
+            answer = a.packets.recv(timeout=5)
             check_answer(answer, packet, 576 if packet[0] >> 4 == 4 else 1280)
             after = a.traffic()
             assert after.no_route.packets - before.no_route.packets == 1
@@ -159,7 +159,7 @@ def test_a_netstack_connect_to_an_unrouted_address_fails_at_once() -> None:
     peer = Peer(PrivateKey.generate().public_key, [ipaddress.ip_network("10.7.0.2/32")], Endpoint("127.0.0.1", 9))
     t = wgcore.Tunnel.netstack(Interface(private_key=key, listen_port=0, peers=[peer]), addresses=["10.7.0.1"])
     with t:
-        s = t.socket()
+        s = t.net.socket()
         s.settimeout(10)  # without the ICMP answer: TimeoutError, errno None
         with pytest.raises(OSError) as raised:
             s.connect(("10.9.9.9", 80))  # no peer covers it

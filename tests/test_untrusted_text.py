@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import wgcore
-from wgcore import ConfigError, Endpoint, Interface, PresharedKey, PrivateKey, PublicKey
+from wgcore import Endpoint, Interface, PresharedKey, PrivateKey, PublicKey
+from wgcore.errors import ConfigError
 from wgcore.cli import main
 from wgcore.uapi import parse_get
 from wgcore.uapi import default_socket_path
@@ -93,7 +94,7 @@ def test_uapi_and_stats_parsers(text: str) -> None:
 def test_value_parsers(text: str) -> None:
     for parse in (Endpoint.parse, parse_network, PublicKey.from_base64, PublicKey.from_hex,
                   PrivateKey.from_base64, PresharedKey.from_hex):
-        with contextlib.suppress(wgcore.InvalidArgumentError):
+        with contextlib.suppress(wgcore.errors.InvalidArgumentError):
             parse(text)
 
 
@@ -107,7 +108,7 @@ def tunnel() -> Iterator[wgcore.Tunnel]:
 @given(st.one_of(uapi_texts, any_text))
 @example("listen_port=1\ud800\n")
 def test_set_config(tunnel: wgcore.Tunnel, text: str) -> None:
-    with contextlib.suppress(wgcore.InvalidArgumentError):
+    with contextlib.suppress(wgcore.errors.InvalidArgumentError):
         tunnel.set_config(text)
 
 

@@ -1,4 +1,12 @@
-"""wgcore: userspace WireGuard (wireguard-go, embedded as libwg) for Python."""
+"""wgcore: userspace WireGuard (wireguard-go, embedded as libwg) for Python.
+
+The names here are the whole everyday surface: :class:`Tunnel` and its
+ports, the typed configuration, keys and counters, and the two errors
+most code catches. The rest lives in submodules: every exception in
+:mod:`wgcore.errors`, sockets in :mod:`wgcore.net`, DAITA in
+:mod:`wgcore.daita`, the UAPI in :mod:`wgcore.uapi`, asyncio in
+:mod:`wgcore.aio`.
+"""
 
 import importlib.util
 
@@ -9,32 +17,9 @@ if importlib.util.find_spec("wgcore._native") is None:
         "or with -P so the current directory does not come first"
     )
 
-from wgcore._native import DAITA_COMPILED_IN, derive_public_key, tunnel_count, version
+from wgcore._native import Datagrams, Packets, version
 from wgcore.config import Interface, Peer
-from wgcore.errors import (
-    BufferTooSmallError,
-    ConfigError,
-    DaitaError,
-    DaitaNotCompiledError,
-    ForkedProcessError,
-    InvalidArgumentError,
-    NotSupportedError,
-    QueueFullError,
-    TransientError,
-    TunnelClosedError,
-    UapiAddressInUseError,
-    UapiError,
-    UapiIOError,
-    UapiInvalidArgumentError,
-    UapiProtocolError,
-    UapiTooLargeError,
-    UapiTransientError,
-    UapiUnknownPeerError,
-    UnknownPeerError,
-    UnknownTunnelError,
-    WgQuickError,
-    WireGuardError,
-)
+from wgcore.errors import TunnelClosedError, WireGuardError
 from wgcore.keys import PresharedKey, PrivateKey, PublicKey
 from wgcore.stats import PeerStats
 from wgcore.traffic import TrafficStats
@@ -44,40 +29,19 @@ from wgcore.values import Endpoint
 __version__ = version()["wgcore"]
 
 __all__ = [
-    "DAITA_COMPILED_IN",
-    "BufferTooSmallError",
-    "ConfigError",
-    "DaitaError",
-    "DaitaNotCompiledError",
+    "Datagrams",
     "Endpoint",
-    "ForkedProcessError",
     "Hop",
     "Interface",
-    "InvalidArgumentError",
-    "NotSupportedError",
+    "Packets",
     "Peer",
     "PeerStats",
     "PresharedKey",
     "PrivateKey",
     "PublicKey",
-    "QueueFullError",
     "TrafficStats",
-    "TransientError",
     "Tunnel",
     "TunnelClosedError",
-    "UapiAddressInUseError",
-    "UapiError",
-    "UapiIOError",
-    "UapiInvalidArgumentError",
-    "UapiProtocolError",
-    "UapiTooLargeError",
-    "UapiTransientError",
-    "UapiUnknownPeerError",
-    "UnknownPeerError",
-    "UnknownTunnelError",
-    "WgQuickError",
     "WireGuardError",
-    "derive_public_key",
-    "tunnel_count",
     "version",
 ]

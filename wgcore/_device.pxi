@@ -8,24 +8,16 @@ cdef class DeviceHandle:
     :class:`Hop` (one hop of a multihop tunnel)."""
 
     cdef int32_t _handle
+    cdef _State _state  # shared with its tunnel; None until it is on
 
     def __cinit__(self, *args, **kwargs):
         self._handle = -1
 
-    cdef bint _is_closed(self):
-        return True
-
     cdef int _check_open(self) except -1:
-        check_process()
-        if self._is_closed():
-            raise errors.TunnelClosedError("the tunnel is closed")
-        return 0
+        return check_open(self._state)
 
-    cdef int _packet_error(self, int32_t rc, str action) except -1:
-        if rc == lw.WG_ERR_UNKNOWN_TUNNEL and self._is_closed():
-            take_error_message(&rc)
-            raise errors.TunnelClosedError(f"{action}: the tunnel was closed")
-        return convert_error(rc, action)
+    cdef bint _is_closed(self):
+        return self._state is None or self._state.closed
 
     @property
     def handle(self):
@@ -71,7 +63,7 @@ cdef class DeviceHandle:
         with nogil:
             rc = lw.wgGetTraffic(handle, &out)
         if rc < 0:
-            self._packet_error(rc, "reading the traffic counters")
+            raise_libwg(rc, "reading the traffic counters", self._state)
         return TrafficStats(count_of(out.from_app), count_of(out.to_app), count_of(out.no_route),
                             wire_counts_of(out.sent), wire_counts_of(out.received),
                             staging_dropped=count_of(out.staging_dropped),

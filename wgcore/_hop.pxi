@@ -16,9 +16,7 @@ cdef class Hop(DeviceHandle):
         self.tunnel = tunnel
         self.role = role
         self._handle = tunnel._entry_handle if role == "entry" else tunnel._handle
-
-    cdef bint _is_closed(self):
-        return self.tunnel._closed
+        self._state = tunnel._state
 
     def __repr__(self):
         state = "closed" if self._is_closed() else f"handle={self._handle}"

@@ -53,6 +53,9 @@ cdef extern from "libwg.h" nogil:
 
     int32_t wgTurnOn(int32_t mtu, const char *settings, int32_t tun_fd,
                      wg_log_sink log_sink, uint64_t log_ctx)
+    int32_t wgTurnOnMode(const char *mode, int32_t mtu, const char *settings,
+                         const char *entry_settings, const char *params, int32_t tun_fd,
+                         wg_log_sink log_sink, uint64_t log_ctx)
     int32_t wgTurnOnInMemory(int32_t mtu, const char *settings, int32_t transport,
                              wg_log_sink log_sink, uint64_t log_ctx)
     int32_t wgTurnOnMultihop(int32_t mtu, const char *exit_settings,

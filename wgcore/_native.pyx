@@ -5,13 +5,13 @@ One extension module, in included files (uvloop's habit), bottom up:
 
 - ``_libwg_guard.pxi``: the fork guard, libwg's last error (shared with _daita)
 - ``_core.pxi``: libwg codes as exceptions, Go's log sink, text and key arguments
+- ``_packets.pxi``: what the packet path checks: timeouts, buffers, batches
+- ``_ports.pxi``: ``Packets`` and ``Datagrams``, a tunnel's in-memory ports
+  over libwg's rings: the whole packet path
 - ``_device.pxi``: ``DeviceHandle``, what every libwg handle takes: config,
   traffic counters, DAITA
-- ``_packets.pxi``: ``_PacketPath``, packet and datagram batches (timeouts,
-  buffers): the whole packet path
-- ``_tunnel.pxi``: ``Tunnel``: one factory per mode, sockets, close
-- ``_mode_tun.pxi``, ``_mode_memory.pxi``, ``_mode_netstack.pxi``, ``_mode_multihop.pxi``: each mode's
-  turn-on (libwg's ``mode_*.go``); a new mode is a file here and a factory
+- ``_tunnel.pxi``: ``Tunnel``: the one turn-on path (wgTurnOnMode), ports,
+  sockets, close; the modes are described in wgcore/tunnel.py
 - ``_hop.pxi``: ``Hop``, one hop of a multihop tunnel
 """
 
@@ -35,17 +35,13 @@ import threading
 
 from wgcore import errors
 from wgcore.traffic import Count, TrafficStats, WireCounts
-from wgcore.tun import open_tun
 
 include "_libwg_guard.pxi"
 include "_core.pxi"
-include "_device.pxi"
 include "_packets.pxi"
+include "_ports.pxi"
+include "_device.pxi"
 include "_tunnel.pxi"
-include "_mode_tun.pxi"
-include "_mode_memory.pxi"
-include "_mode_netstack.pxi"
-include "_mode_multihop.pxi"
 include "_hop.pxi"
 
 

@@ -1,136 +1,115 @@
-# Included by _native.pyx: Tunnel, a device's lifecycle: its factories (the turn-on
-# of each mode is in _mode_*.pxi), sockets, close.
+# Included by _native.pyx: Tunnel, a device's lifecycle: the one turn-on path
+# (wgTurnOnMode; wgcore/tunnel.py's factories describe each mode), its ports,
+# sockets, close.
 # (names of _native.pyx and of the files included before this one are in scope)
 
 cdef uint64_t _next_log_id = 0
 
-cdef class Tunnel(_PacketPath):
-    """One WireGuard tunnel running inside libwg.
 
-    Make one with :meth:`from_interface` (wgcore creates the Linux TUN
-    device), :meth:`from_tun_fd`, :meth:`in_memory` or :meth:`multihop`.
-    Close it with :meth:`close` or a ``with`` block; any use after that
-    raises :class:`TunnelClosedError`.
+cdef bytes params_bytes(dict params):
+    """A mode's parameters as libwg's "key=value" lines."""
+    lines = []
+    for key, value in params.items():
+        value = str(value)
+        if "\n" in value or "\0" in value:
+            raise errors.InvalidArgumentError(f"{key} contains a line break or a NUL character")
+        lines.append(f"{key}={value}")
+    return "\n".join(lines).encode()
+
+
+cdef class Tunnel(DeviceHandle):
+    """One WireGuard tunnel running inside libwg: a device and its ports.
+
+    Use :class:`wgcore.Tunnel`'s factories; close it with :meth:`close` or
+    a ``with`` block. Any use after that raises TunnelClosedError.
     """
 
-    cdef bint _closed
     cdef int32_t _entry_handle  # the entry hop's of a multihop tunnel, else -1
     cdef readonly object name
     cdef readonly uint64_t log_id
     cdef readonly str transport
+    cdef readonly int mtu
+    cdef readonly object packets
+    cdef readonly object datagrams
     cdef object __weakref__
 
     def __cinit__(self, *args, **kwargs):
-        self._closed = True
         self._entry_handle = -1
+        self._state = _State()
 
     def __init__(self, *args, **kwargs):
-        raise TypeError("use Tunnel.from_interface(), from_tun_fd(), in_memory() or multihop()")
-
-    cdef bint _is_closed(self):
-        return self._closed
-
-    # One factory per mode; each mode's turn-on is in its _mode_*.pxi.
+        raise TypeError("use a factory: Tunnel.from_interface(), from_tun_fd(), in_memory(), "
+                        "netstack() or multihop()")
 
     @classmethod
-    def from_interface(cls, str name not None, config, *, int mtu=1420):
-        """Create the Linux TUN interface ``name`` and run a tunnel on it.
-
-        ``config`` is UAPI "set" text (str or bytes). Needs
-        CAP_NET_ADMIN. The interface is removed when the tunnel closes.
-        It is opened with IFF_VNET_HDR: TCP crosses it as super-packets
-        (see :meth:`from_tun_fd`); the path in use is logged at DEBUG.
-        """
+    def _turn_on(cls, str mode not None, int link_mtu, config, entry_config, dict params not None,
+                 int fd, *, name=None, transport=None, int mtu):
+        """Turn a tunnel on in libwg's ``mode`` (wgTurnOnMode): the one
+        path every factory takes. ``fd`` (a TUN, or -1) is this call's to
+        close, whatever happens; ``mtu`` is the packets' (``link_mtu``
+        less any hop's headers)."""
         cdef Tunnel self = cls.__new__(cls)
-        start_tun(self, config, mtu, name, -1)
-        return self
-
-    @classmethod
-    def from_tun_fd(cls, int fd, config, *, int mtu=1420):
-        """Run a tunnel on an open TUN device.
-
-        ``fd`` must be a Linux TUN opened with IFF_TUN | IFF_NO_PI (packets
-        with no packet-information header); anything else raises
-        :class:`InvalidArgumentError`. If it was opened with IFF_VNET_HDR
-        too (libwg asks with TUNGETIFF), every read and write carries a
-        virtio-net header (libwg sets its size to 10 bytes) and libwg turns
-        the kernel's offloads on with TUNSETOFFLOAD (TCP super-packets);
-        without it, one plain packet a system call.
-        wgcore works on a duplicate of ``fd``, so the caller keeps (and
-        may close) its own.
-        """
-        cdef Tunnel self = cls.__new__(cls)
-        start_tun(self, config, mtu, None, fd)
-        return self
-
-    @classmethod
-    def in_memory(cls, config, *, int mtu=1420, str transport="udp"):
-        """Run a tunnel with no kernel TUN: needs no root.
-
-        Write the IP packets it should send with :meth:`send_packets` /
-        :meth:`send`; read what it received with :meth:`recv_packets_into`
-        / :meth:`recv_into`. ``transport`` is ``"udp"`` (UDP sockets, as
-        usual) or ``"host"``: no socket, the caller carries the encrypted
-        datagrams with :meth:`recv_datagrams_into` / :meth:`send_datagrams`
-        (one point-to-point link).
-        """
-        cdef Tunnel self = cls.__new__(cls)
-        start_in_memory(self, config, mtu, transport)
-        return self
-
-    @classmethod
-    def _netstack(cls, config, *, str addresses not None, str dns not None, int mtu=1420):
-        """Run a tunnel on a userspace TCP/IP stack (wgTurnOnNetstack):
-        ``addresses`` and ``dns`` are comma-separated IPs. Its sockets are
-        wgcore.net's; use ``wgcore.Tunnel.netstack``."""
-        cdef Tunnel self = cls.__new__(cls)
-        start_netstack(self, config, mtu, addresses, dns)
-        return self
-
-    @classmethod
-    def multihop(cls, entry, exit, *, str private_ip not None, str interface=None, tun_fd=None,
-                 bint in_memory=False, str transport="udp", int mtu=1420):
-        """Run a multihop tunnel: an exit hop whose datagrams travel inside
-        an entry hop, so only the entry relay sees this machine.
-
-        ``entry`` and ``exit`` are each hop's UAPI "set" text; ``private_ip``
-        is the exit hop's IPv4 address inside the entry tunnel. Give exactly
-        one of ``interface`` (create this TUN), ``tun_fd`` (an open TUN: wgcore
-        works on a duplicate, the caller keeps its own) or ``in_memory=True`` (packets through
-        :meth:`send_packets` / :meth:`recv_packets_into`; ``transport`` is
-        the entry hop's, "udp" or "host"). ``mtu`` is the entry hop's
-        (636..65475, :data:`wgcore.config.MAX_MTU`); packets get ``mtu - 60`` (:attr:`mtu`).
-        """
-        cdef Tunnel self = cls.__new__(cls)
-        start_multihop(self, entry, exit, private_ip, interface, tun_fd, in_memory, transport, mtu)
-        return self
-
-    @property
-    def is_multihop(self):
-        """True for a tunnel made by :meth:`multihop` (see :class:`Hop`)."""
-        return self._entry_handle >= 0
-
-    cdef uint64_t _begin(self) except? 0:
-        """Before a turn-on: a log id; Go's errors held back."""
+        try:
+            check_process()
+            two_hops = entry_config is not None
+            settings = settings_bytes(config, "exit config" if two_hops else "config")
+            entry_settings = settings_bytes(entry_config, "entry config") if two_hops else None
+            param_text = params_bytes(params)
+        except BaseException:
+            if fd >= 0:
+                os.close(fd)  # libwg never saw it
+            raise
+        mode_bytes = mode.encode()
+        cdef const char *c_mode = mode_bytes
+        cdef const char *c_settings = settings
+        cdef const char *c_entry = NULL if entry_settings is None else <const char *>entry_settings
+        cdef const char *c_params = param_text
+        cdef int32_t handle = -1
         global _next_log_id
         _next_log_id += 1
         self.log_id = _next_log_id
+        cdef uint64_t log_id = self.log_id
+        self.name, self.transport, self.mtu = name, transport, mtu
         hold_go_errors()
-        return self.log_id
-
-    cdef int _started(self, int32_t handle) except -1:
-        """After a turn-on returned ``handle``: raise, or the tunnel is on."""
-        release_go_errors(handle < 0)
+        try:
+            with nogil:
+                handle = lw.wgTurnOnMode(c_mode, link_mtu, c_settings, c_entry, c_params, fd,
+                                         log_sink, log_id)
+        finally:
+            release_go_errors(handle < 0)
         if handle < 0:
             convert_error(handle, "turning the tunnel on")
         self._handle = handle
-        self._closed = False
-        return self._set_queues(handle, handle, self.mtu, self.mtu)
+        self._state.closed = False
+        try:
+            self._open_ports(two_hops)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    cdef int _open_ports(self, bint two_hops) except -1:
+        """Find the hops and the ports this tunnel's mode offers. The
+        packets are the (exit) device's; carried datagrams are the wire
+        side's, the entry hop's of a multihop tunnel."""
+        cdef int32_t wire = self._handle
+        if two_hops:
+            wire = lw.wgEntryHandle(self._handle)
+            if wire < 0:
+                convert_error(wire, "finding the entry hop")
+            self._entry_handle = wire
+        self.packets = open_port(Packets, self._state, self._handle, lw.WG_KIND_PACKETS)
+        self.datagrams = open_port(Datagrams, self._state, wire, lw.WG_KIND_DATAGRAMS)
+        return 0
+
+    @property
+    def _is_multihop(self):
+        return self._entry_handle >= 0
 
     @property
     def closed(self):
         """True once :meth:`close` has run."""
-        return self._closed
+        return self._state.closed
 
     @property
     def socket_fds(self):
@@ -155,9 +134,9 @@ cdef class Tunnel(_PacketPath):
 
     def close(self):
         """Turn the tunnel off; closing twice is allowed."""
-        if self._closed:
+        if self._state.closed:
             return
-        self._closed = True
+        self._state.closed = True
         if _forked:
             return
         cdef int32_t handle = self._handle
@@ -177,12 +156,12 @@ cdef class Tunnel(_PacketPath):
     def __dealloc__(self):
         # Without the GIL: closing waits for Go threads that may be logging.
         cdef int32_t handle = self._handle
-        if not self._closed and not _forked:
+        if not self._state.closed and not _forked:
             with nogil:
                 lw.wgTurnOff(handle)
 
     def __repr__(self):
-        state = "closed" if self._closed else f"handle={self._handle}"
+        state = "closed" if self._state.closed else f"handle={self._handle}"
         where = f" name={self.name!r}" if self.name is not None else ""
         hops = " multihop" if self._entry_handle >= 0 else ""
         return f"<Tunnel {state}{where}{hops} mtu={self.mtu}>"

@@ -1,15 +1,15 @@
-"""asyncio over in-memory tunnels: the event loop waits on the tunnel's
-readiness fds, so many tunnels need no thread each."""
+"""asyncio over a tunnel's in-memory ports: the event loop waits on the
+ports' readiness fds, so many tunnels need no thread each."""
 
 from __future__ import annotations
 
 import array
 import asyncio
 import os
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from wgcore._native import Tunnel
+from wgcore._native import Datagrams, Packets
 from wgcore.errors import TunnelClosedError
 
 # While a send queue is full, a worker thread waits (GIL released) this long
@@ -33,77 +33,66 @@ async def wait_readable(fd: int) -> None:
         loop.remove_reader(fd)
 
 
-class AsyncTunnel:
-    """An in-memory :class:`Tunnel` driven from asyncio.
+class AsyncPort:
+    """A tunnel's port (``tunnel.packets`` or ``tunnel.datagrams``) driven
+    from asyncio, in the ports' vocabulary.
 
-    ``await recv()`` waits on :meth:`Tunnel.fileno` with ``loop.add_reader``;
-    ``await send()`` waits for room when the queue is full (back-pressure).
-    Iterating with ``async for`` yields received packets. Closing the
-    tunnel, from any thread, wakes a waiting ``recv()`` with
+    ``await recv()`` waits on the port's :meth:`~wgcore.Packets.fileno`
+    with ``loop.add_reader``; ``await send()`` waits for room while the
+    queue is full (back-pressure). ``async for`` yields received items.
+    Closing the tunnel, from any thread, wakes a waiting ``recv()`` with
     :class:`TunnelClosedError`.
     """
 
-    def __init__(self, tunnel: Tunnel) -> None:
-        self.tunnel = tunnel
-        self._buffer = bytearray(tunnel.max_datagram_size)
+    def __init__(self, port: Packets | Datagrams) -> None:
+        self.port = port
+        self._buffer = bytearray(port.max_size)
         self._one = array.array("I", [0])
 
-    async def _readable(self, readiness_fd: Callable[[], int]) -> None:
-        """Wait until the tunnel's readiness fd is readable, or the tunnel closes.
+    async def _readable(self) -> None:
+        """Wait until the port's readiness fd is readable, or the tunnel closes.
 
         The wait is on a duplicate of the fd: closing the tunnel makes the
         fd readable and then closes it, and a closed fd would silently drop
         out of the event loop's epoll set; the duplicate keeps it there.
         """
-        fd = os.dup(readiness_fd())
+        fd = os.dup(self.port.fileno())
         try:
-            if self.tunnel.closed:  # closed (and its fd perhaps reused) before the dup
+            if self.port.closed:  # closed (and its fd perhaps reused) before the dup
                 raise TunnelClosedError("the tunnel is closed")
             await wait_readable(fd)
         finally:
             os.close(fd)
 
-    async def recv_packets_into(self, buffer: Any, lengths: Any) -> int:
-        """Wait for packets, then read a batch (see Tunnel.recv_packets_into)."""
+    async def recv_batch_into(self, buffer: Any, lengths: Any) -> int:
+        """Wait for items, then take a batch (see Packets.recv_batch_into)."""
         while True:
-            n = self.tunnel.recv_packets_into(buffer, lengths, timeout=0)
+            n = self.port.recv_batch_into(buffer, lengths, timeout=0)
             if n:
                 return n
-            await self._readable(self.tunnel.fileno)
+            await self._readable()
 
     async def recv(self) -> bytes:
-        """Wait for the next received IP packet."""
-        await self.recv_packets_into(self._buffer, self._one)
+        """Wait for the next received item."""
+        await self.recv_batch_into(self._buffer, self._one)
         return bytes(self._buffer[: self._one[0]])
 
-    async def send_packets(self, packets: Any, lengths: Sequence[int] | None = None) -> int:
-        """Queue packets, waiting while the queue is full; return how many."""
-        n = self.tunnel.send_packets(packets, lengths, timeout=0)
+    async def send_batch(self, items: Any, lengths: Sequence[int] | None = None) -> int:
+        """Queue items, waiting while the queue is full; return how many."""
+        n = self.port.send_batch(items, lengths, timeout=0)
         loop = asyncio.get_running_loop()
         while n == 0:
             n = await loop.run_in_executor(
-                None, lambda: self.tunnel.send_packets(packets, lengths, timeout=_FULL_QUEUE_WAIT)
+                None, lambda: self.port.send_batch(items, lengths, timeout=_FULL_QUEUE_WAIT)
             )
         return n
 
-    async def send(self, packet: Any) -> None:
-        """Queue one IP packet, waiting while the queue is full."""
-        await self.send_packets((packet,))
-
-    async def recv_datagram(self) -> bytes:
-        """Wait for the next datagram a ``transport="host"`` tunnel sent."""
-        while True:
-            n = self.tunnel.recv_datagrams_into(self._buffer, self._one, timeout=0)
-            if n:
-                return bytes(self._buffer[: self._one[0]])
-            await self._readable(self.tunnel.datagram_fileno)
+    async def send(self, item: Any) -> None:
+        """Queue one item, waiting while the queue is full."""
+        await self.send_batch((item,))
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self
 
     async def __anext__(self) -> bytes:
         return await self.recv()
-
-    def close(self) -> None:
-        """Close the tunnel; a waiting ``recv()`` raises TunnelClosedError."""
-        self.tunnel.close()

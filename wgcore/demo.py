@@ -23,8 +23,8 @@ def run(seconds: float = 3.0, packet_size: int = 1420) -> int:
     with a, b:
         packet = testing.ipv4_packet(bytes(packet_size - 20))
         start = time.perf_counter()
-        a.send(packet)
-        b.recv(timeout=10)
+        a.packets.send(packet)
+        b.packets.recv(timeout=10)
         handshake = time.perf_counter() - start
 
         received = 0
@@ -37,7 +37,7 @@ def run(seconds: float = 3.0, packet_size: int = 1420) -> int:
             nonlocal sent
             while time.perf_counter() < stop:
                 if sent - received < WINDOW:
-                    sent += a.send_packets(batch, lengths, timeout=0.1)
+                    sent += a.packets.send_batch(batch, lengths, timeout=0.1)
                 else:
                     time.sleep(0.0001)
 
@@ -47,7 +47,7 @@ def run(seconds: float = 3.0, packet_size: int = 1420) -> int:
         begin = time.perf_counter()
         thread.start()
         while thread.is_alive() or received < sent:
-            n = b.recv_packets_into(buffer, sizes, timeout=0.2)
+            n = b.packets.recv_batch_into(buffer, sizes, timeout=0.2)
             if n == 0 and not thread.is_alive():
                 break
             received += n

@@ -97,8 +97,9 @@ class NotSupportedError(WireGuardError):
     code = libwg.ERR_NOT_SUPPORTED
 
 
-class QueueFullError(WireGuardError):
-    """The tunnel's queue stayed full for the whole timeout (back-pressure)."""
+class QueueFullError(WireGuardError, TimeoutError):
+    """A port's send queue stayed full for the whole timeout (back-pressure):
+    a TimeoutError, as every one-item call that runs out of time raises."""
 
 
 class UapiError(WireGuardError, OSError):

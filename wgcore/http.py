@@ -27,7 +27,7 @@ import requests.adapters
 import urllib3.connection
 import urllib3.connectionpool
 
-from wgcore.net import NetstackTunnel, TLSSocket, wrap_tls
+from wgcore.net import Netstack, TLSSocket, wrap_tls
 from wgcore.net.sockets import Socket
 
 __all__ = ["Adapter", "AsyncHTTPXTransport", "HTTPXTransport"]
@@ -50,7 +50,7 @@ def _tls_context(cert_reqs: object, ca_certs: str | None, ca_cert_dir: str | Non
 
 
 class _HTTPConnection(urllib3.connection.HTTPConnection):
-    tunnel: NetstackTunnel
+    tunnel: Netstack
 
     def _new_conn(self) -> socket.socket:
         sock = self.tunnel.create_connection((self._dns_host, self.port), _timeout(self.timeout),
@@ -59,7 +59,7 @@ class _HTTPConnection(urllib3.connection.HTTPConnection):
 
 
 class _HTTPSConnection(urllib3.connection.HTTPSConnection):
-    tunnel: NetstackTunnel
+    tunnel: Netstack
 
     def connect(self) -> None:
         sock = self.tunnel.create_connection((self._dns_host, self.port), _timeout(self.timeout),
@@ -73,7 +73,7 @@ class Adapter(requests.adapters.HTTPAdapter):
     """A ``requests`` adapter sending through ``tunnel``: mount it for
     "http://" and "https://" on a ``requests.Session``."""
 
-    def __init__(self, tunnel: NetstackTunnel, **kwargs: Any) -> None:
+    def __init__(self, tunnel: Netstack, **kwargs: Any) -> None:
         self.tunnel = tunnel
         super().__init__(**kwargs)
 
@@ -139,7 +139,7 @@ class _Stream(httpcore.NetworkStream):
 
 
 class _Backend(httpcore.NetworkBackend):
-    def __init__(self, tunnel: NetstackTunnel) -> None:
+    def __init__(self, tunnel: Netstack) -> None:
         self._tunnel = tunnel
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
@@ -178,7 +178,7 @@ class _AsyncStream(httpcore.AsyncNetworkStream):
 
 
 class _AsyncBackend(httpcore.AsyncNetworkBackend):
-    def __init__(self, tunnel: NetstackTunnel) -> None:
+    def __init__(self, tunnel: Netstack) -> None:
         self._tunnel = tunnel
 
     async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
@@ -201,7 +201,7 @@ class HTTPXTransport(httpx.HTTPTransport):
     """An ``httpx.Client`` transport through ``tunnel`` (HTTP/1.1);
     ``verify`` is an SSLContext, or False to skip certificate checks."""
 
-    def __init__(self, tunnel: NetstackTunnel, *, verify: ssl.SSLContext | bool = True, retries: int = 0) -> None:
+    def __init__(self, tunnel: Netstack, *, verify: ssl.SSLContext | bool = True, retries: int = 0) -> None:
         super().__init__()
         self._pool = httpcore.ConnectionPool(ssl_context=_context(verify), retries=retries,
                                              network_backend=_Backend(tunnel))
@@ -210,7 +210,7 @@ class HTTPXTransport(httpx.HTTPTransport):
 class AsyncHTTPXTransport(httpx.AsyncHTTPTransport):
     """An ``httpx.AsyncClient`` transport through ``tunnel`` (asyncio)."""
 
-    def __init__(self, tunnel: NetstackTunnel, *, verify: ssl.SSLContext | bool = True, retries: int = 0) -> None:
+    def __init__(self, tunnel: Netstack, *, verify: ssl.SSLContext | bool = True, retries: int = 0) -> None:
         super().__init__()
         self._pool = httpcore.AsyncConnectionPool(ssl_context=_context(verify), retries=retries,
                                                   network_backend=_AsyncBackend(tunnel))

@@ -55,7 +55,7 @@ class TrafficStats:
     where it meets the wire, the same way for every kind of tunnel:
 
     - ``from_app``: IP packets the device took from the application (the
-      TUN device, or the queue :meth:`Tunnel.send_packets` fills). Packets
+      TUN device, or the queue :meth:`Packets.send_batch <wgcore.Packets.send_batch>` fills). Packets
       still waiting in that queue are not counted yet. On a TUN opened with
       IFF_VNET_HDR (the default of :meth:`Tunnel.from_interface`) these are
       segments: a TCP super-packet of up to 64 KiB from the kernel counts

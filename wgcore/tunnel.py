@@ -8,19 +8,25 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol, Self
 
 from wgcore import _native
+from wgcore._constants import MULTIHOP_OVERHEAD
 from wgcore.config import Interface, Peer
 from wgcore.daita import DEFAULT, Machine
 from wgcore.errors import InvalidArgumentError, UnknownPeerError
 from wgcore.keys import PrivateKey, PublicKey
+from wgcore.net.netstack import Netstack
 from wgcore.stats import PeerStats
+from wgcore.tun import open_tun
 from wgcore.uapi import UapiServer, codec, default_socket_path
 from wgcore.values import IPNetwork, to_network
 
 if TYPE_CHECKING:
     from wgcore._native import _Key
-    from wgcore.net import NetstackTunnel
 
-__all__ = ["Hop", "Tunnel"]
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+__all__ = ["Hop", "Tunnel", "tunnel_count"]
+
+tunnel_count = _native.tunnel_count
 
 _DEFAULT_MTU = 1420
 
@@ -59,17 +65,13 @@ class _TypedDevice(_native.DeviceHandle):
         """Apply an :class:`Interface`, a :class:`Peer` or UAPI "set" text."""
         super().set_config(render(config))
 
-    def device(self) -> codec.Device:
-        """Configuration, statistics and unknown keys, from one UAPI "get"."""
-        return codec.parse_get(self.get_config())
-
     def config(self) -> Interface:
         """The running configuration (wg-quick fields are not known here)."""
-        return self.device().interface
+        return codec.parse_get(self.get_config()).interface
 
     def stats(self) -> dict[PublicKey, PeerStats]:
         """Per-peer counters, handshake times, endpoints and allowed IPs."""
-        return self.device().stats
+        return codec.parse_get(self.get_config()).stats
 
     def has_peer(self, public_key: PublicKey) -> bool:
         """True if the tunnel has a peer with this public key."""
@@ -159,13 +161,14 @@ class Hop(_TypedDevice, _native.Hop):
 
 
 class Tunnel(_TypedDevice, _native.Tunnel):
-    """One WireGuard tunnel, configured with typed objects.
+    """One WireGuard tunnel: a device (config, peers, traffic, DAITA,
+    close) plus the ports its mode has.
 
-    Everything of ``wgcore._native.Tunnel`` (``from_interface``,
-    ``from_tun_fd``, ``get_config``, ``set_config``, ...) plus incremental
-    peer updates, typed configuration and statistics, and a UAPI socket.
-    On a multihop tunnel these act on the exit hop; :attr:`entry` and
-    :attr:`exit` reach each hop.
+    Ports are None where the mode has none: :attr:`packets` (IP packets
+    in memory), :attr:`datagrams` (encrypted datagrams the host carries,
+    ``transport="host"``), :attr:`net` (sockets on a userspace stack) and
+    :attr:`entry` / :attr:`exit` (the hops of a multihop tunnel, whose
+    own config and peer methods the tunnel's act on for the exit hop).
     """
 
     _uapi_servers: list[UapiServer]
@@ -177,28 +180,62 @@ class Tunnel(_TypedDevice, _native.Tunnel):
         ``config`` is an :class:`Interface` (its ``mtu`` is used when
         ``mtu`` is None), a :class:`Peer` or UAPI "set" text. Needs
         CAP_NET_ADMIN. The interface is removed when the tunnel closes.
+        It is opened with IFF_VNET_HDR: TCP crosses it as super-packets
+        (see :meth:`from_tun_fd`); the path in use is logged at DEBUG.
         """
-        return super().from_interface(name, render(config), mtu=_mtu(config, mtu))
+        mtu = _mtu(config, mtu)
+        settings = render(config)
+        return cls._turn_on("tun", mtu, settings, None, {}, open_tun(name), name=name, mtu=mtu)
 
     @classmethod
     def from_tun_fd(cls, fd: int, config: Config, *, mtu: int | None = None) -> Self:
-        """Run a tunnel on an open TUN device (see ``_native.Tunnel.from_tun_fd``);
-        an :class:`Interface`'s ``mtu`` is used when ``mtu`` is None."""
-        return super().from_tun_fd(fd, render(config), mtu=_mtu(config, mtu))
+        """Run a tunnel on an open TUN device; wgcore works on a duplicate
+        of ``fd``, so the caller keeps (and may close) its own.
+
+        ``fd`` must be a Linux TUN opened with IFF_TUN | IFF_NO_PI;
+        anything else raises InvalidArgumentError. If it was opened with
+        IFF_VNET_HDR too, every read and write carries a virtio-net header
+        and libwg turns the kernel's offloads on (TCP super-packets);
+        without it, one plain packet a system call.
+        """
+        mtu = _mtu(config, mtu)
+        settings = render(config)
+        return cls._turn_on("tun", mtu, settings, None, {}, _dup_tun(fd, "fd"), mtu=mtu)
 
     @classmethod
     def in_memory(cls, config: Config, *, mtu: int | None = None, transport: str = "udp") -> Self:
-        """A tunnel with no kernel TUN (see ``_native.Tunnel.in_memory``);
-        an :class:`Interface`'s ``mtu`` is used when ``mtu`` is None."""
-        return super().in_memory(render(config), mtu=_mtu(config, mtu), transport=transport)
+        """A tunnel with no kernel TUN, needing no root: its IP packets go
+        through :attr:`packets`. ``transport`` is ``"udp"`` (UDP sockets,
+        as usual) or ``"host"``: no socket, the caller carries the
+        encrypted datagrams through :attr:`datagrams` (one point-to-point link).
+        """
+        mtu = _mtu(config, mtu)
+        return cls._turn_on("memory", mtu, render(config), None, {"transport": transport}, -1,
+                            transport=transport, mtu=mtu)
 
     @classmethod
     def netstack(cls, config: Config, *, addresses: Iterable[object] | None = None,
-                 dns: Iterable[object] | None = None, mtu: int | None = None) -> NetstackTunnel:
+                 dns: Iterable[object] | None = None, mtu: int | None = None) -> Self:
         """A tunnel on a userspace TCP/IP stack, no root: open sockets on it
-        with ``tunnel.socket()`` (see :class:`wgcore.net.NetstackTunnel`)."""
-        from wgcore.net import NetstackTunnel  # wgcore.net builds on this module
-        return NetstackTunnel.start(config, addresses=addresses, dns=dns, mtu=_mtu(config, mtu))
+        through :attr:`net` (a :class:`wgcore.net.Netstack`).
+
+        ``addresses`` (IPs, or with a prefix: "10.0.0.2/32") and ``dns``
+        default to an :class:`Interface`'s wg-quick fields; DNS entries
+        that are not IPs (search domains) are skipped there.
+        """
+        if addresses is None:
+            addresses = config.addresses if isinstance(config, Interface) else ()
+        if dns is None:
+            dns = [d for d in config.dns if _is_ip(d)] if isinstance(config, Interface) else ()
+        local, servers = _ips(addresses, "address"), _ips(dns, "DNS server")
+        if not local:
+            raise InvalidArgumentError("a netstack tunnel needs at least one address (addresses=, or Address "
+                                       "in the Interface)")
+        mtu = _mtu(config, mtu)
+        params = {"addresses": ",".join(map(str, local)), "dns": ",".join(map(str, servers))}
+        self = cls._turn_on("netstack", mtu, render(config), None, params, -1, transport="netstack", mtu=mtu)
+        self.__dict__["_net"] = Netstack(self, local, servers)
+        return self
 
     @classmethod
     def multihop(cls, entry: Config, exit: Config, *, private_ip: str, interface: str | None = None,
@@ -218,26 +255,50 @@ class Tunnel(_TypedDevice, _native.Tunnel):
 
         Give exactly one of ``interface`` (create this TUN, needs
         CAP_NET_ADMIN), ``tun_fd`` (an open TUN; wgcore works on a
-        duplicate, as in :meth:`from_tun_fd`) or ``in_memory=True`` (no TUN; ``transport`` is the entry
-        hop's: "udp" or "host"). ``mtu`` is the link's, 636..65475
-        (default: the entry Interface's, else 1420); the packets' MTU,
-        :attr:`mtu`, is 60 less (the exit's headers inside the entry hop).
+        duplicate, as in :meth:`from_tun_fd`) or ``in_memory=True`` (packets
+        through :attr:`packets`; ``transport`` is the entry hop's: "udp" or
+        "host"). ``mtu`` is the link's, 636..65475 (default: the entry
+        Interface's, else 1420); the packets' MTU, :attr:`mtu`, is 60 less
+        (the exit's headers inside the entry hop).
         """
+        given = [name for name, on in (("interface=", interface is not None), ("tun_fd=", tun_fd is not None),
+                                       ("in_memory=True", in_memory)) if on]
+        if len(given) != 1:
+            raise InvalidArgumentError("a multihop tunnel needs exactly one of interface=, tun_fd= or "
+                                       "in_memory=True, got " + (" and ".join(given) or "none"))
+        if not in_memory and transport != "udp":
+            raise InvalidArgumentError(
+                "transport='host' needs in_memory=True: over a TUN the entry hop uses UDP sockets")
         _check_hop_route(entry, exit)
-        return super().multihop(render(entry), render(exit), private_ip=private_ip, interface=interface,
-                                tun_fd=tun_fd, in_memory=in_memory, transport=transport,
-                                mtu=_mtu(entry, mtu))
+        link_mtu = _mtu(entry, mtu)
+        entry_settings, exit_settings = render(entry), render(exit)
+        params = {"private_ip": private_ip}
+        fd = -1
+        if in_memory:
+            params["transport"] = transport
+        elif interface is not None:
+            fd = open_tun(interface)
+        else:
+            fd = _dup_tun(tun_fd, "tun_fd")
+        return cls._turn_on("multihop", link_mtu, exit_settings, entry_settings, params, fd, name=interface,
+                            transport=transport if in_memory else None, mtu=link_mtu - MULTIHOP_OVERHEAD)
+
+    @property
+    def net(self) -> Netstack | None:
+        """Sockets through a netstack tunnel (None for other modes)."""
+        net: Netstack | None = self.__dict__.get("_net")
+        return net
 
     @property
     def entry(self) -> Hop | None:
         """The entry hop of a multihop tunnel (None for a single hop)."""
-        return Hop(self, "entry") if self.is_multihop else None
+        return Hop(self, "entry") if self._is_multihop else None
 
     @property
     def exit(self) -> Hop | None:
         """The exit hop of a multihop tunnel (None for a single hop); the
         tunnel's own config and peer methods act on it too."""
-        return Hop(self, "exit") if self.is_multihop else None
+        return Hop(self, "exit") if self._is_multihop else None
 
     def serve_uapi(self, path: str | os.PathLike[str] | None = None) -> UapiServer:
         """Serve the userspace API socket so ``wg`` can read and change this tunnel.
@@ -261,6 +322,35 @@ class Tunnel(_TypedDevice, _native.Tunnel):
             server.close()
         super().close()
 
+
+def _dup_tun(fd: object, what: str) -> int:
+    """A duplicate of the caller's open TUN ``fd``: the caller keeps its own."""
+    if not isinstance(fd, int) or isinstance(fd, bool):
+        raise TypeError(f"{what} must be an int (an open TUN's fd), not {type(fd).__name__}")
+    if not 0 <= fd <= 0x7FFFFFFF:
+        raise InvalidArgumentError(f"{what} {fd} is not a file descriptor")
+    return os.dup(fd)
+
+
+def _ips(values: Iterable[object], what: str) -> tuple[IPAddress, ...]:
+    """IP addresses of values: IPs, or interfaces / text with a prefix."""
+    if isinstance(values, (str, ipaddress.IPv4Address, ipaddress.IPv6Address)):
+        values = [values]
+    out = []
+    for value in values:
+        try:
+            out.append(ipaddress.ip_address(str(value).split("/")[0]))
+        except ValueError:
+            raise InvalidArgumentError(f"{what} {value!r} is not an IPv4 or IPv6 address") from None
+    return tuple(out)
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _public(key: PublicKey) -> PublicKey:

@@ -16,7 +16,7 @@ from wgcore.aio import wait_readable
 from wgcore.net.sockets import Address, Socket, parse_address
 
 if TYPE_CHECKING:
-    from wgcore.net.tunnel import NetstackTunnel
+    from wgcore.net.netstack import Netstack
 
 __all__ = ["DatagramTransport", "Server", "StreamTransport", "create_datagram_endpoint", "open_connection",
            "start_server"]
@@ -224,12 +224,12 @@ class DatagramTransport(_SocketTransport, asyncio.DatagramTransport):
             self._finish(None)
 
 
-async def _resolve(tunnel: NetstackTunnel, host: str, port: int, kind: int) -> list[tuple[Any, ...]]:
+async def _resolve(tunnel: Netstack, host: str, port: int, kind: int) -> list[tuple[Any, ...]]:
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(None, tunnel.getaddrinfo, host, port, 0, kind)
 
 
-async def connect(tunnel: NetstackTunnel, host: str, port: int) -> Socket:
+async def connect(tunnel: Netstack, host: str, port: int) -> Socket:
     """A connected TCP socket, each resolved address tried in turn."""
     error: OSError | None = None
     for family, kind, proto, _, sockaddr in await _resolve(tunnel, host, port, socket.SOCK_STREAM):
@@ -253,7 +253,7 @@ async def connect(tunnel: NetstackTunnel, host: str, port: int) -> Socket:
     raise error
 
 
-async def open_connection(tunnel: NetstackTunnel, host: str, port: int, *, limit: int = 2**16,
+async def open_connection(tunnel: Netstack, host: str, port: int, *, limit: int = 2**16,
                           ssl: _ssl.SSLContext | bool | None = None,
                           server_hostname: str | None = None) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     """``asyncio.open_connection`` through the tunnel; ``ssl`` (a context,
@@ -320,7 +320,7 @@ class Server:
         await self.wait_closed()
 
 
-async def start_server(tunnel: NetstackTunnel,
+async def start_server(tunnel: Netstack,
                        client_connected_cb: Callable[[asyncio.StreamReader, asyncio.StreamWriter],
                                                      Awaitable[None] | None],
                        host: str | None = None, port: int = 0, *, family: int = socket.AF_INET,
@@ -336,7 +336,7 @@ async def start_server(tunnel: NetstackTunnel,
     return Server(asyncio.get_running_loop(), listener, client_connected_cb, limit)
 
 
-async def create_datagram_endpoint(tunnel: NetstackTunnel, protocol_factory: Callable[[], asyncio.DatagramProtocol],
+async def create_datagram_endpoint(tunnel: Netstack, protocol_factory: Callable[[], asyncio.DatagramProtocol],
                                    local_addr: Address | None = None, remote_addr: Address | None = None, *,
                                    family: int = socket.AF_INET) -> tuple[DatagramTransport, asyncio.DatagramProtocol]:
     """``loop.create_datagram_endpoint`` through the tunnel."""

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from wgcore.net import dns
 
 if TYPE_CHECKING:
-    from wgcore.net.tunnel import NetstackTunnel
+    from wgcore.net.netstack import Netstack
 
 __all__ = ["getaddrinfo", "resolve"]
 
@@ -19,7 +19,7 @@ TRIES = 2          # queries per server and record type
 TRY_TIMEOUT = 1.5  # seconds a query waits for its answer
 
 
-def _qtypes(tunnel: NetstackTunnel, family: int) -> list[int]:
+def _qtypes(tunnel: Netstack, family: int) -> list[int]:
     if family == socket.AF_INET:
         return [dns.A]
     if family == socket.AF_INET6:
@@ -28,7 +28,7 @@ def _qtypes(tunnel: NetstackTunnel, family: int) -> list[int]:
     return [qtype for version, qtype in ((4, dns.A), (6, dns.AAAA)) if version in versions]
 
 
-def _ask(tunnel: NetstackTunnel, server: str, name: str, qtypes: list[int]) -> dict[int, dns.Answer]:
+def _ask(tunnel: Netstack, server: str, name: str, qtypes: list[int]) -> dict[int, dns.Answer]:
     """Ask one server for each qtype, all at once; the answers that came."""
     family = socket.AF_INET6 if ipaddress.ip_address(server).version == 6 else socket.AF_INET
     answers: dict[int, dns.Answer] = {}
@@ -58,7 +58,7 @@ def _ask(tunnel: NetstackTunnel, server: str, name: str, qtypes: list[int]) -> d
     return answers
 
 
-def resolve(tunnel: NetstackTunnel, host: str, family: int = socket.AF_UNSPEC) -> list[str]:
+def resolve(tunnel: Netstack, host: str, family: int = socket.AF_UNSPEC) -> list[str]:
     """The addresses of host (an IP literal, or a name the tunnel's DNS
     servers resolve); socket.gaierror as ``socket.getaddrinfo`` raises."""
     try:
@@ -86,7 +86,7 @@ def resolve(tunnel: NetstackTunnel, host: str, family: int = socket.AF_UNSPEC) -
     raise failure
 
 
-def getaddrinfo(tunnel: NetstackTunnel, host: str | bytes | None, port: str | int | None, family: int = 0,
+def getaddrinfo(tunnel: Netstack, host: str | bytes | None, port: str | int | None, family: int = 0,
                 type: int = 0, proto: int = 0, flags: int = 0) -> list[tuple[Any, ...]]:
     """``socket.getaddrinfo`` resolving through the tunnel: TCP and UDP over
     IPv4/IPv6; a service name is looked up locally (/etc/services)."""

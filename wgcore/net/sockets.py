@@ -17,7 +17,7 @@ from wgcore import _netstack
 if TYPE_CHECKING:
     from typing_extensions import Buffer
 
-    from wgcore.net.tunnel import NetstackTunnel
+    from wgcore.net.netstack import Netstack
 
 __all__ = ["Socket", "format_address", "parse_address"]
 
@@ -59,7 +59,7 @@ class Socket:
     use :func:`wgcore.net.wrap_tls`. Make one with ``tunnel.socket()``.
     """
 
-    def __init__(self, tunnel: NetstackTunnel, family: int = socket.AF_INET, type: int = socket.SOCK_STREAM,
+    def __init__(self, tunnel: Netstack, family: int = socket.AF_INET, type: int = socket.SOCK_STREAM,
                  proto: int = 0, *, _handle: int | None = None) -> None:
         if family not in (socket.AF_INET, socket.AF_INET6):
             raise OSError(errno.EAFNOSUPPORT, f"family must be AF_INET or AF_INET6, got {family!r}")

@@ -1,73 +1,56 @@
-"""NetstackTunnel: a tunnel on a userspace TCP/IP stack, with sockets."""
+"""Netstack: sockets through a tunnel on gVisor's userspace TCP/IP stack
+(``tunnel.net``)."""
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, Self
+import weakref
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from wgcore.config import Interface
-from wgcore.errors import InvalidArgumentError, TunnelClosedError
+from wgcore import _native
+from wgcore.errors import TunnelClosedError
 from wgcore.net import aio, resolver
 from wgcore.net.sockets import Address, Socket
-from wgcore.tunnel import Config, Tunnel, render
 
-__all__ = ["NetstackTunnel"]
+__all__ = ["Netstack"]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _DEFAULT_TIMEOUT: Any = socket._GLOBAL_DEFAULT_TIMEOUT  # type: ignore[attr-defined]
 
 
-def _ips(values: Iterable[object], what: str) -> tuple[IPAddress, ...]:
-    """IP addresses of values: IPs, or interfaces / text with a prefix."""
-    if isinstance(values, (str, ipaddress.IPv4Address, ipaddress.IPv6Address)):
-        values = [values]
-    out = []
-    for value in values:
-        try:
-            out.append(ipaddress.ip_address(str(value).split("/")[0]))
-        except ValueError:
-            raise InvalidArgumentError(f"{what} {value!r} is not an IPv4 or IPv6 address") from None
-    return tuple(out)
+class Netstack:
+    """Sockets through a netstack tunnel (``tunnel.net``): its TUN is
+    gVisor's userspace TCP/IP stack, so they need no root and no TUN
+    device. Make the tunnel with ``wgcore.Tunnel.netstack(config)``.
 
+    The port does not keep its tunnel alive: once the tunnel is closed
+    or dropped, every call raises :class:`TunnelClosedError`.
+    """
 
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
+    def __init__(self, tunnel: _native.Tunnel, addresses: tuple[IPAddress, ...],
+                 dns: tuple[IPAddress, ...]) -> None:
+        self._tunnel = weakref.ref(tunnel)
+        self.addresses = addresses
+        """This end's addresses inside the tunnel."""
+        self.dns = dns
+        """The DNS servers :meth:`getaddrinfo` asks, through the tunnel."""
 
+    @property
+    def closed(self) -> bool:
+        """True once the tunnel closed (or was dropped)."""
+        tunnel = self._tunnel()
+        return tunnel is None or tunnel.closed
 
-class NetstackTunnel(Tunnel):
-    """A tunnel whose TUN is gVisor's userspace TCP/IP stack: sockets
-    through it need no root and no TUN device. Make one with
-    ``Tunnel.netstack(config, addresses=[...], dns=[...])``."""
-
-    addresses: tuple[IPAddress, ...]
-    dns: tuple[IPAddress, ...]
-
-    @classmethod
-    def start(cls, config: Config, *, addresses: Iterable[object] | None = None, dns: Iterable[object] | None = None,
-              mtu: int = 1420) -> Self:
-        """Turn the tunnel on. ``addresses`` (IPs, or with a prefix:
-        "10.0.0.2/32") and ``dns`` default to an :class:`Interface`'s
-        wg-quick fields; DNS entries that are not IPs (search domains) are
-        skipped there."""
-        if addresses is None:
-            addresses = config.addresses if isinstance(config, Interface) else ()
-        if dns is None:
-            dns = [d for d in config.dns if _is_ip(d)] if isinstance(config, Interface) else ()
-        local, servers = _ips(addresses, "address"), _ips(dns, "DNS server")
-        if not local:
-            raise InvalidArgumentError("a netstack tunnel needs at least one address (addresses=, or Address "
-                                       "in the Interface)")
-        self = cls._netstack(render(config), addresses=",".join(map(str, local)),
-                             dns=",".join(map(str, servers)), mtu=mtu)
-        self.addresses, self.dns = local, servers
-        return self
+    @property
+    def handle(self) -> int:
+        """The tunnel's libwg handle, which its sockets open on."""
+        tunnel = self._tunnel()
+        if tunnel is None or tunnel.closed:
+            raise TunnelClosedError("the tunnel is closed")
+        return tunnel.handle
 
     def socket(self, family: int = socket.AF_INET, type: int = socket.SOCK_STREAM, proto: int = 0) -> Socket:
         """A TCP or UDP socket through the tunnel (see :class:`Socket`)."""
