@@ -118,9 +118,9 @@ func benchPump(from, to *tunnel, stop chan struct{}, done *sync.WaitGroup) {
 
 // benchPair starts two peered tunnels (pumped if host-carried) and does one
 // round trip, so the handshake is done before timing starts.
-func benchPair(b *testing.B, transport int) memPair {
+func benchPair(b *testing.B, transport string) memPair {
 	pair := newMemPair(b, transport)
-	if transport == transportHost {
+	if transport == "host" {
 		stop := make(chan struct{})
 		pumps := pair.pump(stop)
 		b.Cleanup(func() { close(stop); pumps.Wait() })
@@ -140,12 +140,9 @@ func benchPair(b *testing.B, transport int) memPair {
 }
 
 func BenchmarkPacketPath(b *testing.B) {
-	for _, transport := range []struct {
-		name string
-		kind int
-	}{{"udp", transportUDP}, {"host", transportHost}} {
-		b.Run(transport.name, func(b *testing.B) {
-			pair := benchPair(b, transport.kind)
+	for _, transport := range []string{"udp", "host"} {
+		b.Run(transport, func(b *testing.B) {
+			pair := benchPair(b, transport)
 			for _, size := range benchSizes {
 				for _, batch := range benchBatches {
 					b.Run(fmt.Sprintf("throughput/size=%d,batch=%d", size, batch), func(b *testing.B) {

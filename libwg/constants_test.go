@@ -26,8 +26,6 @@ var goConstants = map[string]int64{
 	"WG_ERRNO_BASE":           errErrnoBase,
 	"WG_LOG_ERROR":            logLevelError,
 	"WG_LOG_VERBOSE":          logLevelVerbose,
-	"WG_TRANSPORT_UDP":        transportUDP,
-	"WG_TRANSPORT_HOST":       transportHost,
 	"WG_KIND_PACKETS":         kindPackets,
 	"WG_KIND_DATAGRAMS":       kindDatagrams,
 	"WG_MULTIHOP_OVERHEAD":    hopOverhead,

@@ -52,7 +52,7 @@ func asTally(w traffic.Wire) map[string]traffic.Count {
 }
 
 func TestCountersMatchWhatTheHostCarried(t *testing.T) {
-	pair := newMemPair(t, transportHost)
+	pair := newMemPair(t, "host")
 	aToB, bToA := map[string]traffic.Count{}, map[string]traffic.Count{}
 	buf := make([]byte, 1500)
 	var length [1]uint32
@@ -127,7 +127,7 @@ func TestCountersMatchWhatTheHostCarried(t *testing.T) {
 }
 
 func TestSetConfigRefreshesTheRoutes(t *testing.T) {
-	pair := newMemPair(t, transportUDP)
+	pair := newMemPair(t, "udp")
 	// noRouteOf sends one packet A->B and returns how many the device
 	// counted as having no route.
 	noRouteOf := func() uint64 {

@@ -2,7 +2,7 @@
 # the packet path, datagrams over UDP or carried by the host (libwg's
 # mode_memudp.go, mode_memhost.go).
 
-_TRANSPORTS = {"udp": lw.WG_TRANSPORT_UDP, "host": lw.WG_TRANSPORT_HOST}
+_TRANSPORTS = {"udp": 0, "host": 1}
 
 
 cdef int32_t transport_code(str transport) except -1:
@@ -22,5 +22,6 @@ cdef int start_in_memory(Tunnel t, config, int mtu, str transport) except -1:
     t.mtu = mtu
     t.transport = transport
     with nogil:
-        handle = lw.wgTurnOnInMemory(mtu, c_settings, c_transport, log_sink, log_id)
+        handle = lw.wgTurnOnMode(b"memory", mtu, c_settings, NULL,
+                                 b"transport=host" if c_transport else b"transport=udp", -1, log_sink, log_id)
     return t._started(handle)

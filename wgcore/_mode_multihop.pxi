@@ -35,6 +35,8 @@ cdef int start_multihop(Tunnel t, entry, exit, str private_ip, str interface, tu
     cdef const char *c_exit = exit_settings
     cdef const char *c_entry = entry_settings
     cdef const char *c_ip = ip
+    params = b"private_ip=" + ip + (b"\ntransport=host" if c_transport else b"")
+    cdef const char *c_params = params
     cdef int32_t handle = -1
     cdef uint64_t log_id = t._begin()
     t.mtu = mtu - lw.WG_MULTIHOP_OVERHEAD
@@ -42,8 +44,7 @@ cdef int start_multihop(Tunnel t, entry, exit, str private_ip, str interface, tu
         if fd >= 0:
             handle = lw.wgTurnOnMultihop(mtu, c_exit, c_entry, c_ip, fd, log_sink, log_id)
         else:
-            handle = lw.wgTurnOnMultihopInMemory(mtu, c_exit, c_entry, c_ip, c_transport,
-                                                 log_sink, log_id)
+            handle = lw.wgTurnOnMode(b"multihop", mtu, c_exit, c_entry, c_params, -1, log_sink, log_id)
     t._started(handle)
     cdef int32_t entry_handle = lw.wgEntryHandle(handle)
     if entry_handle < 0:

@@ -5,14 +5,13 @@ cdef int start_netstack(Tunnel t, config, int mtu, str addresses, str dns) excep
     """Turn ``t`` on over gVisor's stack with these comma-separated IPs."""
     check_process()
     settings = settings_bytes(config)
-    cdef bytes c_addresses_bytes = addresses.encode(), c_dns_bytes = dns.encode()
+    cdef bytes params = f"addresses={addresses}\ndns={dns}".encode()
     cdef const char *c_settings = settings
-    cdef const char *c_addresses = c_addresses_bytes
-    cdef const char *c_dns = c_dns_bytes
+    cdef const char *c_params = params
     cdef int32_t handle = -1
     cdef uint64_t log_id = t._begin()
     t.mtu = mtu
     t.transport = "netstack"
     with nogil:
-        handle = lw.wgTurnOnNetstack(mtu, c_settings, c_addresses, c_dns, log_sink, log_id)
+        handle = lw.wgTurnOnMode(b"netstack", mtu, c_settings, NULL, c_params, -1, log_sink, log_id)
     return t._started(handle)
