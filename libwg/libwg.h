@@ -29,9 +29,13 @@ extern "C" {
 #define WG_LOG_ERROR   1u
 #define WG_LOG_VERBOSE 2u
 
-/* The MTU every turn-on accepts (a multihop link: WG_MIN_MTU + 60 up). */
-#define WG_MIN_MTU 576
-#define WG_MAX_MTU 65475 /* the largest whose data message, mtu + 32, fits UDP over IPv4 */
+/*
+ * The rules libwg and its host share: WG_MIN_MTU, WG_MAX_MTU,
+ * WG_DEFAULT_MTU, WG_DATAGRAM_OVERHEAD, WG_MULTIHOP_OVERHEAD,
+ * WG_MULTIHOP_MIN_MTU, and the checks of what a host writes into a ring
+ * (wg_ip_packet_problem, wg_datagram_size_ok) as static inline C.
+ */
+#include "wg_rules.h"
 
 /* Called from Go threads; msg is freed when the callback returns. */
 typedef void (*wg_log_sink)(uint32_t level, const char *msg, uint64_t ctx);
@@ -79,9 +83,6 @@ int32_t wgTurnOn(int32_t mtu, const char *settings, int32_t tun_fd,
 
 #define WG_KIND_PACKETS   0
 #define WG_KIND_DATAGRAMS 1
-/* A datagram is its packet plus this (WireGuard's data header and tag), so
- * none is longer than the tunnel's mtu + WG_DATAGRAM_OVERHEAD. */
-#define WG_DATAGRAM_OVERHEAD 32
 
 /*
  * An eventfd that is readable while packets of the given kind wait to be
@@ -99,8 +100,9 @@ int32_t wgReadyFd(int32_t handle, int32_t kind);
  * waiting on futexes outside Go, and wg_ring_release. Packets the host
  * writes are checked by the host, at most slot_size bytes each:
  * WG_KIND_PACKETS must be whole IPv4 or IPv6 packets no larger than the
- * MTU whose header length matches (the receiving peer drops others),
- * WG_KIND_DATAGRAMS 1 to MTU + WG_DATAGRAM_OVERHEAD bytes.
+ * MTU whose header length matches (the receiving peer drops others:
+ * wg_ip_packet_problem), WG_KIND_DATAGRAMS 1 to MTU + WG_DATAGRAM_OVERHEAD
+ * bytes (wg_datagram_size_ok).
  */
 #include "wg_ring.h"
 
@@ -136,8 +138,8 @@ int32_t wgPacketRing(int32_t handle, int32_t kind, wg_ring **host_writes,
  * in-memory packets, gets mtu - 60: each exit packet gains the exit's
  * WireGuard header (32) and the hop's IPv4 and UDP headers (28), so an
  * exit packet of mtu - 60 bytes is an entry packet of exactly mtu bytes.
- * (An IPv6 hop would need 80.) mtu must be 636..WG_MAX_MTU.
- * WG_MULTIHOP_OVERHEAD is that 60.
+ * (An IPv6 hop would need 80.) WG_MULTIHOP_OVERHEAD is that 60; mtu must
+ * be WG_MULTIHOP_MIN_MTU (636)..WG_MAX_MTU.
  *
  * Mode "multihop" of wgTurnOnMode: settings are the exit hop's,
  * entry_settings the entry hop's, params private_ip=<IPv4> and
@@ -157,8 +159,6 @@ int32_t wgPacketRing(int32_t handle, int32_t kind, wg_ring **host_writes,
  * wgTurnOnMultihop is mode "multihop" over tun_fd (>= 0) with
  * private_ip as its parameter: the entry hop uses UDP sockets.
  */
-#define WG_MULTIHOP_OVERHEAD 60 /* exit hop MTU = mtu - this */
-
 int32_t wgTurnOnMultihop(int32_t mtu, const char *exit_settings,
                          const char *entry_settings, const char *private_ip,
                          int32_t tun_fd, wg_log_sink log_sink,

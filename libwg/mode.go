@@ -41,8 +41,7 @@ const queueCapacity = 1024
 // hostQueue is one kind of traffic the host exchanges with a tunnel.
 type hostQueue struct {
 	write *packetqueue.Queue // the host writes, the device reads
-	read  *packetqueue.Queue // the device writes, the host reads
-	check func([]byte) error // why the host must not write a packet, or nil (the mode's rule; the host checks it in C, tests here)
+	read  *packetqueue.Queue // the device writes, the host reads (what the host may write, it checks: wg_rules.h)
 }
 
 // release drops libwg's reference to both rings, once the device closed.

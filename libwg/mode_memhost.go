@@ -28,9 +28,8 @@ type hostWire struct {
 }
 
 func newHostWire(mtu int, gate *hostgate.Gate) *hostWire {
-	link := membind.New(mtu, queueCapacity, gate)
-	check := func(d []byte) error { return membind.CheckDatagram(d, mtu) }
-	return &hostWire{link, hostQueue{write: link.Inbound, read: link.Outbound, check: check}}
+	link := membind.New(mtu+datagramOverhead, queueCapacity, gate)
+	return &hostWire{link, hostQueue{write: link.Inbound, read: link.Outbound}}
 }
 
 func (w *hostWire) bind() conn.Bind { return w.link }

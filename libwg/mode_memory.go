@@ -37,8 +37,7 @@ type memApp struct {
 
 func newMemApp(mtu int, gate *hostgate.Gate) memApp {
 	mem := memtun.New(mtu, queueCapacity, gate)
-	check := func(p []byte) error { return memtun.CheckIPPacket(p, mtu) }
-	return memApp{mem, hostQueue{write: mem.Outbound, read: mem.Inbound, check: check}}
+	return memApp{mem, hostQueue{write: mem.Outbound, read: mem.Inbound}}
 }
 
 func (a *memApp) tun() tun.Device { return a.mem }

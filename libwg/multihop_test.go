@@ -185,7 +185,7 @@ func TestMultihopCarriesPacketsThroughTheEntryRelayUnread(t *testing.T) {
 	}
 	roundTrip(t, n, 100)
 	roundTrip(t, n, exitMTU)
-	if err := exit.queues(kindPackets).check(ipv4Packet(make([]byte, exitMTU-19))); err == nil {
+	if err := ipPacketProblem(ipv4Packet(make([]byte, exitMTU-19)), exit.mtu); err == nil {
 		t.Fatalf("a %d-byte packet was accepted by a tunnel whose exit MTU is %d", exitMTU+1, exitMTU)
 	}
 	n.halt()

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"wgcore/libwg/internal/membind"
 	"wgcore/libwg/internal/traffic"
 )
 
@@ -15,7 +14,7 @@ import (
 // counting what it carried with its own reading of the message type.
 func tallyPump(t *testing.T, from, to *tunnel, tally map[string]traffic.Count) int {
 	t.Helper()
-	buf := make([]byte, 64*membind.MaxDatagram(1420))
+	buf := make([]byte, 64*(1420+datagramOverhead))
 	lens := make([]uint32, 64)
 	n, err := from.queues(kindDatagrams).read.Take(buf, lens, 0, nil)
 	if err != nil {

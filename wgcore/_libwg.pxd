@@ -19,11 +19,24 @@ cdef extern from "libwg.h" nogil:
 
     int32_t WG_KIND_PACKETS
     int32_t WG_KIND_DATAGRAMS
-    int32_t WG_DATAGRAM_OVERHEAD
-    int32_t WG_MULTIHOP_OVERHEAD
+    int32_t WG_DAITA_MAX_CAPACITY
+
+    # The rules shared with libwg (wg_rules.h, which libwg.h includes).
     int32_t WG_MIN_MTU
     int32_t WG_MAX_MTU
-    int32_t WG_DAITA_MAX_CAPACITY
+    int32_t WG_DEFAULT_MTU
+    int32_t WG_DATAGRAM_OVERHEAD
+    int32_t WG_MULTIHOP_OVERHEAD
+    int32_t WG_MULTIHOP_MIN_MTU
+    int32_t WG_PACKET_OK
+    int32_t WG_PACKET_TOO_BIG
+    int32_t WG_PACKET_EMPTY
+    int32_t WG_PACKET_BAD_VERSION
+    int32_t WG_PACKET_TOO_SHORT
+    int32_t WG_PACKET_LENGTH_MISMATCH
+    int32_t wg_ip_packet_problem(const uint8_t *p, size_t len, uint32_t mtu,
+                                 uint32_t *version, uint32_t *stated)
+    int wg_datagram_size_ok(size_t len, uint32_t mtu)
 
     ctypedef void (*wg_log_sink)(uint32_t level, const char *msg, uint64_t ctx) noexcept
 
