@@ -278,7 +278,7 @@ int32_t wgActivateDaita(int32_t handle, const uint8_t *peer_pubkey,
  *         "transitions": {event: {"<state>"|"cancel"|"end": probability}}}]}]}
  * where D is {"type", "param1", "param2", "start", "max", "text"}. The
  * top-level reason is the one wgActivateDaita gives: "machine <index>
- * (<name>): <why>". NULL on a NULL machines or an mtu outside 0..65535
+ * (<name>): <why>". NULL on a NULL machines or an mtu outside 0..WG_MAX_MTU
  * (WG_ERR_INVALID_ARGUMENT), or when DAITA is not compiled in (WG_ERR_DAITA).
  */
 char *wgDaitaDescribeMachines(const char *machines, int32_t mtu);
