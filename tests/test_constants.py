@@ -47,3 +47,16 @@ def test_mtu_rules_come_from_wg_rules_h() -> None:
         defines["MIN_MTU"], defines["MAX_MTU"], defines["DEFAULT_MTU"])
     assert (config.MIN_MTU, config.MAX_MTU, wgquick.DEFAULT_MTU) == (
         defines["MIN_MTU"], defines["MAX_MTU"], defines["DEFAULT_MTU"])
+
+
+def test_errno_codes_become_the_oserror_of_their_errno() -> None:
+    import errno
+
+    from wgcore import _constants
+
+    base = int(re.search(r"^#define WG_ERRNO_BASE\s+\((-\d+)\)", HEADER.read_text(), re.M)[1])  # type: ignore[index]
+    assert _constants.ERRNO_BASE == base
+    error = errors.error_for_code(base - errno.ECONNREFUSED, "connecting to 10.0.0.2:80: refused")
+    assert type(error) is ConnectionRefusedError and error.errno == errno.ECONNREFUSED
+    assert error.strerror == "connecting to 10.0.0.2:80: refused [ECONNREFUSED]"
+    assert type(errors.error_for_code(base - errno.ETIMEDOUT, "x")) is TimeoutError
