@@ -1,7 +1,7 @@
 package main
 
 // The native-Go baseline of benchmarks/packet_path.py: the same work as the
-// Python driver, done in Go: memtun.CheckIPPacket (the rules the host
+// Python driver, done in Go: ipPacketProblem (the rules the host
 // checks before writing), then Put and Take on the tunnel's packet queue
 // (Go's side of the rings Python reads and writes in C), so the difference
 // between the two is Cython plus Python.
@@ -17,9 +17,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"wgcore/libwg/internal/membind"
-	"wgcore/libwg/internal/memtun"
 )
 
 var (
@@ -51,7 +48,7 @@ func benchPacket(size int, src, dst []byte) []byte {
 // failure, as senders run in goroutines of their own.
 func write(tun *tunnel, packets [][]byte) {
 	for i, p := range packets {
-		if err := memtun.CheckIPPacket(p, benchMTU); err != nil {
+		if err := ipPacketProblem(p, benchMTU); err != nil {
 			panic(fmt.Sprintf("packet %d: %v", i, err))
 		}
 	}
@@ -93,7 +90,7 @@ func drain(tb testing.TB, tun *tunnel) {
 // Python driver's pump threads do: take a batch, put all of it.
 func benchPump(from, to *tunnel, stop chan struct{}, done *sync.WaitGroup) {
 	defer done.Done()
-	buf := make([]byte, 256*membind.MaxDatagram(benchMTU))
+	buf := make([]byte, 256*(benchMTU+datagramOverhead))
 	lens := make([]uint32, 256)
 	for {
 		n, err := from.queues(kindDatagrams).read.Take(buf, lens, benchPumpWait, stop)
@@ -118,9 +115,9 @@ func benchPump(from, to *tunnel, stop chan struct{}, done *sync.WaitGroup) {
 
 // benchPair starts two peered tunnels (pumped if host-carried) and does one
 // round trip, so the handshake is done before timing starts.
-func benchPair(b *testing.B, transport int) memPair {
+func benchPair(b *testing.B, transport string) memPair {
 	pair := newMemPair(b, transport)
-	if transport == transportHost {
+	if transport == "host" {
 		stop := make(chan struct{})
 		pumps := pair.pump(stop)
 		b.Cleanup(func() { close(stop); pumps.Wait() })
@@ -140,12 +137,9 @@ func benchPair(b *testing.B, transport int) memPair {
 }
 
 func BenchmarkPacketPath(b *testing.B) {
-	for _, transport := range []struct {
-		name string
-		kind int
-	}{{"udp", transportUDP}, {"host", transportHost}} {
-		b.Run(transport.name, func(b *testing.B) {
-			pair := benchPair(b, transport.kind)
+	for _, transport := range []string{"udp", "host"} {
+		b.Run(transport, func(b *testing.B) {
+			pair := benchPair(b, transport)
 			for _, size := range benchSizes {
 				for _, batch := range benchBatches {
 					b.Run(fmt.Sprintf("throughput/size=%d,batch=%d", size, batch), func(b *testing.B) {

@@ -5,8 +5,6 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
-
-	"golang.zx2c4.com/wireguard/device"
 )
 
 // defineLine matches a "#define WG_NAME value" line of libwg.h; the value
@@ -26,14 +24,8 @@ var goConstants = map[string]int64{
 	"WG_ERRNO_BASE":           errErrnoBase,
 	"WG_LOG_ERROR":            logLevelError,
 	"WG_LOG_VERBOSE":          logLevelVerbose,
-	"WG_TRANSPORT_UDP":        transportUDP,
-	"WG_TRANSPORT_HOST":       transportHost,
 	"WG_KIND_PACKETS":         kindPackets,
 	"WG_KIND_DATAGRAMS":       kindDatagrams,
-	"WG_MULTIHOP_OVERHEAD":    hopOverhead,
-	"WG_DATAGRAM_OVERHEAD":    device.MessageTransportSize,
-	"WG_MIN_MTU":              minMTU,
-	"WG_MAX_MTU":              maxMTU,
 	"WG_DAITA_MAX_CAPACITY":   daitaMaxCapacity,
 }
 

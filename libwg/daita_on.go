@@ -131,7 +131,7 @@ var pausable = sync.OnceValue(func() bool {
 	none := C.CString("")
 	defer C.free(unsafe.Pointer(none))
 	var framework *C.MaybenotFramework
-	if C.maybenot_start(none, 0, 0, 1420, &framework) != 0 {
+	if C.maybenot_start(none, 0, 0, defaultMTU, &framework) != 0 {
 		return false
 	}
 	C.maybenot_stop(framework)

@@ -93,7 +93,7 @@ func TestDaitaTeardownUnderTraffic(t *testing.T) {
 		"slow": slowMachine().String(),
 	} {
 		t.Run(name, func(t *testing.T) {
-			pair := newMemPair(t, transportUDP)
+			pair := newMemPair(t, "udp")
 			exchange(t, pair, [][]byte{ipv4Packet([]byte("handshake"))}, 1)
 			stop := make(chan struct{})
 			wg := flow(pair, stop)

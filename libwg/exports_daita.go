@@ -40,7 +40,7 @@ func wgDaitaDescribeMachines(machines *C.char, mtu C.int32_t) *C.char {
 		return nil
 	}
 	if mtu < 0 || mtu > maxMTU {
-		fail(errInvalidArgument, "mtu must be 0 (unknown) to %d, got %d", maxMTU, mtu)
+		fail(errInvalidArgument, "mtu must be 1..%d (0: not known), got %d", maxMTU, mtu)
 		return nil
 	}
 	json, code := describeMachines(C.GoString(machines), uint16(mtu))

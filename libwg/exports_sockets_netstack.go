@@ -14,7 +14,6 @@ import (
 	"unsafe"
 
 	"wgcore/libwg/internal/handles"
-	"wgcore/libwg/internal/hostgate"
 	"wgcore/libwg/internal/netsock"
 )
 
@@ -23,30 +22,6 @@ import (
 const errErrnoBase = -1000
 
 var sockets handles.Table[*netsock.Socket]
-
-//export wgTurnOnNetstack
-func wgTurnOnNetstack(mtu C.int32_t, settings *C.char, addresses *C.char, dns *C.char, logSinkFn C.wg_log_sink, logCtx C.uint64_t) C.int32_t {
-	if code := checkTurnOn(int32(mtu), settings != nil); code != 0 {
-		return C.int32_t(code)
-	}
-	if addresses == nil || dns == nil {
-		return C.int32_t(fail(errInvalidArgument, "addresses and dns must not be NULL"))
-	}
-	m, err := newNetstackMode(C.GoString(addresses), C.GoString(dns), int(mtu))
-	if err != nil {
-		code := int32(errInvalidArgument)
-		if _, unsupported := err.(notSupported); unsupported {
-			code = errNotSupported
-		}
-		return C.int32_t(fail(code, "%v", err))
-	}
-	t := newTunnel(logSink{fn: logSinkFn, ctx: logCtx}, func(*hostgate.Gate) mode { return m })
-	handle, code := t.start(C.GoString(settings))
-	if code != 0 {
-		return C.int32_t(code)
-	}
-	return C.int32_t(handle)
-}
 
 // sockFail is the code of a failed socket call; EAGAIN, the common case
 // of a non-blocking call, records no message.
@@ -113,7 +88,7 @@ func wgSockOpen(handle C.int32_t, v6 C.int32_t, stream C.int32_t) C.int32_t {
 	}
 	m, ok := t.mode.(*netstackMode)
 	if !ok {
-		return C.int32_t(fail(errNotSupported, "tunnel %d has no userspace network stack: turn it on with wgTurnOnNetstack", int32(handle)))
+		return C.int32_t(fail(errNotSupported, "tunnel %d has no userspace network stack: turn it on in mode \"netstack\"", int32(handle)))
 	}
 	s, e := netsock.New(m.stack, v6 != 0, stream != 0)
 	if e != nil {

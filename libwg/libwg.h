@@ -29,45 +29,60 @@ extern "C" {
 #define WG_LOG_ERROR   1u
 #define WG_LOG_VERBOSE 2u
 
-/* The MTU every turn-on accepts (a multihop link: WG_MIN_MTU + 60 up). */
-#define WG_MIN_MTU 576
-#define WG_MAX_MTU 65475 /* the largest whose data message, mtu + 32, fits UDP over IPv4 */
+/*
+ * The rules libwg and its host share: WG_MIN_MTU, WG_MAX_MTU,
+ * WG_DEFAULT_MTU, WG_DATAGRAM_OVERHEAD, WG_MULTIHOP_OVERHEAD,
+ * WG_MULTIHOP_MIN_MTU, and the checks of what a host writes into a ring
+ * (wg_ip_packet_problem, wg_datagram_size_ok) as static inline C.
+ */
+#include "wg_rules.h"
 
 /* Called from Go threads; msg is freed when the callback returns. */
 typedef void (*wg_log_sink)(uint32_t level, const char *msg, uint64_t ctx);
 
 /*
- * Turn a tunnel on over an existing Linux TUN device. tun_fd must be opened
- * with IFF_TUN | IFF_NO_PI (no packet-information header); a TAP device or a
- * TUN without IFF_NO_PI is rejected with WG_ERR_INVALID_ARGUMENT. Ownership
- * of tun_fd moves to libwg whatever the result: it is closed on failure and
- * at wgTurnOff. The interface MTU is set to mtu (WG_MIN_MTU..WG_MAX_MTU) when the
- * calling thread is in the interface's network namespace. settings is
- * UAPI "set" text. log_sink may be NULL; log_ctx is passed back to it.
- * Returns a handle >= 0.
+ * Turn a tunnel on in a mode; returns a handle >= 0. Every turn-on takes
+ * mtu (WG_MIN_MTU..WG_MAX_MTU), settings (UAPI "set" text; for multihop
+ * the exit hop's), log_sink (may be NULL; log_ctx is passed back to it).
+ * params are "key=value" lines separated by "\n" (NULL or "" for none; a
+ * key a mode does not take is WG_ERR_INVALID_ARGUMENT, naming it):
+ *
+ *   mode        params                         tun_fd  entry_settings
+ *   "tun"       (none)                         >= 0    NULL
+ *   "memory"    transport=udp|host             -1      NULL
+ *   "netstack"  addresses=IP,... dns=IP,...    -1      NULL
+ *   "multihop"  private_ip=IPv4 transport=...  either  the entry hop's
+ *
+ * tun: over an existing Linux TUN device. tun_fd must be opened with
+ *   IFF_TUN | IFF_NO_PI (no packet-information header); a TAP device or a
+ *   TUN without IFF_NO_PI is WG_ERR_INVALID_ARGUMENT. The interface MTU is
+ *   set to mtu when the calling thread is in its network namespace.
+ * memory: no kernel TUN, no root. The host writes the IP packets the
+ *   tunnel should send and reads the ones it received (WG_KIND_PACKETS).
+ *   transport=host (default udp): the encrypted side is host-carried too:
+ *   the host reads the datagrams the tunnel sends and writes the ones it
+ *   received (WG_KIND_DATAGRAMS), one point-to-point link with no
+ *   addresses; with udp the tunnel uses UDP sockets.
+ * netstack: see "Netstack tunnels" below.
+ * multihop: see "Multihop" below; with tun_fd >= 0 over that TUN (whose
+ *   MTU is set to mtu - WG_MULTIHOP_OVERHEAD), with -1 in memory.
+ *
+ * A tun_fd >= 0 moves to libwg whatever the result: it is closed on
+ * failure (also in a mode that takes none) and at wgTurnOff. An unknown
+ * mode is WG_ERR_INVALID_ARGUMENT (the message names the modes); a mode
+ * this build lacks (netstack, multihop on upstream wireguard-go) is
+ * WG_ERR_NOT_SUPPORTED. mode is plain ASCII, without "\n".
  */
+int32_t wgTurnOnMode(const char *mode, int32_t mtu, const char *settings,
+                     const char *entry_settings, const char *params,
+                     int32_t tun_fd, wg_log_sink log_sink, uint64_t log_ctx);
+
+/* wgTurnOnMode("tun", mtu, settings, NULL, NULL, tun_fd, ...). */
 int32_t wgTurnOn(int32_t mtu, const char *settings, int32_t tun_fd,
                  wg_log_sink log_sink, uint64_t log_ctx);
 
-/*
- * In-memory tunnels: no kernel TUN, no root. The host writes the IP packets
- * the tunnel should send and reads the ones it received (WG_KIND_PACKETS).
- * With WG_TRANSPORT_HOST the encrypted side is host-carried too: the host
- * reads the datagrams the tunnel sends and writes the ones it received
- * (WG_KIND_DATAGRAMS), one point-to-point link with no addresses. With
- * WG_TRANSPORT_UDP the tunnel uses UDP sockets like wgTurnOn.
- */
-#define WG_TRANSPORT_UDP  0
-#define WG_TRANSPORT_HOST 1
 #define WG_KIND_PACKETS   0
 #define WG_KIND_DATAGRAMS 1
-/* A datagram is its packet plus this (WireGuard's data header and tag), so
- * none is longer than the tunnel's mtu + WG_DATAGRAM_OVERHEAD. */
-#define WG_DATAGRAM_OVERHEAD 32
-
-/* Turn an in-memory tunnel on; returns a handle >= 0. */
-int32_t wgTurnOnInMemory(int32_t mtu, const char *settings, int32_t transport,
-                         wg_log_sink log_sink, uint64_t log_ctx);
 
 /*
  * An eventfd that is readable while packets of the given kind wait to be
@@ -85,8 +100,9 @@ int32_t wgReadyFd(int32_t handle, int32_t kind);
  * waiting on futexes outside Go, and wg_ring_release. Packets the host
  * writes are checked by the host, at most slot_size bytes each:
  * WG_KIND_PACKETS must be whole IPv4 or IPv6 packets no larger than the
- * MTU whose header length matches (the receiving peer drops others),
- * WG_KIND_DATAGRAMS 1 to MTU + WG_DATAGRAM_OVERHEAD bytes.
+ * MTU whose header length matches (the receiving peer drops others:
+ * wg_ip_packet_problem), WG_KIND_DATAGRAMS 1 to MTU + WG_DATAGRAM_OVERHEAD
+ * bytes (wg_datagram_size_ok).
  */
 #include "wg_ring.h"
 
@@ -122,8 +138,14 @@ int32_t wgPacketRing(int32_t handle, int32_t kind, wg_ring **host_writes,
  * in-memory packets, gets mtu - 60: each exit packet gains the exit's
  * WireGuard header (32) and the hop's IPv4 and UDP headers (28), so an
  * exit packet of mtu - 60 bytes is an entry packet of exactly mtu bytes.
- * (An IPv6 hop would need 80.) mtu must be 636..WG_MAX_MTU.
- * WG_MULTIHOP_OVERHEAD is that 60.
+ * (An IPv6 hop would need 80.) WG_MULTIHOP_OVERHEAD is that 60; mtu must
+ * be WG_MULTIHOP_MIN_MTU (636)..WG_MAX_MTU.
+ *
+ * Mode "multihop" of wgTurnOnMode: settings are the exit hop's,
+ * entry_settings the entry hop's, params private_ip=<IPv4> and
+ * transport=udp|host, the entry hop's (host: its datagrams are
+ * WG_KIND_DATAGRAMS on the entry handle). In memory (tun_fd -1) the exit
+ * hop's packets are read and written as WG_KIND_PACKETS on the exit handle.
  *
  * Returns the exit hop's handle >= 0; wgEntryHandle gives the entry's.
  * Every per-handle function works on either: config, traffic, DAITA (e.g.
@@ -134,27 +156,13 @@ int32_t wgPacketRing(int32_t handle, int32_t kind, wg_ring **host_writes,
  * WG_ERR_INVALID_ARGUMENT. Errors of one hop's settings name the hop.
  * A libwg built on upstream wireguard-go gives WG_ERR_NOT_SUPPORTED.
  *
- * wgTurnOnMultihop takes tun_fd as wgTurnOn does (ownership moves to
- * libwg whatever the result; the interface MTU is set to mtu - 60); the
- * entry hop uses UDP sockets.
+ * wgTurnOnMultihop is mode "multihop" over tun_fd (>= 0) with
+ * private_ip as its parameter: the entry hop uses UDP sockets.
  */
-#define WG_MULTIHOP_OVERHEAD 60 /* exit hop MTU = mtu - this */
-
 int32_t wgTurnOnMultihop(int32_t mtu, const char *exit_settings,
                          const char *entry_settings, const char *private_ip,
                          int32_t tun_fd, wg_log_sink log_sink,
                          uint64_t log_ctx);
-
-/*
- * The in-memory twin: the exit hop's packets are read and written as
- * WG_KIND_PACKETS on the exit handle; transport is the entry hop's
- * (WG_TRANSPORT_HOST: its datagrams are WG_KIND_DATAGRAMS on the entry
- * handle).
- */
-int32_t wgTurnOnMultihopInMemory(int32_t mtu, const char *exit_settings,
-                                 const char *entry_settings,
-                                 const char *private_ip, int32_t transport,
-                                 wg_log_sink log_sink, uint64_t log_ctx);
 
 /*
  * The entry hop's handle of a multihop tunnel, given its exit handle (or
@@ -177,7 +185,7 @@ int32_t wgTunnelCount(void);
  * Traffic counters of a tunnel, for every kind (TUN fd, in-memory over UDP
  * or host-carried), counted where the device meets its TUN and its UDP
  * bind or host-carried link. Each counter is exact and monotonic from
- * wgTurnOn*; a wgGetTraffic call does not read them all in one instant.
+ * turn-on; a wgGetTraffic call does not read them all in one instant.
  */
 typedef struct {
     uint64_t packets;
@@ -270,7 +278,7 @@ int32_t wgActivateDaita(int32_t handle, const uint8_t *peer_pubkey,
  *         "transitions": {event: {"<state>"|"cancel"|"end": probability}}}]}]}
  * where D is {"type", "param1", "param2", "start", "max", "text"}. The
  * top-level reason is the one wgActivateDaita gives: "machine <index>
- * (<name>): <why>". NULL on a NULL machines or an mtu outside 0..65535
+ * (<name>): <why>". NULL on a NULL machines or an mtu outside 0..WG_MAX_MTU
  * (WG_ERR_INVALID_ARGUMENT), or when DAITA is not compiled in (WG_ERR_DAITA).
  */
 char *wgDaitaDescribeMachines(const char *machines, int32_t mtu);
@@ -284,18 +292,16 @@ int32_t wgGetSocketV4(int32_t handle);
 int32_t wgGetSocketV6(int32_t handle);
 
 /*
- * Netstack tunnels: the tunnel's TUN is gVisor's userspace TCP/IP stack
- * (wireguard-go's tun/netstack), so the host opens TCP and UDP sockets on
- * it with no kernel TUN and no root; the datagrams go over UDP sockets.
- * addresses are the interface's IPv4/IPv6 addresses and dns its DNS
- * servers, each comma-separated IP text (dns may be ""). A libwg built on
+ * Netstack tunnels (mode "netstack" of wgTurnOnMode): the tunnel's TUN is
+ * gVisor's userspace TCP/IP stack (wireguard-go's tun/netstack), so the
+ * host opens TCP and UDP sockets on it with no kernel TUN and no root; the
+ * datagrams go over UDP sockets. params addresses= are the interface's
+ * IPv4/IPv6 addresses (at least one) and dns= its DNS servers, each
+ * comma-separated IP text (dns may be empty or left out). A libwg built on
  * upstream wireguard-go gives WG_ERR_NOT_SUPPORTED. Packets, config,
  * traffic and DAITA work as on any tunnel; wgPacketRing/wgReadyFd do not
- * (no rings). Returns a handle >= 0.
+ * (no rings).
  */
-int32_t wgTurnOnNetstack(int32_t mtu, const char *settings,
-                         const char *addresses, const char *dns,
-                         wg_log_sink log_sink, uint64_t log_ctx);
 
 /*
  * Sockets on a netstack tunnel, by int32 socket handles >= 0. No call

@@ -32,14 +32,6 @@ type tunnel struct {
 
 var tunnels handles.Table[*tunnel]
 
-const (
-	minMTU = 576
-	// maxMTU is the largest MTU whose data messages (mtu + 32) fit in one
-	// UDP datagram over IPv4: 65535 - 20 (IPv4) - 8 (UDP) - 32. A larger
-	// packet could be taken from the application but never sent.
-	maxMTU = 65535 - 20 - 8 - device.MessageTransportSize
-)
-
 // checkTurnOn checks what every way of turning a tunnel on takes.
 func checkTurnOn(mtu int32, haveSettings bool) int32 {
 	if mtu < minMTU || mtu > maxMTU {

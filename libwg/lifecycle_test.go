@@ -59,7 +59,7 @@ func turnOffWithin(t *testing.T, tun *tunnel, limit time.Duration) {
 }
 
 func TestTurnOffWhileTheHostStopsCarryingDatagrams(t *testing.T) {
-	pair := newMemPair(t, transportHost)
+	pair := newMemPair(t, "host")
 	handshake(t, pair)
 	if n := fillUntilStuck(t, pair.a, ipv4Packet(make([]byte, 1000))); n <= queueCapacity {
 		t.Fatalf("only %d packets accepted: the datagram queue cannot be full", n)
@@ -68,13 +68,13 @@ func TestTurnOffWhileTheHostStopsCarryingDatagrams(t *testing.T) {
 }
 
 func TestTurnOffWhileTheHostStopsReadingPackets(t *testing.T) {
-	for _, transport := range []int{transportUDP, transportHost} {
+	for _, transport := range []string{"udp", "host"} {
 		pair := newMemPair(t, transport)
 		handshake(t, pair)
 		// B's application never reads: its inbound queue fills and the
 		// device's writes to it wait.
 		stop := make(chan struct{})
-		if transport == transportHost {
+		if transport == "host" {
 			pumps := pair.pump(stop)
 			defer func() { pumps.Wait() }()
 		}
@@ -82,7 +82,7 @@ func TestTurnOffWhileTheHostStopsReadingPackets(t *testing.T) {
 		deadline := time.Now().Add(30 * time.Second)
 		for pair.b.queues(kindPackets).read.Len() < queueCapacity {
 			if time.Now().After(deadline) {
-				t.Fatalf("transport %d: B's inbound queue never filled (%d)", transport, pair.b.queues(kindPackets).read.Len())
+				t.Fatalf("transport %s: B's inbound queue never filled (%d)", transport, pair.b.queues(kindPackets).read.Len())
 			}
 			pair.a.queues(kindPackets).write.Put(64, func(int) []byte { return packet }, 10*time.Millisecond, nil)
 		}
@@ -97,7 +97,7 @@ func TestTurnOffWhileTheHostStopsReadingPackets(t *testing.T) {
 // host that stopped reading must not make that wait for ever, and the
 // datagrams queued meanwhile must all still reach the other side.
 func TestSetConfigWhileTheHostStopsCarryingDatagrams(t *testing.T) {
-	pair := newMemPair(t, transportHost)
+	pair := newMemPair(t, "host")
 	handshake(t, pair)
 	accepted := fillUntilStuck(t, pair.a, ipv4Packet(make([]byte, 1000)))
 	setWithin := func(settings string) {

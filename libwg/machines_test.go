@@ -245,7 +245,7 @@ func TestDescribeMachinesGivesCanonicalFormAndVerdicts(t *testing.T) {
 // A refused machine never reaches the fork: enabling reports errDaita and
 // the tunnel carries packets afterwards; a good one then enables DAITA.
 func TestEnableDaitaRefusesUnsafeMachinesAndTunnelKeepsWorking(t *testing.T) {
-	pair := newMemPair(t, transportUDP)
+	pair := newMemPair(t, "udp")
 	pubB, _ := publicKey(testKey(2))
 	var key device.NoisePublicKey
 	copy(key[:], pubB)

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"wgcore/libwg/internal/hostgate"
 	"wgcore/libwg/internal/packettest"
 )
 
@@ -35,19 +34,12 @@ type memPair struct{ a, b *tunnel }
 // startedHandles maps each tunnel startMem started to its handle.
 var startedHandles sync.Map
 
-func startMem(t testing.TB, transport int, settings string) *tunnel {
-	tun := newTunnel(logSink{}, func(gate *hostgate.Gate) mode { return inMemoryModes[int32(transport)](1420, gate) })
-	handle, code := tun.start(settings)
-	if code != 0 {
-		e, _ := takeLastError()
-		t.Fatalf("start: %d %s", code, e.message)
-	}
+// startMem turns an in-memory tunnel on (mode "memory") over transport,
+// "udp" or "host".
+func startMem(t testing.TB, transport string, settings string) *tunnel {
+	handle := startMode(t, &turnOn{mode: "memory", mtu: 1420, settings: settings, params: map[string]string{"transport": transport}, tunFD: -1})
+	tun, _ := tunnels.Get(handle)
 	startedHandles.Store(tun, handle)
-	t.Cleanup(func() {
-		if _, ok := tunnels.Remove(handle); ok {
-			tun.turnOff()
-		}
-	})
 	return tun
 }
 
@@ -62,7 +54,7 @@ func (t *tunnel) queues(kind int32) *hostQueue {
 
 var listenPort = regexp.MustCompile(`(?m)^listen_port=(\d+)$`)
 
-func newMemPair(t testing.TB, transport int) memPair {
+func newMemPair(t testing.TB, transport string) memPair {
 	privA, privB := testKey(1), testKey(2)
 	pubA, _ := publicKey(privA)
 	pubB, _ := publicKey(privB)
@@ -127,10 +119,10 @@ func exchange(t *testing.T, pair memPair, packets [][]byte, window int) {
 }
 
 func TestInMemoryTunnelsCarryPacketsIntact(t *testing.T) {
-	for _, transport := range []int{transportUDP, transportHost} {
-		t.Run(fmt.Sprintf("transport=%d", transport), func(t *testing.T) {
+	for _, transport := range []string{"udp", "host"} {
+		t.Run("transport="+transport, func(t *testing.T) {
 			pair := newMemPair(t, transport)
-			if transport == transportHost {
+			if transport == "host" {
 				stop := make(chan struct{})
 				defer close(stop)
 				pair.pump(stop)

@@ -1,22 +1,19 @@
 package main
 
 import (
-	"fmt"
-
 	"golang.zx2c4.com/wireguard/conn"
 	"golang.zx2c4.com/wireguard/tun"
 
-	"wgcore/libwg/internal/hostgate"
-	"wgcore/libwg/internal/memtun"
 	"wgcore/libwg/internal/packetqueue"
 	"wgcore/libwg/internal/udpbind"
 )
 
 // A mode is how a tunnel meets the world: the TUN and the bind its device
 // runs over, and what the host can do with it besides. Each mode lives in
-// a mode_*.go file of its own (mode_tunfd.go, mode_memudp.go,
-// mode_memhost.go); a new way to turn a tunnel on (multihop,
-// netstack) is a new mode, not a new field of tunnel.
+// a mode_*.go file of its own (mode_tunfd.go, mode_memory.go with
+// mode_memudp.go and mode_memhost.go, mode_netstack.go, mode_multihop.go),
+// which registers its name with wgTurnOnMode (modes.go); a new way to
+// turn a tunnel on is a new mode, not a new field of tunnel or a new export.
 type mode interface {
 	// tun and bind are what the device reads and writes; the tunnel sees
 	// them through its traffic counters.
@@ -38,20 +35,13 @@ const (
 	kindDatagrams = 1 // ciphertext datagrams of a host-carried transport
 )
 
-// Transports of an in-memory tunnel (libwg.h WG_TRANSPORT_*).
-const (
-	transportUDP  = 0
-	transportHost = 1
-)
-
 // queueCapacity is how many packets each host queue holds.
 const queueCapacity = 1024
 
 // hostQueue is one kind of traffic the host exchanges with a tunnel.
 type hostQueue struct {
 	write *packetqueue.Queue // the host writes, the device reads
-	read  *packetqueue.Queue // the device writes, the host reads
-	check func([]byte) error // why the host must not write a packet, or nil (the mode's rule; the host checks it in C, tests here)
+	read  *packetqueue.Queue // the device writes, the host reads (what the host may write, it checks: wg_rules.h)
 }
 
 // release drops libwg's reference to both rings, once the device closed.
@@ -66,34 +56,8 @@ type notSupported string
 
 func (e notSupported) Error() string { return string(e) }
 
-// inMemoryModes builds the mode of each in-memory transport
-// (WG_TRANSPORT_*); each mode's file registers its own.
-var inMemoryModes = map[int32]func(mtu int, gate *hostgate.Gate) mode{}
-
-func registerInMemoryMode(transport int32, build func(mtu int, gate *hostgate.Gate) mode) {
-	if _, taken := inMemoryModes[transport]; taken {
-		panic(fmt.Sprintf("transport %d registered twice", transport))
-	}
-	inMemoryModes[transport] = build
-}
-
 // udpWire is the wire side of modes whose datagrams go over UDP sockets.
 type udpWire struct{ udp *udpbind.Bind }
 
 func (w udpWire) bind() conn.Bind               { return w.udp }
 func (w udpWire) socketFD(v6 bool) (int, error) { return w.udp.SocketFD(v6) }
-
-// memApp is the application side of in-memory modes: an in-memory TUN
-// whose packets the host writes and reads.
-type memApp struct {
-	mem     *memtun.Device
-	packets hostQueue
-}
-
-func newMemApp(mtu int, gate *hostgate.Gate) memApp {
-	mem := memtun.New(mtu, queueCapacity, gate)
-	check := func(p []byte) error { return memtun.CheckIPPacket(p, mtu) }
-	return memApp{mem, hostQueue{write: mem.Outbound, read: mem.Inbound, check: check}}
-}
-
-func (a *memApp) tun() tun.Device { return a.mem }

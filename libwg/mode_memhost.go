@@ -8,16 +8,10 @@ import (
 )
 
 // memHostMode is an in-memory tunnel whose datagrams the host carries too
-// (WG_TRANSPORT_HOST): one point-to-point link, no sockets.
+// (mode "memory", transport=host): one point-to-point link, no sockets.
 type memHostMode struct {
 	memApp
 	*hostWire
-}
-
-func init() {
-	registerInMemoryMode(transportHost, func(mtu int, gate *hostgate.Gate) mode {
-		return &memHostMode{newMemApp(mtu, gate), newHostWire(mtu, gate)}
-	})
 }
 
 func (m *memHostMode) hostQueue(kind int32) (*hostQueue, error) {
@@ -34,9 +28,8 @@ type hostWire struct {
 }
 
 func newHostWire(mtu int, gate *hostgate.Gate) *hostWire {
-	link := membind.New(mtu, queueCapacity, gate)
-	check := func(d []byte) error { return membind.CheckDatagram(d, mtu) }
-	return &hostWire{link, hostQueue{write: link.Inbound, read: link.Outbound, check: check}}
+	link := membind.New(mtu+datagramOverhead, queueCapacity, gate)
+	return &hostWire{link, hostQueue{write: link.Inbound, read: link.Outbound}}
 }
 
 func (w *hostWire) bind() conn.Bind { return w.link }

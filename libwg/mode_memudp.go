@@ -1,22 +1,10 @@
 package main
 
-import (
-	"wgcore/libwg/internal/hostgate"
-	"wgcore/libwg/internal/udpbind"
-)
-
-// memUDPMode is an in-memory tunnel over UDP sockets
-// (WG_TRANSPORT_UDP): the host carries the packets, the kernel the
-// datagrams.
+// memUDPMode is an in-memory tunnel over UDP sockets (mode "memory",
+// transport=udp): the host carries the packets, the kernel the datagrams.
 type memUDPMode struct {
 	memApp
 	udpWire
-}
-
-func init() {
-	registerInMemoryMode(transportUDP, func(mtu int, gate *hostgate.Gate) mode {
-		return &memUDPMode{newMemApp(mtu, gate), udpWire{&udpbind.Bind{}}}
-	})
 }
 
 func (m *memUDPMode) hostQueue(kind int32) (*hostQueue, error) {

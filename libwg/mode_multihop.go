@@ -80,10 +80,41 @@ func (m *multihopEntry) close() {
 	}
 }
 
+func init() {
+	registerMode("multihop", modeSpec{params: []string{"private_ip", "transport"}, tunFD: tunFDOptional, hops: 2, start: startMultihopMode})
+}
+
+// startMultihopMode is mode "multihop": settings are the exit hop's,
+// entry_settings the entry hop's, params private_ip=<IPv4> and
+// transport=udp|host (the entry hop's); over tun_fd when it is >= 0 (the
+// interface gets the exit hop's MTU), else with in-memory packets.
+func startMultihopMode(r *turnOn) (int32, int32) {
+	host, code := r.hostCarried()
+	if code != 0 {
+		return -1, code
+	}
+	privateIP, ok := r.params["private_ip"]
+	if !ok {
+		return -1, fail(errInvalidArgument, "mode \"multihop\" needs private_ip=<IPv4>, the exit hop's address inside the entry tunnel")
+	}
+	plan, code := planMultihop(r.mtu, r.settings, privateIP)
+	if code != 0 {
+		return -1, code
+	}
+	var userTun tun.Device
+	if r.tunFD >= 0 {
+		if userTun, code = r.openTun(plan.exitMTU); code != 0 {
+			return -1, code
+		}
+	}
+	return startMultihop(plan, r.log, r.settings, r.entrySettings, userTun, host)
+}
+
 // startMultihop turns on the entry hop, then the exit hop over userTun
-// (a kernel TUN; nil: in-memory packets); the entry's datagrams go over
-// transport. Returns the exit's handle. userTun is closed on failure.
-func startMultihop(p multihopPlan, log logSink, exitSettings, entrySettings string, userTun tun.Device, transport int32) (int32, int32) {
+// (a kernel TUN; nil: in-memory packets); the host carries the entry's
+// datagrams if host, else UDP sockets do. Returns the exit's handle.
+// userTun is closed on failure.
+func startMultihop(p multihopPlan, log logSink, exitSettings, entrySettings string, userTun tun.Device, host bool) (int32, int32) {
 	link, err := hoplink.New(p.local, p.remote, p.entryMTU)
 	if err != nil {
 		closeUnused(userTun)
@@ -92,9 +123,9 @@ func startMultihop(p multihopPlan, log logSink, exitSettings, entrySettings stri
 	entryLog, exitLog := log, log
 	entryLog.prefix, exitLog.prefix = "entry hop: ", "exit hop: "
 	entry := newTunnel(entryLog, func(gate *hostgate.Gate) mode {
-		if transport == transportHost {
-			host := newHostWire(p.entryMTU, gate)
-			return &multihopEntry{link, host, host}
+		if host {
+			wire := newHostWire(p.entryMTU, gate)
+			return &multihopEntry{link, wire, wire}
 		}
 		return &multihopEntry{link: link, wire: udpWire{&udpbind.Bind{}}}
 	})

@@ -11,17 +11,30 @@ import (
 	"golang.zx2c4.com/wireguard/tun"
 	"golang.zx2c4.com/wireguard/tun/netstack"
 
+	"wgcore/libwg/internal/hostgate"
 	"wgcore/libwg/internal/netsock"
 	"wgcore/libwg/internal/udpbind"
 )
 
 // netstackMode is a tunnel whose TUN is gVisor's userspace TCP/IP stack
-// (wgTurnOnNetstack): the host opens sockets on it (wgSock*), no kernel
+// (mode "netstack"): the host opens sockets on it (wgSock*), no kernel
 // TUN and no root; the datagrams go over UDP sockets.
 type netstackMode struct {
 	dev   tun.Device
 	stack *netsock.Stack
 	udpWire
+}
+
+// Mode "netstack" takes params addresses=<the interface's IPs> and
+// dns=<DNS servers' IPs>, each comma-separated (dns may be empty).
+func init() {
+	registerMode("netstack", modeSpec{params: []string{"addresses", "dns"}, start: func(r *turnOn) (int32, int32) {
+		m, err := newNetstackMode(r.params["addresses"], r.params["dns"], int(r.mtu))
+		if err != nil {
+			return -1, fail(errInvalidArgument, "%v", err)
+		}
+		return r.startSingle(func(*hostgate.Gate) mode { return m })
+	}})
 }
 
 // newNetstackMode builds the stack with the interface's addresses, DNS

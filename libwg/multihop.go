@@ -12,11 +12,6 @@ import (
 // owns the entry tunnel (mode_multihop.go); the entry has a handle of its
 // own so every per-handle function works on either hop.
 
-// hopOverhead is what the entry hop adds around each exit packet: the
-// exit's WireGuard header (32) and the IPv4 and UDP headers of the hop
-// (28). An IPv6 hop would add 80; the fork's hop is IPv4 only.
-const hopOverhead = 32 + 20 + 8
-
 // multihopPlan is what a multihop turn-on takes beyond a single hop's.
 type multihopPlan struct {
 	entryMTU, exitMTU int
@@ -35,9 +30,9 @@ var endpointLine = regexp.MustCompile(`(?m)^endpoint=(.*)$`)
 // planMultihop checks what a multihop turn-on takes beyond checkTurnOn.
 func planMultihop(mtu int32, exitSettings, privateIP string) (multihopPlan, int32) {
 	p := multihopPlan{entryMTU: int(mtu), exitMTU: int(mtu) - hopOverhead}
-	if p.exitMTU < minMTU {
+	if mtu < multihopMinMTU {
 		return p, fail(errInvalidArgument, "mtu %d leaves the exit hop %d bytes (mtu - %d), less than %d: give at least %d",
-			mtu, p.exitMTU, hopOverhead, minMTU, minMTU+hopOverhead)
+			mtu, p.exitMTU, hopOverhead, minMTU, multihopMinMTU)
 	}
 	local, err := netip.ParseAddr(privateIP)
 	if err != nil || !local.Is4() {

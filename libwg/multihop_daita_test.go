@@ -15,7 +15,7 @@ import (
 // delivers, the exit relay exactly as many.
 func TestMultihopDaitaOnTheEntryHopPadsToTheEntryRelayOnly(t *testing.T) {
 	entryRelay, exitRelay := startRelays(t)
-	handle, exit, entry := startMultihopClient(t, transportHost)
+	handle, exit, entry := startMultihopClient(t, "host")
 	n := &multihopNet{handle: handle, exit: exit, entry: entry, entryRelay: entryRelay, exitRelay: exitRelay}
 	n.carry()
 	defer n.halt()

@@ -20,7 +20,6 @@ import (
 
 	"wgcore/libwg/internal/hoplink"
 	"wgcore/libwg/internal/packettest"
-	"wgcore/libwg/internal/tunfd"
 	"wgcore/libwg/internal/tuntest"
 )
 
@@ -67,31 +66,22 @@ func multihopSettings(t testing.TB) (exit, entry string) {
 	return exit, entry
 }
 
-// startMultihopClient turns a multihop client on as wgTurnOnMultihopInMemory does.
-func startMultihopClient(t testing.TB, transport int32) (int32, *tunnel, *tunnel) {
+// startMultihopClient turns a multihop client on in memory (mode
+// "multihop", tun_fd -1) over transport, "udp" or "host".
+func startMultihopClient(t testing.TB, transport string) (int32, *tunnel, *tunnel) {
 	t.Helper()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	exitSettings, entrySettings := multihopSettings(t)
-	plan, code := planMultihop(multihopMTU, exitSettings, privateIP.String())
-	if code == 0 {
-		var handle int32
-		if handle, code = startMultihop(plan, logSink{}, exitSettings, entrySettings, nil, transport); code == 0 {
-			t.Cleanup(func() { turnOffHandle(handle) })
-			exit, _ := tunnels.Get(handle)
-			entry, _ := tunnels.Get(entryHandleOf(handle))
-			return handle, exit, entry
-		}
-	}
-	e, _ := takeLastError()
-	t.Fatalf("multihop turn-on: %d %s", code, e.message)
-	return -1, nil, nil
+	handle := startMode(t, &turnOn{mode: "multihop", mtu: multihopMTU, settings: exitSettings, entrySettings: entrySettings,
+		params: map[string]string{"private_ip": privateIP.String(), "transport": transport}, tunFD: -1})
+	exit, _ := tunnels.Get(handle)
+	entry, _ := tunnels.Get(entryHandleOf(handle))
+	return handle, exit, entry
 }
 
 func startRelays(t *testing.T) (entryRelay, exitRelay *tunnel) {
-	entryRelay = startMem(t, transportHost, fmt.Sprintf("private_key=%s\npublic_key=%s\nallowed_ip=%s/32\n",
+	entryRelay = startMem(t, "host", fmt.Sprintf("private_key=%s\npublic_key=%s\nallowed_ip=%s/32\n",
 		hex32(6), pubHex(t, 5), privateIP))
-	exitRelay = startMem(t, transportHost, fmt.Sprintf("private_key=%s\npublic_key=%s\nallowed_ip=198.51.100.1/32\n",
+	exitRelay = startMem(t, "host", fmt.Sprintf("private_key=%s\npublic_key=%s\nallowed_ip=198.51.100.1/32\n",
 		hex32(4), pubHex(t, 3)))
 	return entryRelay, exitRelay
 }
@@ -186,7 +176,7 @@ func roundTrip(t *testing.T, n *multihopNet, size int) {
 
 func TestMultihopCarriesPacketsThroughTheEntryRelayUnread(t *testing.T) {
 	entryRelay, exitRelay := startRelays(t)
-	handle, exit, entry := startMultihopClient(t, transportHost)
+	handle, exit, entry := startMultihopClient(t, "host")
 	n := &multihopNet{handle: handle, exit: exit, entry: entry, entryRelay: entryRelay, exitRelay: exitRelay}
 	n.carry()
 	exitMTU := multihopMTU - 60
@@ -195,7 +185,7 @@ func TestMultihopCarriesPacketsThroughTheEntryRelayUnread(t *testing.T) {
 	}
 	roundTrip(t, n, 100)
 	roundTrip(t, n, exitMTU)
-	if err := exit.queues(kindPackets).check(ipv4Packet(make([]byte, exitMTU-19))); err == nil {
+	if err := ipPacketProblem(ipv4Packet(make([]byte, exitMTU-19)), exit.mtu); err == nil {
 		t.Fatalf("a %d-byte packet was accepted by a tunnel whose exit MTU is %d", exitMTU+1, exitMTU)
 	}
 	n.halt()
@@ -222,7 +212,7 @@ func TestMultihopCarriesPacketsThroughTheEntryRelayUnread(t *testing.T) {
 func TestMultihopTurnOffClosesBothHopsWithoutLeaks(t *testing.T) {
 	entryRelay, exitRelay := startRelays(t)
 	before, tunnelsBefore := runtime.NumGoroutine(), tunnels.Len()
-	handle, exit, entry := startMultihopClient(t, transportHost)
+	handle, exit, entry := startMultihopClient(t, "host")
 	entryHandle := entryHandleOf(handle)
 	if tunnels.Len() != tunnelsBefore+2 {
 		t.Fatalf("a multihop tunnel holds %d handles, want 2", tunnels.Len()-tunnelsBefore)
@@ -266,7 +256,7 @@ func TestMultihopTurnOffClosesBothHopsWithoutLeaks(t *testing.T) {
 }
 
 func TestMultihopSocketsAreTheEntrys(t *testing.T) {
-	handle, _, _ := startMultihopClient(t, transportUDP)
+	handle, _, _ := startMultihopClient(t, "udp")
 	entryHandle := entryHandleOf(handle)
 	for _, v6 := range []bool{false, true} {
 		fd, entryFD := socketFD(handle, v6), socketFD(entryHandle, v6)
@@ -285,12 +275,12 @@ func TestMultihopHandleErrors(t *testing.T) {
 	if code := entryHandleOf(1 << 30); code != errUnknownTunnel {
 		t.Errorf("unknown handle: %d, want %d", code, errUnknownTunnel)
 	}
-	single := startMem(t, transportHost, "")
+	single := startMem(t, "host", "")
 	h, _ := startedHandles.Load(single)
 	if code := entryHandleOf(h.(int32)); code != errNotSupported {
 		t.Errorf("single-hop handle: %d, want %d", code, errNotSupported)
 	}
-	handle, exit, _ := startMultihopClient(t, transportHost)
+	handle, exit, _ := startMultihopClient(t, "host")
 	entryHandle := entryHandleOf(handle)
 	if entryHandle < 0 || entryHandle == handle || entryHandleOf(entryHandle) != entryHandle {
 		t.Errorf("entry handle %d of exit handle %d", entryHandle, handle)
@@ -346,7 +336,7 @@ func TestMultihopSettingsErrorsNameTheHop(t *testing.T) {
 		{exit, entry + "bogus_key=1\n", "entry hop: "},
 		{exit + "bogus_key=1\n", entry, "exit hop: "},
 	} {
-		if _, code := startMultihop(plan, logSink{}, c.exit, c.entry, nil, transportHost); code != errInvalidArgument {
+		if _, code := startMultihop(plan, logSink{}, c.exit, c.entry, nil, true); code != errInvalidArgument {
 			t.Errorf("code %d, want %d", code, errInvalidArgument)
 		}
 		if e, _ := takeLastError(); !strings.HasPrefix(e.message, c.prefix) {
@@ -358,21 +348,15 @@ func TestMultihopSettingsErrorsNameTheHop(t *testing.T) {
 	}
 }
 
-// Over a kernel TUN (wgTurnOnMultihop) the interface gets the exit hop's
-// MTU, and turning the tunnel off frees both handles and the interface.
+// Over a kernel TUN (mode "multihop" with a tun_fd, wgTurnOnMultihop)
+// the interface gets the exit hop's MTU, and turning the tunnel off frees
+// both handles and the interface.
 func TestMultihopOverAKernelTUNSetsTheExitMTU(t *testing.T) {
 	tuntest.InTestNetns(t, func() {
 		fd, name := tuntest.Open(t, unix.IFF_TUN|unix.IFF_NO_PI)
 		exitSettings, entrySettings := multihopSettings(t)
-		plan, code := planMultihop(multihopMTU, exitSettings, privateIP.String())
-		dev, _, err := tunfd.Open(fd, plan.exitMTU)
-		if code != 0 || err != nil {
-			t.Fatalf("plan %d, open %v", code, err)
-		}
-		handle, code := startMultihop(plan, logSink{}, exitSettings, entrySettings, dev, transportUDP)
-		if code != 0 {
-			t.Fatalf("turn on: %d", code)
-		}
+		handle := startMode(t, &turnOn{mode: "multihop", mtu: multihopMTU, settings: exitSettings, entrySettings: entrySettings,
+			params: map[string]string{"private_ip": privateIP.String()}, tunFD: fd})
 		mtu, err := os.ReadFile("/sys/class/net/" + name + "/mtu")
 		if err != nil || strings.TrimSpace(string(mtu)) != strconv.Itoa(multihopMTU-60) {
 			t.Errorf("interface MTU %q (%v), want %d", mtu, err, multihopMTU-60)

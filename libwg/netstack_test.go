@@ -13,7 +13,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"wgcore/libwg/internal/hostgate"
 	"wgcore/libwg/internal/netsock"
 )
 
@@ -24,16 +23,9 @@ type netstackPair struct{ a, b *tunnel }
 var stackA, stackB = netip.MustParseAddr("10.99.0.1"), netip.MustParseAddr("10.99.0.2")
 
 func startNetstack(t *testing.T, addr netip.Addr, seed byte) *tunnel {
-	m, err := newNetstackMode(addr.String(), "", 1420)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tun := newTunnel(logSink{}, func(*hostgate.Gate) mode { return m })
-	if _, code := tun.start("private_key=" + hex32(seed) + "\nlisten_port=0\n"); code != 0 {
-		e, _ := takeLastError()
-		t.Fatalf("start: %d %s", code, e.message)
-	}
-	t.Cleanup(tun.turnOff)
+	handle := startMode(t, &turnOn{mode: "netstack", mtu: 1420, settings: "private_key=" + hex32(seed) + "\nlisten_port=0\n",
+		params: map[string]string{"addresses": addr.String(), "dns": ""}, tunFD: -1})
+	tun, _ := tunnels.Get(handle)
 	return tun
 }
 

@@ -11,7 +11,7 @@ import (
 // fresh in-memory tunnel; the set must fail.
 func refusal(t *testing.T, settings string) string {
 	t.Helper()
-	tun := startMem(t, transportUDP, "")
+	tun := startMem(t, "udp", "")
 	err := tun.setConfig(settings)
 	if err == nil {
 		t.Fatalf("%q was accepted", settings)
@@ -49,7 +49,7 @@ func TestModesSayWhatTheyLack(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "kernel TUN") || !strings.Contains(err.Error(), "Tunnel.in_memory") {
 		t.Errorf("kernel TUN mode: %v", err)
 	}
-	udp := startMem(t, transportUDP, "")
+	udp := startMem(t, "udp", "")
 	if _, err := udp.mode.hostQueue(kindDatagrams); err == nil || !strings.Contains(err.Error(), `transport="host"`) {
 		t.Errorf("in-memory UDP mode, datagrams: %v", err)
 	}
@@ -59,7 +59,7 @@ func TestModesSayWhatTheyLack(t *testing.T) {
 	if _, code := udp.hostQueue(7); code != errInvalidArgument {
 		t.Errorf("kind 7: code %d", code)
 	}
-	host := startMem(t, transportHost, "")
+	host := startMem(t, "host", "")
 	if _, err := host.mode.socketFD(false); err == nil || modeErrorCode(err) != errNotSupported {
 		t.Errorf("host-carried mode, socket: %v", err)
 	}

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"wgcore/libwg/internal/membind"
 	"wgcore/libwg/internal/traffic"
 )
 
@@ -15,7 +14,7 @@ import (
 // counting what it carried with its own reading of the message type.
 func tallyPump(t *testing.T, from, to *tunnel, tally map[string]traffic.Count) int {
 	t.Helper()
-	buf := make([]byte, 64*membind.MaxDatagram(1420))
+	buf := make([]byte, 64*(1420+datagramOverhead))
 	lens := make([]uint32, 64)
 	n, err := from.queues(kindDatagrams).read.Take(buf, lens, 0, nil)
 	if err != nil {
@@ -52,7 +51,7 @@ func asTally(w traffic.Wire) map[string]traffic.Count {
 }
 
 func TestCountersMatchWhatTheHostCarried(t *testing.T) {
-	pair := newMemPair(t, transportHost)
+	pair := newMemPair(t, "host")
 	aToB, bToA := map[string]traffic.Count{}, map[string]traffic.Count{}
 	buf := make([]byte, 1500)
 	var length [1]uint32
@@ -127,7 +126,7 @@ func TestCountersMatchWhatTheHostCarried(t *testing.T) {
 }
 
 func TestSetConfigRefreshesTheRoutes(t *testing.T) {
-	pair := newMemPair(t, transportUDP)
+	pair := newMemPair(t, "udp")
 	// noRouteOf sends one packet A->B and returns how many the device
 	// counted as having no route.
 	noRouteOf := func() uint64 {

@@ -1,4 +1,5 @@
-"""libwg.h is the one source of libwg's codes: wgcore.errors must agree with it."""
+"""libwg.h is the one source of libwg's codes, and wg_rules.h of its MTU rules: wgcore must agree
+with them."""
 
 from __future__ import annotations
 
@@ -31,3 +32,31 @@ def test_no_exception_claims_a_code_libwg_does_not_have() -> None:
     for cls in (errors.WireGuardError, *errors.WireGuardError.__subclasses__()):
         if "code" in vars(cls):
             assert cls.code in codes, f"{cls.__name__}.code {cls.code} is not a WG_ERR_* of libwg.h"
+
+
+RULES = HEADER.with_name("wg_rules.h")
+
+
+def test_mtu_rules_come_from_wg_rules_h() -> None:
+    from wgcore import _constants, config, wgquick
+
+    text = RULES.read_text()
+    defines = {name: int(value) for name, value in re.findall(r"^#define WG_(\w+)\s+(\d+)", text, re.M)}
+    assert defines["DEFAULT_MTU"] == 1420  # wg-quick's default
+    assert (_constants.MIN_MTU, _constants.MAX_MTU, _constants.DEFAULT_MTU) == (
+        defines["MIN_MTU"], defines["MAX_MTU"], defines["DEFAULT_MTU"])
+    assert (config.MIN_MTU, config.MAX_MTU, wgquick.DEFAULT_MTU) == (
+        defines["MIN_MTU"], defines["MAX_MTU"], defines["DEFAULT_MTU"])
+
+
+def test_errno_codes_become_the_oserror_of_their_errno() -> None:
+    import errno
+
+    from wgcore import _constants
+
+    base = int(re.search(r"^#define WG_ERRNO_BASE\s+\((-\d+)\)", HEADER.read_text(), re.M)[1])  # type: ignore[index]
+    assert _constants.ERRNO_BASE == base
+    error = errors.error_for_code(base - errno.ECONNREFUSED, "connecting to 10.0.0.2:80: refused")
+    assert type(error) is ConnectionRefusedError and error.errno == errno.ECONNREFUSED
+    assert error.strerror == "connecting to 10.0.0.2:80: refused [ECONNREFUSED]"
+    assert type(errors.error_for_code(base - errno.ETIMEDOUT, "x")) is TimeoutError

@@ -3,7 +3,7 @@
 # (names of _native.pyx and of the files included before this one are in scope)
 
 cdef int convert_error(int32_t code, str action) except -1:
-    """Raise the wgcore exception for libwg error ``code``."""
+    """Raise the wgcore exception for libwg error ``code`` (errors.error_for_code)."""
     message = take_error_message(&code)
     raise errors.error_for_code(code, f"{action}: {message}")
 

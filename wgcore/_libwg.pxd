@@ -17,15 +17,26 @@ cdef extern from "libwg.h" nogil:
     uint32_t WG_LOG_ERROR
     uint32_t WG_LOG_VERBOSE
 
-    int32_t WG_TRANSPORT_UDP
-    int32_t WG_TRANSPORT_HOST
     int32_t WG_KIND_PACKETS
     int32_t WG_KIND_DATAGRAMS
-    int32_t WG_DATAGRAM_OVERHEAD
-    int32_t WG_MULTIHOP_OVERHEAD
+    int32_t WG_DAITA_MAX_CAPACITY
+
+    # The rules shared with libwg (wg_rules.h, which libwg.h includes).
     int32_t WG_MIN_MTU
     int32_t WG_MAX_MTU
-    int32_t WG_DAITA_MAX_CAPACITY
+    int32_t WG_DEFAULT_MTU
+    int32_t WG_DATAGRAM_OVERHEAD
+    int32_t WG_MULTIHOP_OVERHEAD
+    int32_t WG_MULTIHOP_MIN_MTU
+    int32_t WG_PACKET_OK
+    int32_t WG_PACKET_TOO_BIG
+    int32_t WG_PACKET_EMPTY
+    int32_t WG_PACKET_BAD_VERSION
+    int32_t WG_PACKET_TOO_SHORT
+    int32_t WG_PACKET_LENGTH_MISMATCH
+    int32_t wg_ip_packet_problem(const uint8_t *p, size_t len, uint32_t mtu,
+                                 uint32_t *version, uint32_t *stated)
+    int wg_datagram_size_ok(size_t len, uint32_t mtu)
 
     ctypedef void (*wg_log_sink)(uint32_t level, const char *msg, uint64_t ctx) noexcept
 
@@ -51,22 +62,15 @@ cdef extern from "libwg.h" nogil:
         wg_wire_counts sent
         wg_wire_counts received
 
-    int32_t wgTurnOn(int32_t mtu, const char *settings, int32_t tun_fd,
-                     wg_log_sink log_sink, uint64_t log_ctx)
     int32_t wgTurnOnMode(const char *mode, int32_t mtu, const char *settings,
                          const char *entry_settings, const char *params, int32_t tun_fd,
                          wg_log_sink log_sink, uint64_t log_ctx)
-    int32_t wgTurnOnInMemory(int32_t mtu, const char *settings, int32_t transport,
-                             wg_log_sink log_sink, uint64_t log_ctx)
+    int32_t wgTurnOn(int32_t mtu, const char *settings, int32_t tun_fd,
+                     wg_log_sink log_sink, uint64_t log_ctx)
     int32_t wgTurnOnMultihop(int32_t mtu, const char *exit_settings,
                              const char *entry_settings, const char *private_ip,
                              int32_t tun_fd, wg_log_sink log_sink, uint64_t log_ctx)
-    int32_t wgTurnOnMultihopInMemory(int32_t mtu, const char *exit_settings,
-                                     const char *entry_settings, const char *private_ip,
-                                     int32_t transport, wg_log_sink log_sink, uint64_t log_ctx)
     int32_t wgEntryHandle(int32_t handle)
-    int32_t wgTurnOnNetstack(int32_t mtu, const char *settings, const char *addresses,
-                             const char *dns, wg_log_sink log_sink, uint64_t log_ctx)
     int32_t wgReadyFd(int32_t handle, int32_t kind)
 
     # Packet rings (wg_ring.h): the host's side, static inline C.

@@ -23,11 +23,9 @@ cdef enum:
 
 
 cdef int raise_for(int32_t code, str action) except -1:
-    """Raise OSError(errno) for a WG_ERR_ERRNO code, else wgcore's error."""
+    """Raise OSError(errno) for a WG_ERR_ERRNO code, else wgcore's error
+    (errors.error_for_code)."""
     message = take_error_message(&code)
-    if code <= lw.WG_ERRNO_BASE:
-        err = lw.WG_ERRNO_BASE - code
-        raise OSError(err, f"{action}: {message} [{_errno.errorcode.get(err, err)}]")
     raise errors.error_for_code(code, f"{action}: {message}")
 
 

@@ -132,28 +132,21 @@ cdef size_t batch_bytes(const uint32_t *lens, Py_ssize_t n) noexcept:
 
 cdef str ip_packet_problem(const uint8_t *p, uint32_t n, int mtu):
     """Why p cannot be an IP packet of a tunnel of mtu bytes, or None
-    (what the receiving peer would drop: libwg.h's rules for packet rings)."""
-    cdef uint32_t header_len, declared = 0
-    if n > <uint32_t>mtu:
+    (what the receiving peer would drop): wg_rules.h's check, in words
+    (libwg's rules.go gives the same ones in Go's tests)."""
+    cdef uint32_t version, stated
+    cdef int32_t problem = lw.wg_ip_packet_problem(p, n, <uint32_t>mtu, &version, &stated)
+    if problem == lw.WG_PACKET_OK:
+        return None
+    if problem == lw.WG_PACKET_TOO_BIG:
         return f"{n} bytes is more than the MTU ({mtu})"
-    if n == 0:
+    if problem == lw.WG_PACKET_EMPTY:
         return "empty packet"
-    version = p[0] >> 4
-    if version == 4:
-        header_len = 20
-        if n >= header_len:
-            declared = (<uint32_t>p[2]) << 8 | p[3]
-    elif version == 6:
-        header_len = 40
-        if n >= header_len:
-            declared = header_len + ((<uint32_t>p[4]) << 8 | p[5])
-    else:
+    if problem == lw.WG_PACKET_BAD_VERSION:
         return f"IP version {version} is neither 4 nor 6"
-    if n < header_len:
+    if problem == lw.WG_PACKET_TOO_SHORT:
         return f"{n} bytes is too short for IPv{version}"
-    if declared != n:
-        return f"the IP header says {declared} bytes, the packet has {n}"
-    return None
+    return f"the IP header says {stated} bytes, the packet has {n}"
 
 
 cdef int check_batch(int32_t kind, uint8_t **ptrs, uint32_t *lens, Py_ssize_t n,
@@ -162,11 +155,10 @@ cdef int check_batch(int32_t kind, uint8_t **ptrs, uint32_t *lens, Py_ssize_t n,
     cdef Py_ssize_t i
     for i in range(n):
         if kind == lw.WG_KIND_DATAGRAMS:
-            if lens[i] == 0 or lens[i] > <uint32_t>(mtu + lw.WG_DATAGRAM_OVERHEAD):
-                problem = (f"a datagram of {lens[i]} bytes is outside "
-                           f"1..{mtu + lw.WG_DATAGRAM_OVERHEAD}")
-            else:
+            if lw.wg_datagram_size_ok(lens[i], <uint32_t>mtu):
                 continue
+            problem = (f"a datagram of {lens[i]} bytes is outside "
+                       f"1..{mtu + lw.WG_DATAGRAM_OVERHEAD}")
         else:
             problem = ip_packet_problem(ptrs[i], lens[i], mtu)
             if problem is None:

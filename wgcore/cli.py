@@ -19,6 +19,7 @@ import sys
 from collections.abc import Sequence
 
 from wgcore import wgquick
+from wgcore._constants import DEFAULT_MTU
 from wgcore._native import version
 from wgcore.config import ConfigError, Interface
 from wgcore.errors import InvalidArgumentError, WireGuardError
@@ -108,12 +109,12 @@ def _parser() -> argparse.ArgumentParser:
     curl.set_defaults(run=_curl)
     demo = sub.add_parser("demo", help="run a short demonstration")
     demo.add_argument("--seconds", type=float, default=3.0, help="how long to run (default 3)")
-    demo.add_argument("--size", type=int, default=1420, help="packet size in bytes (default 1420)")
+    demo.add_argument("--size", type=int, default=DEFAULT_MTU, help=f"packet size in bytes (default {DEFAULT_MTU})")
     demo.set_defaults(run=_demo)
     return parser
 
 
-_UP_DESCRIPTION = """\
+_UP_DESCRIPTION = f"""\
 Bring up a tunnel as wg-quick does and serve it until SIGINT/SIGTERM or
 'wgcore down'.
 
@@ -123,7 +124,7 @@ exit.conf is an ordinary wg-quick file for the exit relay: Address, DNS,
 hooks, AllowedIPs routes, and one [Peer] whose Endpoint is the exit relay's
 IPv4 address as the entry relay reaches it; no MTU or FwMark. entry.conf
 is the entry relay's: PrivateKey, ListenPort, FwMark, MTU (the real
-link's, default 1420; the TUN gets 60 less), one [Peer] (Endpoint: the
+link's, default {DEFAULT_MTU}; the TUN gets 60 less), one [Peer] (Endpoint: the
 entry relay; AllowedIPs covering the exit relay's address; DAITA if
 wanted) and Address = the exit hop's IPv4 address inside the entry
 tunnel; no DNS, Table or hooks. 'wgcore show' prints both hops; the entry

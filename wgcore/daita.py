@@ -77,8 +77,11 @@ class Machine:
             raise TypeError(f"a machine is str or bytes, not {type(text).__name__}")
         if b"\n" in raw:
             raise errors.InvalidArgumentError("one machine per call: the text holds a line break")
-        if mtu is not None and not 1 <= mtu <= 65535:
-            raise errors.InvalidArgumentError(f"mtu must be 1..65535, got {mtu}")
+        # libwg checks the machines and the MTU (wgDaitaDescribeMachines); this
+        # stays because its C argument says "not known" with 0 (None here) and
+        # is an int32: the same bound as libwg's, from wg_rules.h.
+        if mtu is not None and not 1 <= mtu <= _constants.MAX_MTU:
+            raise errors.InvalidArgumentError(f"mtu must be 1..{_constants.MAX_MTU}, got {mtu}")
         report = json.loads(_daita.describe_machines(raw, mtu or 0))
         if not report["machines"]:
             raise errors.DaitaError(f"not a DAITA machine: {report['reason']}")

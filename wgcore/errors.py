@@ -175,8 +175,17 @@ def uapi_error(err: int, message: str) -> UapiError:
     return _UAPI_BY_ERRNO.get(err, UapiError)(err, message)
 
 
-def error_for_code(code: int, message: str) -> WireGuardError:
-    """The exception for libwg error ``code``, carrying ``message``."""
+def error_for_code(code: int, message: str) -> WireGuardError | OSError:
+    """The exception for libwg error ``code``, carrying ``message``: the one
+    converter of libwg's codes (Cython's convert_error and the netstack's
+    socket calls raise what it returns). A ``WG_ERR_ERRNO(e)`` code (a
+    netstack socket call failing as a kernel socket would) gives
+    ``OSError(e)``, which Python makes the subclass of ``e``
+    (ConnectionRefusedError, TimeoutError, ...), the errno's name appended;
+    any other code its WireGuardError subclass."""
+    if code <= libwg.ERRNO_BASE:
+        err = libwg.ERRNO_BASE - code
+        return OSError(err, f"{message} [{errno.errorcode.get(err, err)}]")
     cls = _BY_CODE.get(code, WireGuardError)
     error = cls(message)
     error.code = code

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol, Self
 
 from wgcore import _native
-from wgcore._constants import MULTIHOP_OVERHEAD
+from wgcore._constants import DEFAULT_MTU, MULTIHOP_OVERHEAD
 from wgcore.config import Interface, Peer
 from wgcore.daita import DEFAULT, Machine
 from wgcore.errors import InvalidArgumentError, UnknownPeerError
@@ -27,9 +27,6 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 __all__ = ["Hop", "Tunnel", "tunnel_count"]
 
 tunnel_count = _native.tunnel_count
-
-_DEFAULT_MTU = 1420
-
 
 class HasUapi(Protocol):
     """Anything that renders itself as UAPI "set" text (Interface, Peer)."""
@@ -380,9 +377,9 @@ def _check_hop_route(entry: Config, exit: Config) -> None:
 
 
 def _mtu(config: Config, mtu: int | None) -> int:
-    """``mtu`` if given, else an Interface's own, else the default (1420)."""
+    """``mtu`` if given, else an Interface's own, else the default (libwg's WG_DEFAULT_MTU)."""
     if mtu is not None:
         return mtu
     if isinstance(config, Interface) and config.mtu is not None:
         return config.mtu
-    return _DEFAULT_MTU
+    return DEFAULT_MTU

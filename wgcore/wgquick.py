@@ -33,6 +33,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import TextIO, cast
 
+from wgcore._constants import DEFAULT_MTU  # libwg/wg_rules.h
 from wgcore.config import Interface
 from wgcore.daita import machine_names
 from wgcore.errors import ConfigError, WgQuickError
@@ -42,7 +43,6 @@ from wgcore.uapi import SOCKET_DIR, UapiServer, codec, default_socket_path, list
 __all__ = ["DEFAULT_MTU", "ENTRY_SUFFIX", "Up", "conf_path", "down", "load", "load_entry",
            "pid_path", "private_ip", "serve_entry", "serving_pid", "up"]
 
-DEFAULT_MTU = 1420
 ENTRY_SUFFIX = ".entry"  # "<name>.entry": the UAPI socket of a multihop tunnel's entry hop
 _NAME = re.compile(r"^[a-zA-Z0-9_=+.-]{1,15}$")
 _DEFAULT_TABLE = 51820

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import struct
 
+from wgcore._constants import DEFAULT_MTU
 from wgcore.config import Interface, Peer
 from wgcore.keys import PrivateKey
 from wgcore.tunnel import Tunnel
@@ -51,7 +52,7 @@ def _checksum(data: bytes) -> int:
     return ~total & 0xFFFF
 
 
-def tunnel_pair(transport: str = "udp", mtu: int = 1420) -> tuple[Tunnel, Tunnel]:
+def tunnel_pair(transport: str = "udp", mtu: int = DEFAULT_MTU) -> tuple[Tunnel, Tunnel]:
     """Two in-memory tunnels, A (198.51.100.1) and B (.2), peered.
 
     With ``transport="udp"`` they talk over loopback; with ``"host"`` the

@@ -2,7 +2,6 @@
 package membind
 
 import (
-	"fmt"
 	"net"
 	"net/netip"
 	"sync"
@@ -31,16 +30,12 @@ var (
 	LinkEndpoint           = conn.StdNetEndpoint(netip.AddrPortFrom(netip.IPv4Unspecified(), 0))
 )
 
-// MaxDatagram bounds a WireGuard datagram: an MTU-sized packet plus the
-// 32 bytes of transport header and authentication tag.
-func MaxDatagram(mtu int) int { return mtu + 32 }
-
-// New makes a bind for a tunnel of mtu bytes whose queues hold capacity
-// datagrams.
-func New(mtu, capacity int, gate *hostgate.Gate) *Bind {
+// New makes a bind whose queues hold capacity datagrams of up to
+// maxDatagram bytes (a tunnel's mtu + WG_DATAGRAM_OVERHEAD).
+func New(maxDatagram, capacity int, gate *hostgate.Gate) *Bind {
 	return &Bind{
-		Outbound: packetqueue.New(capacity, MaxDatagram(mtu)),
-		Inbound:  packetqueue.New(capacity, MaxDatagram(mtu)),
+		Outbound: packetqueue.New(capacity, maxDatagram),
+		Inbound:  packetqueue.New(capacity, maxDatagram),
 		gate:     gate,
 	}
 }
@@ -103,13 +98,4 @@ func (b *Bind) ParseEndpoint(s string) (conn.Endpoint, error) {
 func (b *Bind) CloseQueues() {
 	b.Outbound.Close()
 	b.Inbound.Close()
-}
-
-// CheckDatagram says why d cannot be a datagram of a tunnel of mtu bytes,
-// or nil.
-func CheckDatagram(d []byte, mtu int) error {
-	if len(d) == 0 || len(d) > MaxDatagram(mtu) {
-		return fmt.Errorf("a datagram of %d bytes is outside 1..%d", len(d), MaxDatagram(mtu))
-	}
-	return nil
 }

@@ -3,8 +3,6 @@
 package memtun
 
 import (
-	"encoding/binary"
-	"fmt"
 	"os"
 	"sync"
 
@@ -87,38 +85,5 @@ func (t *Device) Close() error {
 		t.Inbound.Close()
 		close(t.events)
 	})
-	return nil
-}
-
-// CheckIPPacket accepts an IPv4 or IPv6 packet no larger than mtu whose
-// header's length matches its size (the receiving peer drops others).
-func CheckIPPacket(p []byte, mtu int) error {
-	if len(p) > mtu {
-		return fmt.Errorf("%d bytes is more than the MTU (%d)", len(p), mtu)
-	}
-	if len(p) == 0 {
-		return fmt.Errorf("empty packet")
-	}
-	var headerLen, declared int
-	switch p[0] >> 4 {
-	case 4:
-		headerLen = 20
-		if len(p) >= headerLen {
-			declared = int(binary.BigEndian.Uint16(p[2:4]))
-		}
-	case 6:
-		headerLen = 40
-		if len(p) >= headerLen {
-			declared = headerLen + int(binary.BigEndian.Uint16(p[4:6]))
-		}
-	default:
-		return fmt.Errorf("IP version %d is neither 4 nor 6", p[0]>>4)
-	}
-	if len(p) < headerLen {
-		return fmt.Errorf("%d bytes is too short for IPv%d", len(p), p[0]>>4)
-	}
-	if declared != len(p) {
-		return fmt.Errorf("the IP header says %d bytes, the packet has %d", declared, len(p))
-	}
 	return nil
 }
