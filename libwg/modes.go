@@ -147,7 +147,7 @@ func (r *turnOn) hostCarried() (bool, int32) {
 	case transport == "host":
 		return true, 0
 	default:
-		return false, fail(errInvalidArgument, "mode %q: transport %q is neither udp nor host", r.mode, transport)
+		return false, fail(errInvalidArgument, "mode %q: transport must be udp or host, got %q", r.mode, transport)
 	}
 }
 

@@ -24,6 +24,8 @@ from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 from libc.math cimport ceil
 from libc.stdint cimport int32_t, uint8_t, uint32_t, uint64_t
 
+cimport cython
+
 from wgcore cimport _libwg as lw
 
 import atexit

@@ -17,6 +17,7 @@ cdef bytes params_bytes(dict params):
     return "\n".join(lines).encode()
 
 
+@cython.no_gc_clear  # __dealloc__ reads _state
 cdef class Tunnel(DeviceHandle):
     """One WireGuard tunnel running inside libwg: a device and its ports.
 
@@ -156,7 +157,10 @@ cdef class Tunnel(DeviceHandle):
     def __dealloc__(self):
         # Without the GIL: closing waits for Go threads that may be logging.
         cdef int32_t handle = self._handle
-        if not self._state.closed and not _forked:
+        if self._state.closed:
+            return
+        self._state.closed = True  # its ports and hops say so
+        if not _forked:
             with nogil:
                 lw.wgTurnOff(handle)
 

@@ -18,11 +18,23 @@ from typing import Any, Final, final
 
 from wgcore import _constants, _daita, _daita_machines, errors
 
-__all__ = ["BREAK_BURST", "CONSTANT_RATE", "DEFAULT", "FRONT", "MAX_CAPACITY", "SHIPPED", "Machine",
+__all__ = ["BREAK_BURST", "COMPILED_IN", "CONSTANT_RATE", "DEFAULT", "FRONT", "MAX_CAPACITY", "SHIPPED", "Machine",
            "machine_names", "machines_named"]
 
 MAX_CAPACITY: Final = _constants.DAITA_MAX_CAPACITY
 """The largest ``events_capacity`` / ``actions_capacity`` activate_daita takes (libwg.h)."""
+
+
+def __getattr__(name: str) -> bool:
+    """``COMPILED_IN``: whether this libwg has DAITA (built with the fork's
+    daita tag). Asked of libwg on first use, so the model (a .conf naming
+    machines) loads no Go runtime (PEP 562)."""
+    if name != "COMPILED_IN":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from wgcore import _native
+
+    compiled_in: bool = _native.DAITA_COMPILED_IN
+    return compiled_in
 
 # What the app's and the machine's own packets mean to a machine.
 _EVENTS = {

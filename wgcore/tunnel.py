@@ -266,6 +266,8 @@ class Tunnel(_TypedDevice, _native.Tunnel):
         if not in_memory and transport != "udp":
             raise InvalidArgumentError(
                 "transport='host' needs in_memory=True: over a TUN the entry hop uses UDP sockets")
+        if not isinstance(private_ip, str):
+            raise TypeError(f"private_ip must be a str (an IPv4 address), not {type(private_ip).__name__}")
         _check_hop_route(entry, exit)
         link_mtu = _mtu(entry, mtu)
         entry_settings, exit_settings = render(entry), render(exit)
