@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 import wgcore
-from wgcore.testing import netns
+from .lab import netns
 
 from .helpers import missing, remove_stale_files
 

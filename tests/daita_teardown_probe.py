@@ -36,8 +36,8 @@ from typing import Any
 import wgcore
 from wgcore import Endpoint, Interface, Peer, PrivateKey, Tunnel
 from wgcore.daita import BREAK_BURST, CONSTANT_RATE, FRONT, Machine
-from wgcore.testing import INNER_A, INNER_B, ipv4_packet, netns, udp_packet
 
+from lab import INNER_A, INNER_B, ipv4_packet, netns, udp_packet
 from machines import Dist, State, machine
 
 ADDR_A, ADDR_B = (str(ipaddress.IPv4Address(a)) for a in (INNER_A, INNER_B))

@@ -13,7 +13,7 @@ from typing import NoReturn
 import pytest
 
 import wgcore
-from wgcore.testing import netns
+from .lab import netns
 from wgcore.uapi import SOCKET_DIR, list_interfaces
 
 # Names the tests give interfaces start with this; stale files of theirs are swept.

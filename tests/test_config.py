@@ -20,7 +20,7 @@ from wgcore.daita import DEFAULT, SHIPPED
 from wgcore.uapi import parse_get
 from wgcore.values import parse_network
 
-from wgcore.testing import netns
+from .lab import netns
 
 # -- strategies ------------------------------------------------------------------
 

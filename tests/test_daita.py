@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 import pytest
 
 import wgcore
-from wgcore.testing import netns
+from .lab import netns
 from wgcore.daita import CONSTANT_RATE, DEFAULT
-from wgcore.testing import INNER_A, INNER_B, ipv4_packet, tunnel_pair
+from .lab import INNER_A, INNER_B, ipv4_packet, tunnel_pair
 
 from .helpers import new_key_pair
 

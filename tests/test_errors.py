@@ -12,7 +12,7 @@ import pytest
 
 import wgcore
 
-from wgcore.testing import netns
+from .lab import netns
 from .helpers import device_uapi, new_key_pair, start
 
 

@@ -15,7 +15,7 @@ import pytest
 
 import wgcore
 from wgcore import Endpoint, Hop, Interface, Peer, PrivateKey, Tunnel
-from wgcore.testing import INNER_A, INNER_B, ipv4_packet, netns
+from .lab import INNER_A, INNER_B, ipv4_packet, netns
 from wgcore.tun import open_tun
 
 PRIVATE_IP = "203.0.113.2"  # the client's address inside the entry tunnel

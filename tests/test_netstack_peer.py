@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from wgcore.testing import netns
+from .lab import netns
 
 from .helpers import device_uapi, new_key_pair, peer_uapi, start
 from .netstack_support import dns_reply, make_certificates, serve, serve_datagrams

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from wgcore.testing import netns
+from .lab import netns
 
 from .shutdown_probe import child, timed_exit
 

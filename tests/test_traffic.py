@@ -14,8 +14,8 @@ import pytest
 
 import wgcore
 from wgcore import _native
-from wgcore.testing import ipv4_packet as ipv4
-from wgcore.testing import netns, tunnel_pair
+from .lab import ipv4_packet as ipv4
+from .lab import netns, tunnel_pair
 from wgcore.traffic import Count, WireCounts
 
 from .helpers import device_uapi, new_key_pair, peer_uapi, start

@@ -22,7 +22,7 @@ import pytest
 import wgcore
 from wgcore.daita import CONSTANT_RATE
 from wgcore.traffic import Count
-from wgcore.testing import netns
+from .lab import netns
 from wgcore.tun import open_tun
 
 from .helpers import DIE_WITH_PARENT, device_uapi, missing, new_key_pair, peer_uapi

@@ -9,7 +9,7 @@ import pytest
 
 import wgcore
 
-from wgcore.testing import netns
+from .lab import netns
 from .helpers import device_uapi, new_key_pair, peer_uapi, start
 
 

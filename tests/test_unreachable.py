@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 import wgcore
 from wgcore.config import Interface, Peer
 from wgcore.keys import PrivateKey
-from wgcore.testing import netns, tunnel_pair
-from wgcore.testing.pairs import _checksum as internet_checksum  # of a checksummed block: 0 (RFC 1071)
+from .lab import netns, tunnel_pair
+from .lab.pairs import _checksum as internet_checksum  # of a checksummed block: 0 (RFC 1071)
 from wgcore.traffic import Count
 from wgcore.values import Endpoint
 

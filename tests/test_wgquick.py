@@ -1,4 +1,4 @@
-"""wgcore.wgquick from code: up() and close() without the CLI."""
+"""wgcore.cli.wgquick from code: up() and close() without the CLI."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import os
 
 import pytest
 
-from wgcore import Interface, Peer, PrivateKey, WgQuickError, wgquick
-from wgcore.testing import netns
+from wgcore import Interface, Peer, PrivateKey
+from wgcore.cli import wgquick
+from wgcore.errors import WgQuickError
+from .lab import netns
 from wgcore.uapi import default_socket_path
 
 

@@ -18,14 +18,14 @@ import stat
 import sys
 from collections.abc import Sequence
 
-from wgcore import wgquick
 from wgcore._native import version
 from wgcore.config import ConfigError, Interface
 from wgcore.errors import InvalidArgumentError, WireGuardError
 from wgcore.keys import PresharedKey, PrivateKey
-from wgcore.net.fetch import FetchError, fetch
 from wgcore.tunnel import Tunnel
 from wgcore.uapi import SOCKET_DIR, codec, default_socket_path, list_interfaces, uapi_get
+from wgcore.cli import demo, wgquick
+from wgcore.cli.fetch import FetchError, fetch
 
 __all__ = ["main"]
 
@@ -290,7 +290,5 @@ def _down(args: argparse.Namespace) -> int:
 # -- demo -----------------------------------------------------------------------
 
 def _demo(args: argparse.Namespace) -> int:
-    from wgcore import demo
-
     result: int = demo.run(seconds=args.seconds, packet_size=args.size)
     return result

@@ -1,14 +1,21 @@
-"""``python -m wgcore demo``: two in-process tunnels, no root, real traffic."""
+"""``python -m wgcore demo``: two in-process tunnels, no root, real traffic.
+
+The peered pair (:func:`tunnel_pair`) is the test lab's too (``tests/lab``)."""
 
 from __future__ import annotations
 
 import array
+import ipaddress
+import struct
 import threading
 import time
 
-from wgcore import testing
+from wgcore.config import Interface, Peer
+from wgcore.keys import PrivateKey
+from wgcore.tunnel import Tunnel
+from wgcore.values import Endpoint
 
-__all__ = ["run"]
+__all__ = ["INNER_A", "INNER_B", "ipv4_packet", "run", "tunnel_pair"]
 
 BATCH = 64
 WINDOW = 2048  # packets in flight at most, so loopback UDP buffers never overflow
@@ -19,9 +26,9 @@ def run(seconds: float = 3.0, packet_size: int = 1420) -> int:
     if not 28 <= packet_size <= 1420:
         print("packet size must be 28..1420 bytes")
         return 2
-    a, b = testing.tunnel_pair()
+    a, b = tunnel_pair()
     with a, b:
-        packet = testing.ipv4_packet(bytes(packet_size - 20))
+        packet = ipv4_packet(bytes(packet_size - 20))
         start = time.perf_counter()
         a.send(packet)
         b.recv(timeout=10)
@@ -59,3 +66,30 @@ def run(seconds: float = 3.0, packet_size: int = 1420) -> int:
     print(f"throughput: {received * packet_size * 8 / elapsed / 1e6:.1f} Mbit/s")
     print(f"packet rate: {received / elapsed / 1e3:.1f} kpackets/s")
     return 0 if received else 1
+
+
+INNER_A = bytes([198, 51, 100, 1])
+INNER_B = bytes([198, 51, 100, 2])
+
+
+def ipv4_packet(payload: bytes, src: bytes = INNER_A, dst: bytes = INNER_B) -> bytes:
+    """An IPv4 packet (experimental protocol 253) carrying ``payload``."""
+    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 0, 0, 64, 253, 0, src, dst)
+    return header + payload
+
+
+def tunnel_pair(transport: str = "udp", mtu: int = 1420) -> tuple[Tunnel, Tunnel]:
+    """Two in-memory tunnels, A (198.51.100.1) and B (.2), peered.
+
+    With ``transport="udp"`` they talk over loopback; with ``"host"`` the
+    caller carries their datagrams.
+    """
+    keys = [PrivateKey.generate(), PrivateKey.generate()]
+    tunnels = [
+        Tunnel.in_memory(Interface(private_key=k, listen_port=0), mtu=mtu, transport=transport) for k in keys
+    ]
+    for me, other, inner in ((0, 1, INNER_B), (1, 0, INNER_A)):
+        port = tunnels[other].config().listen_port or 1
+        peer = Peer(keys[other].public_key, [ipaddress.ip_network(inner)], Endpoint("127.0.0.1", port))
+        tunnels[me].set_config(peer)
+    return tunnels[0], tunnels[1]
