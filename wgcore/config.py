@@ -23,7 +23,7 @@ from wgcore.keys import PresharedKey, PrivateKey, PublicKey
 from wgcore.values import (MAX_U16, MAX_U32, Endpoint, IPInterface, IPNetwork, check_type, device_endpoint,
                            parse_address, parse_bool, parse_int, parse_network, quote, split_list, to_network)
 
-__all__ = ["ConfigError", "Interface", "MAX_MTU", "MIN_MTU", "Peer"]
+__all__ = ["Interface", "MAX_MTU", "MIN_MTU", "Peer"]
 
 
 @dataclass(eq=False)

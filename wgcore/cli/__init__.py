@@ -19,13 +19,13 @@ import sys
 from collections.abc import Sequence
 
 from wgcore._native import version
-from wgcore.config import ConfigError, Interface
-from wgcore.errors import InvalidArgumentError, WireGuardError
+from wgcore.cli import demo, wgquick
+from wgcore.cli.fetch import FetchError, fetch
+from wgcore.config import Interface
+from wgcore.errors import ConfigError, InvalidArgumentError, WireGuardError
 from wgcore.keys import PresharedKey, PrivateKey
 from wgcore.tunnel import Tunnel
 from wgcore.uapi import SOCKET_DIR, codec, default_socket_path, list_interfaces, uapi_get
-from wgcore.cli import demo, wgquick
-from wgcore.cli.fetch import FetchError, fetch
 
 __all__ = ["main"]
 
