@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 import wgcore
 from wgcore.config import MAX_MTU
 from wgcore.daita import FRONT, MAX_CAPACITY, Machine
-from .lab import ipv4_packet, tunnel_pair
 
+from .lab import ipv4_packet, tunnel_pair
 from .test_daita_machines import raw_machines
 
 PROBE = os.path.join(os.path.dirname(__file__), "daita_teardown_probe.py")

@@ -17,10 +17,10 @@ import pytest
 import wgcore
 from wgcore import Tunnel
 from wgcore.daita import CONSTANT_RATE
+
 from .lab import icmp_echo, netns
 from .lab.capture import UdpCapture
 from .lab.relays import ENTRY_RELAY, EXIT_RELAY, PORT, PRIVATE_IP, SERVER, TUNNEL_IP, Relays, relays
-
 from .test_cli import WGCORE, running_up
 
 pytestmark = pytest.mark.tools("wireguard-go", "wg", "nft", "ping")

@@ -9,8 +9,9 @@ import pytest
 from wgcore import Interface, Peer, PrivateKey
 from wgcore.cli import wgquick
 from wgcore.errors import WgQuickError
-from .lab import netns
 from wgcore.uapi import default_socket_path
+
+from .lab import netns
 
 
 def test_up_and_close_from_code(ns: str) -> None:
