@@ -2,6 +2,10 @@
 
 Exit status is 0 on success, 1 on failure (message on stderr) and 2 for
 a usage error. Keys travel through stdin and stdout, as with ``wg``.
+
+The application on top of the library, which never imports it:
+:mod:`wgcore.cli.wgquick` (``up``/``down``, usable from code),
+:mod:`wgcore.cli.fetch` (``curl``) and :mod:`wgcore.cli.demo` (``demo``).
 """
 
 from __future__ import annotations
