@@ -152,6 +152,17 @@ def test_no_import_cycles() -> None:
     assert not found, "import cycles among wgcore's modules: " + "; ".join(" <-> ".join(c) for c in found)
 
 
+def test_the_library_imports_neither_the_cli_nor_the_test_lab() -> None:
+    graph = import_graph()
+    for module in graph:
+        if module.startswith("wgcore.cli") or module == "wgcore.__main__":
+            continue
+        assert not {m for m in reachable(graph, module) if m.startswith("wgcore.cli")}, f"{module} imports the CLI"
+    for path in WGCORE.rglob("*.py"):
+        for source, _, _ in python_imports(path, module_name(path)):
+            assert source.partition(".")[0] not in ("tests", "lab"), f"{path} imports the test lab ({source})"
+
+
 def test_the_model_imports_neither_the_compiled_layer_nor_uapi() -> None:
     graph = import_graph(at_import_only=True)
     for module in MODEL:
