@@ -6,7 +6,7 @@ Two operations, each timed over several repetitions, against targets:
 - ``set_config``: ``tunnel.set_config(interface)`` for N new peers on a
   fresh tunnel (the typed ``Interface`` becomes UAPI text, libwg applies
   it); target 0.5 s;
-- ``get_config + parse``: ``Interface.from_uapi(tunnel.get_config())``
+- ``get_config + parse``: ``parse_get(tunnel.get_config()).interface``
   of those N peers; target 0.1 s.
 
 Rows below each operation split it into its parts (building the text in
@@ -35,6 +35,7 @@ from pathlib import Path
 
 import wgcore
 from wgcore import Endpoint, Interface, Peer, PrivateKey, PublicKey
+from wgcore.uapi.codec import parse_get
 from plotting import pyplot, save
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -77,12 +78,12 @@ def measure(peers: int, repeat: int) -> dict[str, list[float]]:
             times["  build UAPI text (Python)"].append(timed(lambda: text_holder.append(config.to_uapi())))
             times["  apply (libwg)"].append(timed(lambda: tunnel.set_config(text_holder[0])))
             got: list[Interface] = []
-            times["get_config + parse"].append(timed(lambda: got.append(Interface.from_uapi(tunnel.get_config()))))
+            times["get_config + parse"].append(timed(lambda: got.append(parse_get(tunnel.get_config()).interface)))
             assert got[0] == Interface(private_key=got[0].private_key, listen_port=got[0].listen_port,
                                        peers=config.peers), "read back a different config"
             texts: list[str] = []
             times["  get_config (libwg)"].append(timed(lambda: texts.append(tunnel.get_config())))
-            times["  parse (Python)"].append(timed(lambda: Interface.from_uapi(texts[0])))
+            times["  parse (Python)"].append(timed(lambda: parse_get(texts[0]).interface))
     return times
 
 

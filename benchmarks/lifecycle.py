@@ -16,8 +16,10 @@ import time
 from pathlib import Path
 
 import wgcore
-from wgcore.testing import netns
 from plotting import pyplot, save
+
+sys.path.append(str(Path(__file__).resolve().parent.parent))  # the repository, after the installed wgcore: tests.lab
+from tests.lab import netns  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

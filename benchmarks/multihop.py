@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Multihop against single hop: throughput and round-trip time, same relays, same run.
 
-The namespaces of ``wgcore.testing.relays`` (client, entry relay, exit
+The namespaces of ``tests/lab/relays.py`` (client, entry relay, exit
 relay, server; the relays are Debian's wireguard-go). Single hop: a wgcore
 tunnel straight to the exit relay (the entry relay's namespace only routes
 its UDP). Multihop: ``Tunnel.multihop`` through the entry relay to the exit
@@ -31,9 +31,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wgcore import Tunnel
-from wgcore.testing import icmp_echo, netns
-from wgcore.testing.relays import PRIVATE_IP, SERVER, TUNNEL_IP, Relays, relays
 from plotting import pyplot, save
+
+sys.path.append(str(Path(__file__).resolve().parent.parent))  # the repository, after the installed wgcore: tests.lab
+from tests.lab import icmp_echo, netns  # noqa: E402
+from tests.lab.relays import PRIVATE_IP, SERVER, TUNNEL_IP, Relays, relays  # noqa: E402
 
 DEFAULT_PLOT = Path(__file__).resolve().parent / "results" / "multihop.png"
 MODES = ("TUN", "in memory")

@@ -30,8 +30,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from wgcore.testing import netns
 from plotting import pyplot, save
+
+sys.path.append(str(Path(__file__).resolve().parent.parent))  # the repository, after the installed wgcore: tests.lab
+from tests.lab import netns  # noqa: E402
 
 SETUPS = ("netstack", "tun", "wireguard-requests")
 ADDRESSES = {"netstack": "10.77.0.2", "tun": "10.77.0.3", "wireguard-requests": "10.77.0.4"}

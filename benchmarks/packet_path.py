@@ -50,11 +50,11 @@ from array import array
 from pathlib import Path
 
 import wgcore
-from wgcore import testing
-
 from plotting import pyplot, save
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.append(str(ROOT))  # the repository, after the installed wgcore: tests.lab
+from tests import lab  # noqa: E402
 DEFAULT_PLOT = Path(__file__).resolve().parent / "results" / "packet_path.png"
 
 # Keep in step with libwg/bench_test.go.
@@ -67,8 +67,8 @@ CONCURRENT_SIZE = 512
 CONCURRENT_BATCH = 8
 WAIT = 1.0  # a longer wait for a packet counts as a stall
 PUMP_WAIT = 0.1
-ADDR_A = testing.INNER_A
-ADDR_B = testing.INNER_B
+ADDR_A = lab.INNER_A
+ADDR_B = lab.INNER_B
 
 # Targets of issue 11 (packet path v2).
 THROUGHPUT_TARGETS = {(1420, 32): 0.95, (1420, 256): 0.95, (64, 256): 0.9}  # (size, batch): Python / Go at least
@@ -84,7 +84,7 @@ def window(batch: int) -> int:
 
 def ipv4_packet(size: int, src: bytes, dst: bytes) -> bytes:
     """An IPv4 packet of exactly ``size`` bytes (zero payload)."""
-    return testing.ipv4_packet(bytes(size - 20), src, dst)
+    return lab.ipv4_packet(bytes(size - 20), src, dst)
 
 
 # --- the Python driver -------------------------------------------------------
@@ -94,7 +94,7 @@ class Pair:
     """Two peered in-memory tunnels; pumped by two threads if host-carried."""
 
     def __init__(self, transport: str) -> None:
-        self.a, self.b = testing.tunnel_pair(transport, mtu=MTU)
+        self.a, self.b = lab.tunnel_pair(transport, mtu=MTU)
         self.stop = threading.Event()
         self.pumps = []
         if transport == "host":

@@ -30,8 +30,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from wgcore.testing import netns
 from plotting import pyplot, save
+
+sys.path.append(str(Path(__file__).resolve().parent.parent))  # the repository, after the installed wgcore: tests.lab
+from tests.lab import netns  # noqa: E402
 
 SETUPS = ("libwg", "libwg+daita", "wireguard-go", "upstream")
 DIRECTIONS = ("a->b", "b->a")

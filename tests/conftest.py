@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 
 import wgcore
-from wgcore.testing import netns
 
 from .helpers import missing, remove_stale_files
+from .lab import netns
 
 _ids = itertools.count()
 

@@ -24,6 +24,7 @@ import array
 import contextlib
 import ipaddress
 import json
+import os
 import random
 import socket
 import sys
@@ -36,9 +37,12 @@ from typing import Any
 import wgcore
 from wgcore import Endpoint, Interface, Peer, PrivateKey, Tunnel
 from wgcore.daita import BREAK_BURST, CONSTANT_RATE, FRONT, Machine
-from wgcore.testing import INNER_A, INNER_B, ipv4_packet, netns, udp_packet
 
-from machines import Dist, State, machine
+# a script (tests/, not the repository, on sys.path): the repository goes
+# last, so the installed wgcore still comes first
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.lab import INNER_A, INNER_B, ipv4_packet, netns, udp_packet  # noqa: E402
+from tests.machines import Dist, State, machine  # noqa: E402
 
 ADDR_A, ADDR_B = (str(ipaddress.IPv4Address(a)) for a in (INNER_A, INNER_B))
 TUN_NAME = "wgdaita0"
@@ -163,7 +167,7 @@ def kernel_rig(kind: str) -> Iterator[Rig]:
 def multihop_rig() -> Iterator[Rig]:
     """A is the entry hop of an in-memory multihop client (DAITA where
     Mullvad runs it), B the entry relay."""
-    from test_multihop_api import Chain, Keys  # the client, entry and exit relays, in memory
+    from tests.test_multihop_api import Chain, Keys  # the client, entry and exit relays, in memory
     chain = Chain(Keys())
     try:
         hop = chain.client.entry

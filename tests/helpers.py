@@ -13,8 +13,9 @@ from typing import NoReturn
 import pytest
 
 import wgcore
-from wgcore.testing import netns
 from wgcore.uapi import SOCKET_DIR, list_interfaces
+
+from .lab import netns
 
 # Names the tests give interfaces start with this; stale files of theirs are swept.
 TEST_PREFIX = "wgc"

@@ -9,8 +9,9 @@ import time
 from collections.abc import Callable
 
 import wgcore
-import wgcore.testing
-from wgcore.testing import ipv4_packet as ipv4
+
+from . import lab
+from .lab import ipv4_packet as ipv4
 
 
 Link = Callable[[list[bytes]], list[bytes]]
@@ -93,15 +94,15 @@ def move(src: wgcore.Tunnel, dst: wgcore.Tunnel) -> list[bytes]:
 
 def handshaken_pair() -> tuple[wgcore.Tunnel, wgcore.Tunnel]:
     """A host-carried pair that has carried one packet A to B."""
-    a, b = wgcore.testing.tunnel_pair("host")
-    a.packets.send(wgcore.testing.ipv4_packet(b"hello"), timeout=1)
-    assert recv_one(b, lambda: carry(a, b)) == wgcore.testing.ipv4_packet(b"hello")
+    a, b = lab.tunnel_pair("host")
+    a.packets.send(lab.ipv4_packet(b"hello"), timeout=1)
+    assert recv_one(b, lambda: carry(a, b)) == lab.ipv4_packet(b"hello")
     return a, b
 
 
 def crosses(a: wgcore.Tunnel, b: wgcore.Tunnel, payload: bytes) -> bool:
     """A packet from A reaches B intact (datagrams carried both ways)."""
-    packet = wgcore.testing.ipv4_packet(payload)
+    packet = lab.ipv4_packet(payload)
     a.packets.send(packet, timeout=1)
     return recv_one(b, lambda: carry(a, b)) == packet
 

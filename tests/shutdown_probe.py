@@ -36,8 +36,11 @@ import time
 from collections.abc import Callable, Iterator
 
 import wgcore
-from wgcore.testing import netns
-from wgcore.testing import INNER_A, INNER_B, ipv4_packet, tunnel_pair
+
+# run as a script too (with tests/, not the repository, on sys.path): the
+# repository goes last, so the installed wgcore still comes first
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.lab import INNER_A, INNER_B, ipv4_packet, netns, tunnel_pair  # noqa: E402
 
 PACKET = ipv4_packet(bytes(1000))
 BATCH = [PACKET] * 64

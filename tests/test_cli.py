@@ -18,11 +18,10 @@ import pytest
 import wgcore
 from wgcore import Interface, PrivateKey, PublicKey, Tunnel
 from wgcore.cli import main
-from wgcore.testing import tunnel_pair
 from wgcore.uapi import SOCKET_DIR, default_socket_path
 
-from wgcore.testing import netns
 from .helpers import DIE_WITH_PARENT, remove_stale_files
+from .lab import netns, tunnel_pair
 from .packets import carry, ipv4, recv_one
 
 WGCORE = [sys.executable, "-m", "wgcore"]

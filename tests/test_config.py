@@ -21,7 +21,7 @@ from wgcore.daita import DEFAULT, SHIPPED
 from wgcore.uapi import parse_get
 from wgcore.values import parse_network
 
-from wgcore.testing import netns
+from .lab import netns
 
 # -- strategies ------------------------------------------------------------------
 
@@ -274,7 +274,7 @@ def test_hostname_endpoints_are_resolved_for_uapi() -> None:
 )
 def test_malformed_uapi_names_line_and_field(text: str, line: int, field: str | None) -> None:
     with pytest.raises(ConfigError) as info:
-        Interface.from_uapi(text)
+        parse_get(text)
     assert (info.value.line, info.value.field) == (line, field)
 
 
@@ -383,7 +383,7 @@ def test_stats_parse_handshake_counters_and_unknown_keys() -> None:
     assert (stats.rx_bytes, stats.tx_bytes) == (20, 10)
     assert stats.extra == {"constant_packet_size": "true"}
     # One parser: a key it does not know (a new statistic from Go) breaks neither side.
-    assert Interface.from_uapi(text).peer(key).allowed_ips == stats.allowed_ips
+    assert parse_get(text).interface.peer(key).allowed_ips == stats.allowed_ips
 
 
 # -- wg(8) and wg-quick(8) interop ----------------------------------------------------------------

@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 import pytest
 
 import wgcore
-from wgcore.testing import netns
 from wgcore.daita import CONSTANT_RATE, DEFAULT
-from wgcore.testing import INNER_A, INNER_B, ipv4_packet, tunnel_pair
 
 from .helpers import new_key_pair
+from .lab import INNER_A, INNER_B, ipv4_packet, netns, tunnel_pair
 
 TRANSPORT_DATA = 4  # WireGuard message type of encrypted packets
 KEEPALIVE = 32  # a transport data message with nothing inside

@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import wgcore
-import wgcore.testing
 from wgcore.daita import BREAK_BURST, CONSTANT_RATE, DEFAULT, FRONT, Machine
 
+from . import lab
 from . import machines as mk
 from .machines import BAD
 from .packets import crosses, handshaken_pair, move, peer_key
@@ -85,7 +85,7 @@ def test_shipped_machines_pad_on_the_wire(name: str) -> None:
     """One app packet (over 52 bytes: the machines ignore smaller ones),
     then count MTU-sized datagrams (padding) for a second, with the machine
     and without; B gets the app packet only."""
-    packet = wgcore.testing.ipv4_packet(bytes(100))
+    packet = lab.ipv4_packet(bytes(100))
     counts = {}
     for active in (False, True):
         a, b = handshaken_pair()

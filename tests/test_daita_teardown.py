@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 import wgcore
 from wgcore.config import MAX_MTU
 from wgcore.daita import FRONT, MAX_CAPACITY, Machine
-from wgcore.testing import ipv4_packet, tunnel_pair
 
+from .lab import ipv4_packet, tunnel_pair
 from .test_daita_machines import raw_machines
 
 PROBE = os.path.join(os.path.dirname(__file__), "daita_teardown_probe.py")
@@ -93,7 +93,7 @@ def test_capacities_outside_their_range_are_refused(name: str, capacity: int) ->
     code = textwrap.dedent(f"""
         import re, wgcore
         from wgcore.daita import FRONT
-        from wgcore.testing import tunnel_pair
+        from wgcore.cli.demo import tunnel_pair
         a, b = tunnel_pair()
         key = a.config().peers[0].public_key
         try:

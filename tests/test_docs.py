@@ -54,10 +54,10 @@ API = {
     "api/stats.html": ["wgcore.stats"],
     "api/aio.html": ["wgcore.aio"],
     "api/net.html": ["wgcore.net.tunnel", "wgcore.net.sockets", "wgcore.net.tls", "wgcore.net.aio",
-                     "wgcore.net.resolver", "wgcore.net.dns", "wgcore.net.fetch"],
+                     "wgcore.net.resolver", "wgcore.net.dns", "wgcore.cli.fetch"],
     "api/http.html": ["wgcore.http"],
     "api/uapi.html": ["wgcore.uapi.codec", "wgcore.uapi.server"],
-    "api/wgquick.html": ["wgcore.wgquick"],
+    "api/wgquick.html": ["wgcore.cli.wgquick"],
 }
 
 

@@ -12,8 +12,8 @@ import pytest
 
 import wgcore
 
-from wgcore.testing import netns
 from .helpers import device_uapi, new_key_pair, start
+from .lab import netns
 
 
 @pytest.fixture

@@ -15,8 +15,9 @@ import pytest
 
 import wgcore
 from wgcore import Endpoint, Hop, Interface, Peer, PrivateKey, Tunnel
-from wgcore.testing import INNER_A, INNER_B, ipv4_packet, netns
 from wgcore.tun import open_tun
+
+from .lab import INNER_A, INNER_B, ipv4_packet, netns
 
 PRIVATE_IP = "203.0.113.2"  # the client's address inside the entry tunnel
 EXIT_ADDR = "203.0.113.10"  # the exit relay, as the entry relay reaches it

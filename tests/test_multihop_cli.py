@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from wgcore import Interface, PrivateKey, Tunnel, WgQuickError, wgquick
-from wgcore.cli import main
+from wgcore import Interface, PrivateKey, Tunnel
+from wgcore.cli import main, wgquick
+from wgcore.errors import WgQuickError
 from wgcore.uapi import default_socket_path
 
 KEY = PrivateKey.generate()

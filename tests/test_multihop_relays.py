@@ -1,5 +1,5 @@
 """Multihop through two real relays (Debian wireguard-go) in namespaces:
-client -> entry relay -> exit relay -> server (wgcore.testing.relays)."""
+client -> entry relay -> exit relay -> server (tests/lab/relays.py)."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ import pytest
 import wgcore
 from wgcore import Tunnel
 from wgcore.daita import CONSTANT_RATE
-from wgcore.testing import icmp_echo, netns
-from wgcore.testing.capture import UdpCapture
-from wgcore.testing.relays import ENTRY_RELAY, EXIT_RELAY, PORT, PRIVATE_IP, SERVER, TUNNEL_IP, Relays, relays
 
+from .lab import icmp_echo, netns
+from .lab.capture import UdpCapture
+from .lab.relays import ENTRY_RELAY, EXIT_RELAY, PORT, PRIVATE_IP, SERVER, TUNNEL_IP, Relays, relays
 from .test_cli import WGCORE, running_up
 
 pytestmark = pytest.mark.tools("wireguard-go", "wg", "nft", "ping")

@@ -23,9 +23,9 @@ from typing import Any
 
 import pytest
 
-from wgcore.testing import netns
 
 from .helpers import device_uapi, new_key_pair, peer_uapi, start
+from .lab import netns
 from .netstack_support import dns_reply, make_certificates, serve, serve_datagrams
 
 PEER = "10.77.0.1"

@@ -142,6 +142,10 @@ def test_wheel_is_manylinux_with_libwg_inside() -> None:
         names = z.namelist()
         assert "wgcore/libwg.so" in names
         libwg = z.read("wgcore/libwg.so")
+    # the library and its CLI, every module of them (wgcore/meson.build lists
+    # them) and nothing else: no test lab
+    sources = {str(p.relative_to(SOURCE)) for p in SOURCE.glob("wgcore/**/*.py") if "__pycache__" not in p.parts}
+    assert sorted({n for n in names if n.endswith(".py")} ^ sources) == []
     shared = os.environ.get("WGCORE_LIBWG")
     if shared:
         digests = [hashlib.sha256(b).hexdigest() for b in (libwg, Path(shared).read_bytes())]

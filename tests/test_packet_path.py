@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 import wgcore
 from wgcore.aio import AsyncPort
-from wgcore.testing import tunnel_pair
 
+from .lab import tunnel_pair
 from .packets import LossyLink, carry, ipv4, recv_one
 
 

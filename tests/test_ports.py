@@ -11,8 +11,8 @@ import pytest
 
 import wgcore
 from wgcore import Datagrams, Interface, Packets, PrivateKey, Tunnel
-from wgcore.testing import ipv4_packet as ipv4
-from wgcore.testing import tunnel_pair
+from .lab import ipv4_packet as ipv4
+from .lab import tunnel_pair
 
 
 def interface() -> Interface:

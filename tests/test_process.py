@@ -18,7 +18,7 @@ def test_ctrl_c_interrupts_a_recv_with_no_timeout() -> None:
     done = run_python(
         """
         import os, signal, threading, time
-        from wgcore.testing import tunnel_pair
+        from wgcore.cli.demo import tunnel_pair
         a, b = tunnel_pair("host")
         threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
         start = time.monotonic()
@@ -48,7 +48,7 @@ def test_dropping_unclosed_tunnels_while_debug_logging_does_not_deadlock() -> No
     done = run_python(
         """
         import gc, logging, wgcore
-        from wgcore.testing import tunnel_pair
+        from wgcore.cli.demo import tunnel_pair
         logging.basicConfig(level=logging.DEBUG, filename="/dev/null")
         for _ in range(20):
             a, b = tunnel_pair("udp")

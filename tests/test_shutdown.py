@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from wgcore.testing import netns
 
+from .lab import netns
 from .shutdown_probe import child, timed_exit
 
 TIMEOUT = 60  # seconds; every scenario takes a few

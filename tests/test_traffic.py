@@ -14,11 +14,11 @@ import pytest
 
 import wgcore
 from wgcore import _native
-from wgcore.testing import ipv4_packet as ipv4
-from wgcore.testing import netns, tunnel_pair
 from wgcore.traffic import Count, WireCounts
 
 from .helpers import device_uapi, new_key_pair, peer_uapi, start
+from .lab import ipv4_packet as ipv4
+from .lab import netns, tunnel_pair
 from .packets import recv_one
 
 NOWHERE = bytes([203, 0, 113, 9])  # in no peer's allowed IPs

@@ -22,10 +22,10 @@ import pytest
 import wgcore
 from wgcore.daita import CONSTANT_RATE
 from wgcore.traffic import Count
-from wgcore.testing import netns
 from wgcore.tun import open_tun
 
 from .helpers import DIE_WITH_PARENT, device_uapi, missing, new_key_pair, peer_uapi
+from .lab import netns
 
 INNER = ("203.0.113.1", "203.0.113.2")
 MiB = 1 << 20

@@ -9,8 +9,8 @@ import pytest
 
 import wgcore
 
-from wgcore.testing import netns
 from .helpers import device_uapi, new_key_pair, peer_uapi, start
+from .lab import netns
 
 
 @pytest.mark.tools("ping")

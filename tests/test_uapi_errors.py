@@ -16,10 +16,10 @@ import pytest
 
 import wgcore
 from wgcore import Interface, PrivateKey, errors
-from wgcore.testing import netns
 from wgcore.uapi import SOCKET_DIR, uapi_get, uapi_set
 
 from .helpers import DIE_WITH_PARENT, TEST_PREFIX
+from .lab import netns
 
 
 def scripted_server(path: str, reply: bytes) -> threading.Thread:

@@ -22,7 +22,7 @@ from wgcore import Endpoint, Interface, Peer, PresharedKey, PrivateKey
 from wgcore.uapi import MAX_REQUEST, default_socket_path, list_interfaces, uapi_get, uapi_set
 from wgcore.values import parse_network
 
-from wgcore.testing import netns
+from .lab import netns
 
 NAME = f"wgcu{os.getpid() % 100000}"
 

@@ -15,12 +15,12 @@ from hypothesis import strategies as st
 import wgcore
 from wgcore.config import Interface, Peer
 from wgcore.keys import PrivateKey
-from wgcore.testing import netns, tunnel_pair
-from wgcore.testing.pairs import _checksum as internet_checksum  # of a checksummed block: 0 (RFC 1071)
 from wgcore.traffic import Count
 from wgcore.values import Endpoint
 
 from .helpers import device_uapi, new_key_pair, peer_uapi, start
+from .lab import netns, tunnel_pair
+from .lab.pairs import _checksum as internet_checksum  # of a checksummed block: 0 (RFC 1071)
 
 SRC4, NOWHERE4 = bytes([198, 51, 100, 1]), bytes([203, 0, 113, 9])  # no peer covers 203.0.113.9
 SRC6, NOWHERE6 = ipaddress.IPv6Address("fd00::1").packed, ipaddress.IPv6Address("2001:db8::9").packed

@@ -85,7 +85,6 @@ def test_conf_parser(text: str) -> None:
 @example(f"public_key={PEER.hex()}\nendpoint=0.0.0.0:0\n")
 @example(f"public_key={PEER.hex()}\nrx_bytes=²\n")
 def test_uapi_and_stats_parsers(text: str) -> None:
-    answers_or_config_error(Interface.from_uapi, text)
     answers_or_config_error(parse_get, text)
 
 

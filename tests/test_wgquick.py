@@ -1,4 +1,4 @@
-"""wgcore.wgquick from code: up() and close() without the CLI."""
+"""wgcore.cli.wgquick from code: up() and close() without the CLI."""
 
 from __future__ import annotations
 
@@ -6,9 +6,12 @@ import os
 
 import pytest
 
-from wgcore import Interface, Peer, PrivateKey, WgQuickError, wgquick
-from wgcore.testing import netns
+from wgcore import Interface, Peer, PrivateKey
+from wgcore.cli import wgquick
+from wgcore.errors import WgQuickError
 from wgcore.uapi import default_socket_path
+
+from .lab import netns
 
 
 def test_up_and_close_from_code(ns: str) -> None:

@@ -2,8 +2,9 @@
 
 :class:`Interface` and :class:`Peer` hold a device's configuration and
 read and write ``.conf`` files (:meth:`Interface.from_conf`,
-:meth:`Interface.to_conf`). UAPI text is :mod:`wgcore.uapi`'s job;
-``to_uapi``/``from_uapi`` here call it. Input is parsed completely before
+:meth:`Interface.to_conf`) and write their UAPI "set" text
+(:meth:`Interface.to_uapi`, :meth:`Peer.to_uapi`); UAPI "get" text is
+parsed by :func:`wgcore.uapi.codec.parse_get`. Input is parsed completely before
 anything uses it; a mistake raises :class:`ConfigError` naming the line and
 field, whatever the text holds, and never shows a private or preshared key.
 """
@@ -22,7 +23,7 @@ from wgcore.keys import PresharedKey, PrivateKey, PublicKey
 from wgcore.values import (MAX_U16, MAX_U32, Endpoint, IPInterface, IPNetwork, check_type, device_endpoint,
                            parse_address, parse_bool, parse_int, parse_network, quote, split_list, to_network)
 
-__all__ = ["ConfigError", "Interface", "MAX_MTU", "MIN_MTU", "Peer"]
+__all__ = ["Interface", "MAX_MTU", "MIN_MTU", "Peer"]
 
 
 @dataclass(eq=False)
@@ -96,9 +97,22 @@ class Peer:
         preshared key or keepalive is written out as zero, so the peer
         ends up exactly as described.
         """
-        from wgcore.uapi import codec
-
-        return codec.peer_set(self, update=update)
+        lines = [f"public_key={self.public_key.hex()}"]
+        if update:
+            lines.append("update_only=true")
+        if self.preshared_key is not None:
+            lines.append(f"preshared_key={self.preshared_key.hex()}")
+        elif update:
+            lines.append(f"preshared_key={ZERO_HEX}")
+        if self.endpoint is not None:
+            lines.append(f"endpoint={self.endpoint.resolve()}")
+        if self.persistent_keepalive or update:
+            lines.append(f"persistent_keepalive_interval={self.persistent_keepalive}")
+        if self.constant_packet_size:
+            lines.append("constant_packet_size=true")
+        lines.append("replace_allowed_ips=true")
+        lines.extend(f"allowed_ip={net}" for net in self.allowed_ips)
+        return "\n".join(lines) + "\n"
 
     def _conf_lines(self, wg_quick: bool) -> list[str]:
         lines = ["[Peer]", f"PublicKey = {self.public_key.to_base64()}"]
@@ -192,22 +206,13 @@ class Interface:
         Like ``wg setconf``: existing peers are replaced; wg-quick fields
         are left out. Hostname endpoints are resolved here.
         """
-        from wgcore.uapi import codec
-
-        return codec.interface_set(self)
-
-    @classmethod
-    def from_uapi(cls, text: str) -> Interface:
-        """The configuration in UAPI "get" text (``Tunnel.get_config()``).
-
-        Statistics and keys not known here are skipped (see
-        :func:`wgcore.uapi.parse_get`, which keeps them). A peer endpoint of
-        ``0.0.0.0:0`` (no UDP address, as on a ``transport="host"`` tunnel)
-        reads as None.
-        """
-        from wgcore.uapi import codec
-
-        return codec.parse_get(text).interface
+        lines = [] if self.private_key is None else [f"private_key={self.private_key.hex()}"]
+        if self.listen_port is not None:
+            lines.append(f"listen_port={self.listen_port}")
+        if self.fwmark is not None:
+            lines.append(f"fwmark={self.fwmark}")
+        lines.append("replace_peers=true")
+        return "".join(line + "\n" for line in lines) + "".join(peer.to_uapi() for peer in self.peers)
 
     # -- .conf files --------------------------------------------------------
 
@@ -244,6 +249,9 @@ class Interface:
             lines.append("")
             lines.extend(peer._conf_lines(wg_quick))
         return "\n".join(lines) + "\n"
+
+
+ZERO_HEX = "0" * 64  # UAPI's "none" for a private or preshared key
 
 
 def _nonzero(key: PresharedKey) -> PresharedKey | None:

@@ -16,7 +16,7 @@ import copy
 import json
 from typing import Any, Final, final
 
-from wgcore import _constants, _daita, _daita_machines, errors
+from wgcore import _constants, _daita_machines, errors
 
 __all__ = ["BREAK_BURST", "COMPILED_IN", "CONSTANT_RATE", "DEFAULT", "FRONT", "MAX_CAPACITY", "SHIPPED", "Machine",
            "machine_names", "machines_named"]
@@ -94,6 +94,10 @@ class Machine:
         # is an int32: the same bound as libwg's, from wg_rules.h.
         if mtu is not None and not 1 <= mtu <= _constants.MAX_MTU:
             raise errors.InvalidArgumentError(f"mtu must be 1..{_constants.MAX_MTU}, got {mtu}")
+        # libwg checks machines; imported here, not above, so that the model
+        # (a .conf naming shipped machines) never loads libwg and its Go runtime
+        from wgcore import _daita
+
         report = json.loads(_daita.describe_machines(raw, mtu or 0))
         if not report["machines"]:
             raise errors.DaitaError(f"not a DAITA machine: {report['reason']}")

@@ -137,7 +137,7 @@ class UapiTooLargeError(UapiError):
 
 
 class WgQuickError(WireGuardError):
-    """Bringing an interface up or down failed (wgcore.wgquick): a command,
+    """Bringing an interface up or down failed (wgcore.cli.wgquick): a command,
     a hook, or an interface that is (not) up already."""
 
 

@@ -12,7 +12,6 @@ import hmac
 import os
 from typing import ClassVar, TypeVar
 
-from wgcore._native import derive_public_key
 from wgcore.errors import InvalidArgumentError
 
 __all__ = ["Key", "PresharedKey", "PrivateKey", "PublicKey", "KEY_SIZE"]
@@ -145,9 +144,9 @@ class PrivateKey(Key):
 
     @property
     def public_key(self) -> PublicKey:
-        """The matching public key (X25519, computed by libwg once)."""
+        """The matching public key (X25519 of the base point, computed once)."""
         if self._public is None:
-            object.__setattr__(self, "_public", PublicKey(derive_public_key(self._raw)))
+            object.__setattr__(self, "_public", PublicKey(x25519(self._raw, _BASE_POINT)))
         assert self._public is not None
         return self._public
 
@@ -174,3 +173,33 @@ class PresharedKey(Key):
 
     def __repr__(self) -> str:
         return "<PresharedKey (hidden)>"
+
+
+# X25519 (RFC 7748, section 5): the Montgomery ladder over Curve25519 in pure
+# Python, so parsing a .conf never loads libwg (whose Go runtime a fork()ed
+# worker cannot call). Python integers are not constant-time: this runs once
+# per key, inside the process that holds it.
+_P = 2**255 - 19
+_A24 = 121665
+_BASE_POINT = (9).to_bytes(KEY_SIZE, "little")
+
+
+def x25519(scalar: bytes, u: bytes) -> bytes:
+    """RFC 7748's X25519: ``scalar`` (clamped here) times the point whose
+    u-coordinate is ``u``, both 32 bytes little-endian."""
+    k = int.from_bytes(scalar, "little") & ~7 & ~(1 << 255) | (1 << 254)
+    x1 = int.from_bytes(u, "little") & ~(1 << 255)
+    x2, z2, x3, z3, swap = 1, 0, x1, 1, 0
+    for t in reversed(range(255)):
+        bit = (k >> t) & 1
+        if swap ^ bit:
+            x2, x3, z2, z3 = x3, x2, z3, z2
+        swap = bit
+        a, b, c, d = x2 + z2, x2 - z2, x3 + z3, x3 - z3
+        aa, bb, da, cb = a * a % _P, b * b % _P, d * a % _P, c * b % _P
+        e = aa - bb
+        x3, z3 = (da + cb) ** 2 % _P, x1 * (da - cb) ** 2 % _P
+        x2, z2 = aa * bb % _P, e * (aa + _A24 * e) % _P
+    if swap:
+        x2, z2 = x3, z3
+    return (x2 * pow(z2, _P - 2, _P) % _P).to_bytes(KEY_SIZE, "little")

@@ -8,8 +8,8 @@
 """
 
 from wgcore.uapi.codec import Device, parse_get
-from wgcore.uapi.server import (MAX_REQUEST, SOCKET_DIR, UapiServer, default_socket_path, list_interfaces,
-                                uapi_get, uapi_set)
+from wgcore.uapi.server import (MAX_REQUEST, SOCKET_DIR, UapiDevice, UapiServer, default_socket_path,
+                                list_interfaces, uapi_get, uapi_set)
 
-__all__ = ["MAX_REQUEST", "SOCKET_DIR", "Device", "UapiServer", "default_socket_path", "list_interfaces",
-           "parse_get", "uapi_get", "uapi_set"]
+__all__ = ["MAX_REQUEST", "SOCKET_DIR", "Device", "UapiDevice", "UapiServer", "default_socket_path",
+           "list_interfaces", "parse_get", "uapi_get", "uapi_set"]

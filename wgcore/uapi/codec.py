@@ -4,8 +4,10 @@
 :class:`Device`: the configuration (:class:`~wgcore.config.Interface`) and
 the per-peer statistics (:class:`~wgcore.stats.PeerStats`) together. Keys
 the parser does not know are kept (redacted) in ``Device.extra`` and
-``PeerStats.extra``, so a statistic added in Go breaks nothing. Every ``set``
-text wgcore sends is written here, from typed, already checked values.
+``PeerStats.extra``, so a statistic added in Go breaks nothing. The ``set``
+writers here cover what has no model of its own (device settings, removing a
+peer, its allowed IPs); an Interface or Peer writes its own
+(:meth:`~wgcore.config.Interface.to_uapi`). The model never imports this module.
 """
 
 from __future__ import annotations
@@ -14,17 +16,15 @@ import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from wgcore.config import Interface, Peer
+from wgcore.config import ZERO_HEX, Interface, Peer
 from wgcore.values import (MAX_U16, MAX_U32, IPNetwork, device_endpoint, gc_paused, parse_int, parse_network,
                            quote)
 from wgcore.errors import ConfigError, InvalidArgumentError, redact
 from wgcore.keys import PresharedKey, PrivateKey, PublicKey
 from wgcore.stats import PeerStats
 
-__all__ = ["Device", "parse_get", "peer_set", "interface_set", "device_set", "remove_peer_set",
-           "allowed_ips_set", "has_peer"]
+__all__ = ["Device", "parse_get", "device_set", "remove_peer_set", "allowed_ips_set", "has_peer"]
 
-ZERO_HEX = "0" * 64
 # The last second a datetime can hold (9999-12-31 23:59:59 UTC).
 _MAX_SECONDS = 253402300799
 _U64 = 2**64 - 1
@@ -189,33 +189,6 @@ def device_set(*, private_key: PrivateKey | None = None, listen_port: int | None
     if replace_peers:
         lines.append("replace_peers=true")
     return "".join(line + "\n" for line in lines)
-
-
-def peer_set(peer: Peer, *, update: bool = False) -> str:
-    """``set`` lines for one peer (see :meth:`wgcore.config.Peer.to_uapi`)."""
-    lines = [f"public_key={peer.public_key.hex()}"]
-    if update:
-        lines.append("update_only=true")
-    if peer.preshared_key is not None:
-        lines.append(f"preshared_key={peer.preshared_key.hex()}")
-    elif update:
-        lines.append(f"preshared_key={ZERO_HEX}")
-    if peer.endpoint is not None:
-        lines.append(f"endpoint={peer.endpoint.resolve()}")
-    if peer.persistent_keepalive or update:
-        lines.append(f"persistent_keepalive_interval={peer.persistent_keepalive}")
-    if peer.constant_packet_size:
-        lines.append("constant_packet_size=true")
-    lines.append("replace_allowed_ips=true")
-    lines.extend(f"allowed_ip={net}" for net in peer.allowed_ips)
-    return "\n".join(lines) + "\n"
-
-
-def interface_set(interface: Interface) -> str:
-    """``set`` text that makes a device equal to ``interface`` (like ``wg setconf``)."""
-    return device_set(private_key=interface.private_key, listen_port=interface.listen_port,
-                      fwmark=interface.fwmark, replace_peers=True) + "".join(
-        peer_set(p) for p in interface.peers)
 
 
 def remove_peer_set(public_key: PublicKey) -> str:

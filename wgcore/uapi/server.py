@@ -19,16 +19,13 @@ import threading
 import time
 import weakref
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from wgcore.errors import (InvalidArgumentError, TransientError, TunnelClosedError, UnknownPeerError, WireGuardError,
                            uapi_error)
 
-if TYPE_CHECKING:
-    from wgcore.tunnel import Tunnel
-
-__all__ = ["MAX_REQUEST", "SOCKET_DIR", "UapiServer", "default_socket_path", "list_interfaces", "uapi_get",
-           "uapi_set"]
+__all__ = ["MAX_REQUEST", "SOCKET_DIR", "UapiDevice", "UapiServer", "default_socket_path", "list_interfaces",
+           "uapi_get", "uapi_set"]
 
 SOCKET_DIR = "/var/run/wireguard"
 MAX_REQUEST = 16 << 20  # bytes; 10,000 peers take about 2 MiB
@@ -44,6 +41,24 @@ def default_socket_path(name: str) -> str:
     return os.path.join(SOCKET_DIR, f"{name}.sock")
 
 
+class UapiDevice(Protocol):
+    """What :class:`UapiServer` serves: a device's UAPI text (a
+    :class:`~wgcore.Tunnel` is one)."""
+
+    @property
+    def closed(self) -> bool:
+        """True once the device is gone: the server then stops."""
+        ...
+
+    def get_config(self) -> str:
+        """UAPI "get" text: the device's configuration and statistics."""
+        ...
+
+    def set_config(self, text: str) -> None:
+        """Apply UAPI "set" text as a whole."""
+        ...
+
+
 def _errno_for(error: Exception) -> int:
     if isinstance(error, InvalidArgumentError):
         return errno.EINVAL
@@ -55,7 +70,7 @@ def _errno_for(error: Exception) -> int:
 
 
 class UapiServer:
-    """Serves one tunnel's UAPI socket from a background thread.
+    """Serves one device's (a tunnel's) UAPI socket from a background thread.
 
     Clients are served concurrently: the thread never blocks on one, so an
     idle or slow client delays neither other clients nor :meth:`close`.
@@ -66,11 +81,13 @@ class UapiServer:
     with :meth:`close` (or the tunnel's ``close()``); the socket file goes too.
     """
 
-    def __init__(self, tunnel: Tunnel, path: str | os.PathLike[str]) -> None:
-        if tunnel.closed:
+    def __init__(self, device: UapiDevice, path: str | os.PathLike[str]) -> None:
+        """Serve ``device``, held weakly: the server closes when the device
+        closes or is collected."""
+        if device.closed:
             raise TunnelClosedError("the tunnel is closed: nothing to serve")
         self.path = os.fspath(path)
-        self._tunnel = weakref.ref(tunnel)
+        self._device = weakref.ref(device)
         self._listener = _bind_private(self.path)
         self._listener.setblocking(False)
         self._inode = os.stat(self.path).st_ino
@@ -79,7 +96,7 @@ class UapiServer:
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._thread = threading.Thread(target=self._serve, name=f"wgcore-uapi {self.path}", daemon=True)
         self._thread.start()
-        weakref.finalize(tunnel, self.close)
+        weakref.finalize(device, self.close)
 
     @property
     def closed(self) -> bool:
@@ -134,7 +151,7 @@ class UapiServer:
                 now = time.monotonic()
                 for client in [c for c in clients if c.deadline <= now]:
                     self._drop(selector, clients, client)
-                if self._tunnel_gone():
+                if self._device_gone():
                     self.close()
         finally:
             for client in clients:
@@ -149,11 +166,11 @@ class UapiServer:
                 os.close(self._wake_r)
                 os.close(self._wake_w)
 
-    def _tunnel_gone(self) -> bool:
-        """True once the tunnel is closed or collected (the thread never
+    def _device_gone(self) -> bool:
+        """True once the device is closed or collected (the thread never
         keeps it alive: it holds it only for this check and for requests)."""
-        tunnel = self._tunnel()
-        return tunnel is None or tunnel.closed
+        device = self._device()
+        return device is None or device.closed
 
     def _accept(self, selector: selectors.BaseSelector, clients: set[_Client]) -> None:
         try:
@@ -218,15 +235,15 @@ class UapiServer:
 
     def _reply(self, set_text: str | None) -> str:
         """Run a get (``set_text`` None) or a set; the reply to send back."""
-        tunnel = self._tunnel()
+        device = self._device()
         text = ""
         try:
-            if tunnel is None:
+            if device is None:
                 raise WireGuardError("the tunnel is gone")
             if set_text is None:
-                text = tunnel.get_config()
+                text = device.get_config()
             else:
-                tunnel.set_config(set_text)
+                device.set_config(set_text)
         except Exception as e:  # every failure becomes an errno for the client
             return f"errno={-_errno_for(e)}\n\n"
         return f"{text}errno=0\n\n"

@@ -27,9 +27,10 @@ from dataclasses import dataclass
 
 from wgcore.config import Interface, Peer
 from wgcore.keys import PrivateKey
-from wgcore.testing import netns
 from wgcore.uapi import SOCKET_DIR
 from wgcore.values import Endpoint
+
+from . import netns
 
 __all__ = ["CLIENT", "ENTRY_RELAY", "EXIT_RELAY", "PRIVATE_IP", "SERVER", "TUNNEL_IP", "Relays", "relays"]
 

@@ -1,26 +1,15 @@
-"""Peered in-memory tunnels and test packets: no root, no TUN."""
+"""Peered in-memory tunnels and test packets: no root, no TUN.
+
+The pair and its packets are the demo's (``python -m wgcore demo``)."""
 
 from __future__ import annotations
 
 import ipaddress
 import struct
 
-from wgcore._constants import DEFAULT_MTU
-from wgcore.config import Interface, Peer
-from wgcore.keys import PrivateKey
-from wgcore.tunnel import Tunnel
-from wgcore.values import Endpoint
+from wgcore.cli.demo import INNER_A, INNER_B, ipv4_packet, tunnel_pair
 
 __all__ = ["INNER_A", "INNER_B", "icmp_echo", "ipv4_packet", "tunnel_pair", "udp_packet"]
-
-INNER_A = bytes([198, 51, 100, 1])
-INNER_B = bytes([198, 51, 100, 2])
-
-
-def ipv4_packet(payload: bytes, src: bytes = INNER_A, dst: bytes = INNER_B) -> bytes:
-    """An IPv4 packet (experimental protocol 253) carrying ``payload``."""
-    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 0, 0, 64, 253, 0, src, dst)
-    return header + payload
 
 
 def icmp_echo(src: str, dst: str, seq: int, payload: bytes = b"wgcore") -> bytes:
@@ -50,20 +39,3 @@ def _checksum(data: bytes) -> int:
     while total >> 16:
         total = (total & 0xFFFF) + (total >> 16)
     return ~total & 0xFFFF
-
-
-def tunnel_pair(transport: str = "udp", mtu: int = DEFAULT_MTU) -> tuple[Tunnel, Tunnel]:
-    """Two in-memory tunnels, A (198.51.100.1) and B (.2), peered.
-
-    With ``transport="udp"`` they talk over loopback; with ``"host"`` the
-    caller carries their datagrams.
-    """
-    keys = [PrivateKey.generate(), PrivateKey.generate()]
-    tunnels = [
-        Tunnel.in_memory(Interface(private_key=k, listen_port=0), mtu=mtu, transport=transport) for k in keys
-    ]
-    for me, other, inner in ((0, 1, INNER_B), (1, 0, INNER_A)):
-        port = tunnels[other].config().listen_port or 1
-        peer = Peer(keys[other].public_key, [ipaddress.ip_network(inner)], Endpoint("127.0.0.1", port))
-        tunnels[me].set_config(peer)
-    return tunnels[0], tunnels[1]

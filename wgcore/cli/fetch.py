@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, BinaryIO, TextIO
 from wgcore.net.tls import wrap_tls
 
 if TYPE_CHECKING:
-    from wgcore.net.tunnel import NetstackTunnel
+    from wgcore.net import Netstack
 
 __all__ = ["FetchError", "fetch"]
 
@@ -52,13 +52,13 @@ class Progress:
         self._stream.flush()
 
 
-def _connect(tunnel: NetstackTunnel, url: urllib.parse.SplitResult, timeout: float,
+def _connect(net: Netstack, url: urllib.parse.SplitResult, timeout: float,
              context: ssl.SSLContext | None) -> http.client.HTTPConnection:
     if url.scheme not in ("http", "https") or not url.hostname:
         raise FetchError(f"only http:// and https:// URLs with a host are supported, got {url.geturl()!r}")
     port = url.port or (443 if url.scheme == "https" else 80)
     conn = http.client.HTTPConnection(url.hostname, port, timeout=timeout)
-    sock = tunnel.create_connection((url.hostname, port), timeout)
+    sock = net.create_connection((url.hostname, port), timeout)
     if url.scheme == "https":
         conn.sock = wrap_tls(sock, context or ssl.create_default_context(), url.hostname)
     else:
@@ -66,13 +66,13 @@ def _connect(tunnel: NetstackTunnel, url: urllib.parse.SplitResult, timeout: flo
     return conn
 
 
-def fetch(tunnel: NetstackTunnel, url: str, out: BinaryIO, *, progress: TextIO | None = None,
+def fetch(net: Netstack, url: str, out: BinaryIO, *, progress: TextIO | None = None,
           timeout: float = 30.0, context: ssl.SSLContext | None = None, max_redirects: int = 5) -> int:
     """GET url (following redirects) into out; returns the body's length.
     FetchError for a status >= 400; socket's exceptions for network failures."""
     for _ in range(max_redirects + 1):
         parts = urllib.parse.urlsplit(url)
-        conn = _connect(tunnel, parts, timeout, context)
+        conn = _connect(net, parts, timeout, context)
         try:
             conn.request("GET", urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, "")),
                          headers={"User-Agent": "wgcore-curl"})

@@ -31,7 +31,7 @@ import threading
 import time
 from collections.abc import Callable
 from types import TracebackType
-from typing import TextIO, cast
+from typing import TextIO
 
 from wgcore._constants import DEFAULT_MTU  # libwg/wg_rules.h
 from wgcore.config import Interface
@@ -230,7 +230,7 @@ class _EntryServer(UapiServer):
 
     def __init__(self, served: _EntryHop, path: str) -> None:
         self._served = served
-        super().__init__(cast(Tunnel, served), path)
+        super().__init__(served, path)
 
 
 def _activate_daita(hop: Tunnel | Hop, config: Interface, log: TextIO | None) -> None:

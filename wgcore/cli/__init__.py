@@ -2,6 +2,10 @@
 
 Exit status is 0 on success, 1 on failure (message on stderr) and 2 for
 a usage error. Keys travel through stdin and stdout, as with ``wg``.
+
+The application on top of the library, which never imports it:
+:mod:`wgcore.cli.wgquick` (``up``/``down``, usable from code),
+:mod:`wgcore.cli.fetch` (``curl``) and :mod:`wgcore.cli.demo` (``demo``).
 """
 
 from __future__ import annotations
@@ -18,13 +22,13 @@ import stat
 import sys
 from collections.abc import Sequence
 
-from wgcore import wgquick
 from wgcore._constants import DEFAULT_MTU
 from wgcore._native import version
-from wgcore.config import ConfigError, Interface
-from wgcore.errors import InvalidArgumentError, WireGuardError
+from wgcore.cli import demo, wgquick
+from wgcore.cli.fetch import FetchError, fetch
+from wgcore.config import Interface
+from wgcore.errors import ConfigError, InvalidArgumentError, WireGuardError
 from wgcore.keys import PresharedKey, PrivateKey
-from wgcore.net.fetch import FetchError, fetch
 from wgcore.tunnel import Tunnel
 from wgcore.uapi import SOCKET_DIR, codec, default_socket_path, list_interfaces, uapi_get
 
@@ -145,8 +149,9 @@ def _curl(args: argparse.Namespace) -> int:
     progress = sys.stderr if args.progress or sys.stderr.isatty() else None
     with Tunnel.netstack(interface, addresses=args.address, dns=args.dns) as tunnel, \
             open(args.output, "wb") if args.output else contextlib.nullcontext(sys.stdout.buffer) as out:
+        assert tunnel.net is not None  # a netstack tunnel has sockets
         try:
-            fetch(tunnel, args.url, out, progress=progress, timeout=args.timeout, context=context)
+            fetch(tunnel.net, args.url, out, progress=progress, timeout=args.timeout, context=context)
         except FetchError as e:
             raise CommandError(str(e)) from None
     return 0
@@ -291,7 +296,5 @@ def _down(args: argparse.Namespace) -> int:
 # -- demo -----------------------------------------------------------------------
 
 def _demo(args: argparse.Namespace) -> int:
-    from wgcore import demo
-
     result: int = demo.run(seconds=args.seconds, packet_size=args.size)
     return result

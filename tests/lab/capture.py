@@ -14,7 +14,7 @@ import struct
 import threading
 from types import TracebackType
 
-from wgcore.testing import netns
+from . import netns
 
 __all__ = ["UdpCapture"]
 
