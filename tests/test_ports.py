@@ -11,6 +11,7 @@ import pytest
 
 import wgcore
 from wgcore import Datagrams, Interface, Packets, PrivateKey, Tunnel
+
 from .lab import ipv4_packet as ipv4
 from .lab import tunnel_pair
 
