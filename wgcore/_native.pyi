@@ -37,6 +37,7 @@ class DeviceHandle:
 
 _Items = Buffer | Sequence[Buffer]
 
+@disjoint_base
 class _Port:
     def __init__(self, *args: object, **kwargs: object) -> None: ...
     @property
@@ -51,10 +52,8 @@ class _Port:
     def recv_batch_into(self, buffer: Buffer, lengths: Buffer, *, timeout: float | None = None) -> int: ...
     def fileno(self) -> int: ...
 
-@disjoint_base
 class Packets(_Port): ...
 
-@disjoint_base
 class Datagrams(_Port): ...
 
 @disjoint_base

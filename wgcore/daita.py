@@ -24,11 +24,13 @@ __all__ = ["BREAK_BURST", "COMPILED_IN", "CONSTANT_RATE", "DEFAULT", "FRONT", "M
 MAX_CAPACITY: Final = _constants.DAITA_MAX_CAPACITY
 """The largest ``events_capacity`` / ``actions_capacity`` activate_daita takes (libwg.h)."""
 
+COMPILED_IN: bool  # provided by __getattr__ below
+"""Whether this libwg has DAITA (built with the fork's daita tag)."""
+
 
 def __getattr__(name: str) -> bool:
-    """``COMPILED_IN``: whether this libwg has DAITA (built with the fork's
-    daita tag). Asked of libwg on first use, so the model (a .conf naming
-    machines) loads no Go runtime (PEP 562)."""
+    """``COMPILED_IN``, asked of libwg on first use, so the model (a .conf
+    naming machines) loads no Go runtime (PEP 562)."""
     if name != "COMPILED_IN":
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     from wgcore import _native
