@@ -120,8 +120,9 @@ def test_in_memory_honours_interface_mtu() -> None:
 
 def test_compiled_layer_takes_text_only() -> None:
     with pytest.raises(TypeError, match="str or bytes"):
-        _native.Tunnel.in_memory(Interface())  # type: ignore[arg-type]
-    with _native.Tunnel.in_memory(b"listen_port=0\n", transport="host") as t:
+        _native.Tunnel._turn_on("memory", 1420, Interface(), None, {"transport": "host"}, -1,  # type: ignore[arg-type]
+                                mtu=1420)
+    with _native.Tunnel._turn_on("memory", 1420, b"listen_port=0\n", None, {"transport": "host"}, -1, mtu=1420) as t:
         t.set_config(b"")
         assert t.socket_fds == (None, None)
     with wgcore.Tunnel.in_memory(Interface(), transport="host") as t:  # the typed layer renders
