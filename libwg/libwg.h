@@ -71,7 +71,8 @@ typedef void (*wg_log_sink)(uint32_t level, const char *msg, uint64_t ctx);
  * failure (also in a mode that takes none) and at wgTurnOff. An unknown
  * mode is WG_ERR_INVALID_ARGUMENT (the message names the modes); a mode
  * this build lacks (netstack, multihop on upstream wireguard-go) is
- * WG_ERR_NOT_SUPPORTED. mode is plain ASCII, without "\n".
+ * WG_ERR_NOT_SUPPORTED. A mode is a new mode_<name>.go in libwg: it
+ * changes this table, not the ABI.
  */
 int32_t wgTurnOnMode(const char *mode, int32_t mtu, const char *settings,
                      const char *entry_settings, const char *params,
@@ -81,6 +82,8 @@ int32_t wgTurnOnMode(const char *mode, int32_t mtu, const char *settings,
 int32_t wgTurnOn(int32_t mtu, const char *settings, int32_t tun_fd,
                  wg_log_sink log_sink, uint64_t log_ctx);
 
+/* What a host reads and writes on an in-memory tunnel (wgReadyFd,
+ * wgPacketRing): IP packets, or a host-carried transport's datagrams. */
 #define WG_KIND_PACKETS   0
 #define WG_KIND_DATAGRAMS 1
 

@@ -64,7 +64,7 @@ func (s logSink) deviceLogger() *device.Logger {
 				s.emit(logLevelVerbose, "DAITA: dropped the padding a paused machine had pending")
 				return
 			}
-			s.emit(logLevelError, "%s", redactSecrets(fmt.Sprintf(format, args...)))
+			s.emit(logLevelError, "%s", redact(fmt.Sprintf(format, args...)))
 		},
 	}
 }

@@ -90,7 +90,7 @@ func turnOnMode(r *turnOn, haveSettings, haveEntry bool) (int32, int32) {
 	case spec.tunFD == tunFDNone && r.tunFD >= 0:
 		return -1, fail(errInvalidArgument, "mode %q takes no TUN: tun_fd must be -1, got %d", r.mode, r.tunFD)
 	}
-	for key := range r.params {
+	for _, key := range slices.Sorted(maps.Keys(r.params)) {
 		if !slices.Contains(spec.params, key) {
 			takes := "none"
 			if len(spec.params) > 0 {

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"os"
 	"runtime"
 	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"wgcore/libwg/internal/tuntest"
 )
 
 // startMode turns a tunnel on as wgTurnOnMode does (settings and, for
@@ -128,4 +131,23 @@ func TestParseParams(t *testing.T) {
 			t.Errorf("%q: %v, want %q", text, err, want)
 		}
 	}
+}
+
+// Mode "tun" (wgTurnOn) runs over the kernel TUN it is given, whose MTU
+// it sets; turning it off frees the interface.
+func TestTurnOnModeTunSetsTheInterfaceMTU(t *testing.T) {
+	tuntest.InTestNetns(t, func() {
+		fd, name := tuntest.Open(t, unix.IFF_TUN|unix.IFF_NO_PI)
+		handle := startMode(t, &turnOn{mode: "tun", mtu: 1400, tunFD: fd})
+		mtu, err := os.ReadFile("/sys/class/net/" + name + "/mtu")
+		if err != nil || strings.TrimSpace(string(mtu)) != "1400" {
+			t.Errorf("interface MTU %q (%v), want 1400", mtu, err)
+		}
+		if code := turnOffHandle(handle); code != 0 {
+			t.Fatalf("turn off: %d", code)
+		}
+		if _, err := os.Stat("/sys/class/net/" + name); err == nil {
+			t.Error("the TUN interface outlived its tunnel")
+		}
+	})
 }

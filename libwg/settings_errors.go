@@ -6,18 +6,13 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"golang.zx2c4.com/wireguard/device"
 )
 
-var (
-	// unparsedLine is wireguard-go's text for a line without "=".
-	unparsedLine = regexp.MustCompile(`^failed to parse line ("(?:[^"\\]|\\.)*")$`)
-	// keyShaped is a run of base64 or hex at least as long as a key.
-	keyShaped = regexp.MustCompile(`[A-Za-z0-9+/]{43,}=*`)
-	// secretValue is the value after a private or preshared key's name.
-	secretValue = regexp.MustCompile(`(?i)((?:private|preshared)[_ ]?key["'=: ]*)[^\s"',;]{16,}`)
-)
+// unparsedLine is wireguard-go's text for a line without "=".
+var unparsedLine = regexp.MustCompile(`^failed to parse line ("(?:[^"\\]|\\.)*")$`)
 
 // settingsError says in the user's terms why UAPI "set" text was refused.
 // It never repeats a private or preshared key from settings: wireguard-go's
@@ -34,15 +29,15 @@ func settingsError(err error, settings string) string {
 	text := err.Error()
 	if m := unparsedLine.FindStringSubmatch(text); m != nil {
 		line, _ := strconv.Unquote(m[1])
-		return fmt.Sprintf("failed to parse line %q: settings are UAPI key=value lines", redactLine(line))
+		return fmt.Sprintf("failed to parse line %q: settings are UAPI key=value lines", redact(line))
 	}
 	for _, key := range []string{"private_key", "preshared key"} {
 		if strings.HasPrefix(text, "failed to set "+key) {
-			return fmt.Sprintf("%s is not a key: it must be 64 hex digits (32 bytes)",
+			return fmt.Sprintf("the %s is not a key: it must be 64 hex digits (32 bytes)",
 				strings.ReplaceAll(key, " ", "_"))
 		}
 	}
-	return keyShaped.ReplaceAllString(text, "(hidden)")
+	return redact(text)
 }
 
 // confSection is the first "[Section]" line of settings, or "".
@@ -56,20 +51,31 @@ func confSection(settings string) string {
 	return ""
 }
 
-// redactLine hides the value of a private or preshared key line and any
-// key-shaped run of characters.
-func redactLine(line string) string {
-	name := strings.ToLower(strings.ReplaceAll(line, "_", ""))
-	if strings.HasPrefix(name, "privatekey") || strings.HasPrefix(name, "presharedkey") {
-		if i := strings.IndexAny(line, " \t:="); i >= 0 {
-			return line[:i] + " (hidden)"
+var (
+	// secretName is a private or preshared key's name: the text or line or
+	// quoted string it starts, its separator and its value.
+	secretName = regexp.MustCompile(`(?i)(^|[\n"'])?((?:private|preshared)[-_ ]?key)([=:"' \t]*)([^\t\n\v\f\r "',;:]*)`)
+	// keyShaped is a run of base64 or hex at least as long as a key.
+	keyShaped = regexp.MustCompile(`[A-Za-z0-9+/]{43,}=*`)
+)
+
+// redact hides private and preshared key values and key-shaped runs, by
+// the rules of the comment block above wgcore/errors.py's redact (the one
+// specification); both are held to the corpus testdata/redaction.txt.
+// wireguard-go quotes settings lines in its errors and logs them whole.
+func redact(text string) string {
+	var out strings.Builder
+	last := 0
+	for _, m := range secretName.FindAllStringSubmatchIndex(text, -1) {
+		startsLine := m[2] >= 0
+		sep, value := text[m[6]:m[7]], text[m[8]:m[9]]
+		hide := value != "" && (utf8.RuneCountInString(value) >= 16 || strings.ContainsAny(sep, "=:") || (startsLine && sep != ""))
+		if hide {
+			out.WriteString(text[last:m[8]])
+			out.WriteString("(hidden)")
+			last = m[9]
 		}
 	}
-	return keyShaped.ReplaceAllString(line, "(hidden)")
-}
-
-// redactSecrets hides private and preshared key values and key-shaped runs
-// in a log line (wireguard-go logs a refused settings line whole).
-func redactSecrets(line string) string {
-	return keyShaped.ReplaceAllString(secretValue.ReplaceAllString(line, "${1}(hidden)"), "(hidden)")
+	out.WriteString(text[last:])
+	return keyShaped.ReplaceAllString(out.String(), "(hidden)")
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/hex"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -79,16 +80,35 @@ func TestTurnOnChecksMTUInTheUsersTerms(t *testing.T) {
 	}
 }
 
-func TestRedactSecretsHidesKeyValuesInLogLines(t *testing.T) {
-	key := hex.EncodeToString(testKey(9))
-	for line, want := range map[string]string{
-		`IPC error -1: failed to parse line "private_key ` + key + `"`: `IPC error -1: failed to parse line "private_key (hidden)"`,
-		"preshared_key=" + key[:20]:                                    "preshared_key=(hidden)",
-		"peer " + key + " said hello":                                  "peer (hidden) said hello",
-		"Interface up, listen_port=51820":                              "Interface up, listen_port=51820",
-	} {
-		if got := redactSecrets(line); got != want {
-			t.Errorf("%q: got %q, want %q", line, got, want)
+// TestRedactFollowsTheCorpus holds redact to testdata/redaction.txt, the
+// corpus tests/test_secrets.py holds wgcore.errors.redact to.
+func TestRedactFollowsTheCorpus(t *testing.T) {
+	text, err := os.ReadFile("testdata/redaction.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unescape := strings.NewReplacer(`\\`, `\`, `\n`, "\n", `\t`, "\t")
+	var lines []string
+	for _, line := range strings.Split(string(text), "\n") {
+		if line != "" && !strings.HasPrefix(line, "#") {
+			lines = append(lines, line)
+		}
+	}
+	if len(lines) < 20 || len(lines)%2 != 0 {
+		t.Fatalf("malformed corpus: %d lines", len(lines))
+	}
+	for i := 0; i < len(lines); i += 2 {
+		in, ok1 := strings.CutPrefix(lines[i], "in: ")
+		want, ok2 := strings.CutPrefix(lines[i+1], "out: ")
+		if !ok1 || !ok2 {
+			t.Fatalf("malformed corpus at %q", lines[i])
+		}
+		in, want = unescape.Replace(in), unescape.Replace(want)
+		if got := redact(in); got != want {
+			t.Errorf("redact(%q) = %q, want %q", in, got, want)
+		}
+		if got := redact(want); got != want {
+			t.Errorf("redact(%q) = %q: not idempotent", want, got)
 		}
 	}
 }

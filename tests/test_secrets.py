@@ -4,6 +4,7 @@ even from a line that failed to parse."""
 from __future__ import annotations
 
 import logging
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -178,3 +179,24 @@ def test_redact_leaves_ordinary_text_alone_and_is_idempotent(text: str) -> None:
     assert redact(once) == once
     if "key" not in text.lower() and len(text) < 43:
         assert once == text
+
+
+CORPUS = Path(__file__).resolve().parents[1] / "libwg" / "testdata" / "redaction.txt"
+
+
+def corpus_cases() -> list[tuple[str, str]]:
+    """libwg/testdata/redaction.txt's (in, out) pairs, which libwg's Go redact
+    is held to as well."""
+    def unescape(text: str) -> str:
+        return re.sub(r"\\([nt\\])", lambda m: {"n": "\n", "t": "\t", "\\": "\\"}[m[1]], text)
+
+    lines = [line for line in CORPUS.read_text().splitlines() if line and not line.startswith("#")]
+    assert len(lines) % 2 == 0 and all(a.startswith("in: ") and b.startswith("out: ")
+                                       for a, b in zip(lines[::2], lines[1::2])), "malformed corpus"
+    return [(unescape(a[4:]), unescape(b[5:])) for a, b in zip(lines[::2], lines[1::2])]
+
+
+@pytest.mark.parametrize(("text", "want"), corpus_cases())
+def test_redact_follows_the_corpus_go_shares(text: str, want: str) -> None:
+    assert redact(text) == want
+    assert redact(want) == want

@@ -1,6 +1,6 @@
 # cython: language_level=3, auto_pickle=False, autotestdict=False
-"""libwg.h's error codes and MTU bounds for wgcore.errors and
-wgcore.config, which thus spell no number.
+"""libwg.h's error codes and wg_rules.h's MTU rules for wgcore.errors,
+wgcore.config and the CLI, which thus spell no number.
 A module of its own, not part of _native: _native imports wgcore.errors."""
 
 from wgcore cimport _libwg as lw

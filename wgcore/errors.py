@@ -7,22 +7,39 @@ import re
 
 from wgcore import _constants as libwg
 
-# The value after a private/preshared key's name, in any spelling the parsers
-# take (PrivateKey, privatekey, private_key, ...) and with any separator
-# (=, :, a space, quotes). Sixteen characters or more, so words of a message
-# ("PrivateKey: empty value") stay readable; a real key is 43-64.
-_SECRET_VALUE = re.compile(r"""(?i)((?:private|preshared)_?key["']?\s*[=:]?\s*["']?)[^\s'",;:]{16,}""")
-# A run of base64 of at least a key's length (43 characters, then optional
-# '=' padding): every 44-character base64 and 64-digit hex key is one.
+# Redaction: the one specification, for wgcore.errors.redact here and
+# libwg's redact (libwg/settings_errors.go); both are held to the corpus
+# libwg/testdata/redaction.txt (tests/test_secrets.py, go test). redact
+# replaces with "(hidden)":
+#  1. a private or preshared key's value: after its name ("private" or
+#     "preshared", then "_", "-", " " or nothing, then "key"; any case) and a
+#     separator (a run of "=", ":", quotes, spaces and tabs), the run of
+#     characters up to whitespace, a quote, ",", ";" or ":" (no key holds
+#     one). It is hidden when it is 16 characters or more (a key is 43-64),
+#     when the separator holds "=" or ":" (an assignment, whatever its
+#     length), or when the name starts the text, a line or a quoted string
+#     and a separator follows it (a settings line, "private_key abc"); so
+#     words of a message stay ("the private_key is not a key").
+#  2. any run of at least a key's length of base64 characters (43, then
+#     optional "=" padding): every 44-character base64 and 64-digit hex key.
+_SECRET_NAME = re.compile(
+    r"""(?i)(^|[\n"'])?((?:private|preshared)[-_ ]?key)([=:"' \t]*)([^\t\n\v\f\r "',;:]*)""")
 _KEY_SHAPED = re.compile(r"[A-Za-z0-9+/]{43,}=*")
+
+
+def _hide_secret(m: re.Match[str]) -> str:
+    start, name, sep, value = m.groups()
+    hide = bool(value) and (len(value) >= 16 or "=" in sep or ":" in sep or (start is not None and sep != ""))
+    return (start or "") + name + sep + ("(hidden)" if hide else value)
 
 
 def redact(text: str) -> str:
     """``text`` with secrets replaced by ``(hidden)``: the value of any
     private or preshared key, and any key-shaped token (base64 or hex of
-    32 bytes or more). Applied to everything parsed from untrusted text
-    before it reaches an exception message or a log record."""
-    return _KEY_SHAPED.sub("(hidden)", _SECRET_VALUE.sub(r"\1(hidden)", text))
+    32 bytes or more); the rules are in a comment above. Applied to
+    everything parsed from untrusted text before it reaches an exception
+    message or a log record."""
+    return _KEY_SHAPED.sub("(hidden)", _SECRET_NAME.sub(_hide_secret, text))
 
 
 class WireGuardError(Exception):
