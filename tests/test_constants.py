@@ -38,7 +38,8 @@ RULES = HEADER.with_name("wg_rules.h")
 
 
 def test_mtu_rules_come_from_wg_rules_h() -> None:
-    from wgcore import _constants, config, wgquick
+    from wgcore import _constants, config
+    from wgcore.cli import wgquick
 
     text = RULES.read_text()
     defines = {name: int(value) for name, value in re.findall(r"^#define WG_(\w+)\s+(\d+)", text, re.M)}
