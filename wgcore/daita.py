@@ -25,7 +25,7 @@ MAX_CAPACITY: Final = _constants.DAITA_MAX_CAPACITY
 """The largest ``events_capacity`` / ``actions_capacity`` activate_daita takes (libwg.h)."""
 
 COMPILED_IN: bool  # provided by __getattr__ below
-"""Whether this libwg has DAITA (built with the fork's daita tag)."""
+"""True when this build has DAITA (Mullvad's fork with ``-tags daita`` and maybenot)."""
 
 
 def __getattr__(name: str) -> bool:
