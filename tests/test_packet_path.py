@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import array
-import asyncio
 import random
 import selectors
 import threading
@@ -15,7 +14,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import wgcore
-from wgcore.aio import AsyncPort
 
 from .lab import tunnel_pair
 from .packets import LossyLink, carry, ipv4, recv_one
@@ -372,32 +370,6 @@ def test_bad_buffers_and_packets_raise_specific_errors() -> None:
             call()
 
 
-def test_asyncio_request_response() -> None:
-    async def main() -> list[bytes]:
-        a, b = tunnel_pair("udp")
-        client, server = AsyncPort(a.packets), AsyncPort(b.packets)
-
-        async def serve() -> None:
-            async for request in server:
-                await server.send(ipv4(b"re:" + request[20:], src=request[16:20], dst=request[12:16]))
-
-        task = asyncio.create_task(serve())
-        replies = []
-        try:
-            for word in (b"one", b"two", b"three"):
-                await client.send(ipv4(word))
-                replies.append((await asyncio.wait_for(client.recv(), 10))[20:])
-        finally:
-            task.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await task
-            a.close()
-            b.close()
-        return replies
-
-    assert asyncio.run(main()) == [b"re:one", b"re:two", b"re:three"]
-
-
 def test_lengths_may_be_memoryview_slices_of_uint32_arrays(pair: tuple[wgcore.Tunnel, wgcore.Tunnel]) -> None:
     a, b = pair
     handshake(a, b)
@@ -426,22 +398,6 @@ def test_host_transport_peers_read_back_with_no_endpoint() -> None:
         assert peer is not None
         assert a.stats()[peer].endpoint is None
         assert a.config().peer(peer).endpoint is None
-
-
-def test_closing_a_tunnel_wakes_an_awaited_recv() -> None:
-    async def main() -> None:
-        a, b = tunnel_pair("host")
-        with a:
-            loop = asyncio.get_running_loop()
-            for receive, close in ((AsyncPort(b.packets).recv, b.close),
-                                   (AsyncPort(a.datagrams).recv, lambda: threading.Thread(target=a.close).start())):
-                task = asyncio.create_task(receive())
-                await asyncio.sleep(0.1)
-                loop.call_soon(close)
-                with pytest.raises(wgcore.TunnelClosedError):
-                    await asyncio.wait_for(task, 5)
-
-    asyncio.run(main())
 
 
 def test_strided_buffers_get_a_specific_error() -> None:

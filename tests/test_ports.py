@@ -1,16 +1,20 @@
-"""A tunnel is a device plus ports: which mode has which port, and the
-ports' one vocabulary (one-item calls raise on timeout, batch calls count)."""
+"""A tunnel is a device plus ports: which mode has which port, the ports'
+one vocabulary (one-item calls raise on timeout, batch calls count), and
+asyncio over a port."""
 
 from __future__ import annotations
 
 import array
+import asyncio
 import gc
 import ipaddress
+import threading
 
 import pytest
 
 import wgcore
 from wgcore import Datagrams, Interface, Packets, PrivateKey, Tunnel
+from wgcore.aio import AsyncPort
 
 from .lab import ipv4_packet as ipv4
 from .lab import tunnel_pair
@@ -71,3 +75,45 @@ def test_one_rule_for_time_one_item_raises_a_batch_counts() -> None:
         assert b.packets.recv_batch_into(bytearray(2000), array.array("I", [0] * 4), timeout=0) == 0
         with pytest.raises(TimeoutError):
             a.datagrams.recv_into(bytearray(2000), timeout=0.01)
+
+
+def test_asyncio_request_response() -> None:
+    async def main() -> list[bytes]:
+        a, b = tunnel_pair("udp")
+        client, server = AsyncPort(a.packets), AsyncPort(b.packets)
+
+        async def serve() -> None:
+            async for request in server:
+                await server.send(ipv4(b"re:" + request[20:], src=request[16:20], dst=request[12:16]))
+
+        task = asyncio.create_task(serve())
+        replies = []
+        try:
+            for word in (b"one", b"two", b"three"):
+                await client.send(ipv4(word))
+                replies.append((await asyncio.wait_for(client.recv(), 10))[20:])
+        finally:
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            a.close()
+            b.close()
+        return replies
+
+    assert asyncio.run(main()) == [b"re:one", b"re:two", b"re:three"]
+
+
+def test_closing_a_tunnel_wakes_an_awaited_recv() -> None:
+    async def main() -> None:
+        a, b = tunnel_pair("host")
+        with a:
+            loop = asyncio.get_running_loop()
+            for receive, close in ((AsyncPort(b.packets).recv, b.close),
+                                   (AsyncPort(a.datagrams).recv, lambda: threading.Thread(target=a.close).start())):
+                task = asyncio.create_task(receive())
+                await asyncio.sleep(0.1)
+                loop.call_soon(close)
+                with pytest.raises(wgcore.TunnelClosedError):
+                    await asyncio.wait_for(task, 5)
+
+    asyncio.run(main())
