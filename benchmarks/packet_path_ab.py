@@ -2,8 +2,8 @@
 """Same-run A/B of the packet path: an old wgcore against this one.
 
 Each side is a checkout with wgcore installed in some Python (e.g. a git
-worktree of the base commit with its own venv). Rounds alternate A and B,
-each one round of that checkout's own ``benchmarks/packet_path.py`` (its
+worktree of the base commit with its own venv). Rounds alternate A and B
+(A B, then B A, ...), each one round of that checkout's own ``benchmarks/packet_path.py`` (its
 API, its Go baseline), so both see the same machine at nearly the same
 time. Prints medians per case, B / A, and each side's ratio to native Go;
 writes a plot.
@@ -71,7 +71,8 @@ def main() -> None:
     results: dict[str, list[dict]] = {"old": [], "new": []}
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.rounds):
-            for name, (python, checkout) in sides.items():
+            order = list(sides.items()) if i % 2 == 0 else list(sides.items())[::-1]  # ABBA: no side always runs second
+            for name, (python, checkout) in order:
                 print(f"round {i + 1}/{args.rounds}: {name} ...", file=sys.stderr, flush=True)
                 results[name].append(one_round(python, checkout, args, Path(tmp) / f"{name}{i}.png"))
     old, new = medians(results["old"], "python"), medians(results["new"], "python")
