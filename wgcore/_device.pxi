@@ -16,13 +16,10 @@ cdef class DeviceHandle:
     cdef int _check_open(self) except -1:
         return check_open(self._state)
 
-    cdef bint _is_closed(self):
-        return self._state is None or self._state.closed
-
     @property
     def handle(self):
         """libwg's handle for this device (-1 once closed)."""
-        return -1 if self._is_closed() else self._handle
+        return -1 if is_closed(self._state) else self._handle
 
     def get_config(self):
         """The device's UAPI "get" text: keys, peers, endpoints, counters."""

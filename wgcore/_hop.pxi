@@ -19,5 +19,5 @@ cdef class Hop(DeviceHandle):
         self._state = tunnel._state
 
     def __repr__(self):
-        state = "closed" if self._is_closed() else f"handle={self._handle}"
+        state = "closed" if is_closed(self._state) else f"handle={self._handle}"
         return f"<Hop {self.role} {state}>"

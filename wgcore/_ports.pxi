@@ -14,16 +14,21 @@ cdef class _State:
         self.closed = True
 
 
+cdef inline bint is_closed(_State state) noexcept:
+    """Closed, or never on (a handle or port made without its tunnel)."""
+    return state is None or state.closed
+
+
 cdef int check_open(_State state) except -1:
     check_process()
-    if state is None or state.closed:
+    if is_closed(state):
         raise errors.TunnelClosedError("the tunnel is closed")
     return 0
 
 
 cdef int raise_libwg(int32_t rc, str action, _State state) except -1:
     """Raise for libwg's ``rc``: TunnelClosedError if the tunnel was closed meanwhile."""
-    if rc == lw.WG_ERR_UNKNOWN_TUNNEL and (state is None or state.closed):
+    if rc == lw.WG_ERR_UNKNOWN_TUNNEL and is_closed(state):
         take_error_message(&rc)
         raise errors.TunnelClosedError(f"{action}: the tunnel was closed")
     return convert_error(rc, action)
@@ -80,7 +85,7 @@ cdef class _Port:
     @property
     def closed(self):
         """True once the port's tunnel closed."""
-        return self._state is None or self._state.closed
+        return is_closed(self._state)
 
     def send(self, item, *, timeout=None):
         """Queue one item; QueueFullError if there is no room within ``timeout``."""
